@@ -1,0 +1,46 @@
+// The interface between the frontend (frontend/db_impl.cc) and a storage backend.
+//
+// The frontend validates arguments, enforces read-only handles, keeps flags, stats and
+// the log hook; a backend only does storage. Every method may assume its arguments are
+// valid and that the handle may write when it is asked to. Besides the codes each
+// method names, any method may return kCorrupt (bad bytes) or kIo (the OS refused).
+#ifndef PTDB_COMMON_BACKEND_H_
+#define PTDB_COMMON_BACKEND_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ptdb/db.h"
+#include "ptdb/options.h"
+#include "ptdb/status.h"
+
+namespace ptdb {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual Status Fetch(std::string_view key, std::string* data) = 0;      // kNoExist
+  virtual Status Parse(std::string_view key, const ParseFn& fn) = 0;     // kNoExist, fn's
+  virtual Status Exists(std::string_view key, bool* exists) = 0;
+  virtual Status Store(std::string_view key, std::string_view data, StoreMode mode) = 0;  // kExists, kNoExist
+  virtual Status Append(std::string_view key, std::string_view data) = 0;
+  virtual Status Delete(std::string_view key) = 0;                       // kNoExist
+  virtual Status Traverse(const TraverseFn& fn, uint64_t* count) = 0;
+  virtual Status FirstKey(std::string* key) = 0;                         // kNoExist
+  virtual Status NextKey(std::string* key) = 0;                          // kNoExist
+  virtual Status Wipe() = 0;
+  virtual Status Check(const CheckFn& fn) = 0;
+  virtual Status Summary(bool histograms, std::string* report) = 0;
+  virtual Status ReadSeqnum(uint64_t* seqnum) = 0;
+  virtual Status BumpSeqnum() = 0;
+  // Applies a change of the settable flags (e.g. kNoMmap unmaps at once).
+  virtual Status ApplyFlags(unsigned flags) = 0;
+  // -1 when there is no file.
+  virtual int Fd() const = 0;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_BACKEND_H_

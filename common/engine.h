@@ -1,0 +1,406 @@
+// The TDB2 engine: records over the hash tree and the free zones, written once for
+// every backend's Storage (common/storage.h).
+//
+// REQUIRES for every call: the caller holds whatever locks the operation needs and has
+// validated its arguments (frontend/db_impl.cc does both).
+#ifndef PTDB_COMMON_ENGINE_H_
+#define PTDB_COMMON_ENGINE_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/format.h"
+#include "common/free_zones.h"
+#include "common/hash.h"
+#include "common/hash_tree.h"
+#include "common/record.h"
+#include "common/space_io.h"
+#include "ptdb/db.h"
+#include "ptdb/options.h"
+
+namespace ptdb {
+
+// The key hash as a database uses it: the caller's function or lookup3, and the seed.
+struct HashConfig {
+  HashFn fn;  // empty: JenkinsHash64
+  uint64_t seed = 0;
+
+  uint64_t operator()(const void* key, size_t len) const {
+    return fn ? fn(key, len, seed) : JenkinsHash64(key, len, seed);
+  }
+  static uint64_t Call(const void* self, const void* key, size_t len) {
+    return (*static_cast<const HashConfig*>(self))(key, len);
+  }
+};
+
+// Writes a new database's header (zeroed top level) and makes `first_zone` its first zone.
+template <class S>
+Status InitializeDatabase(S* s, const HashConfig& hash, const Extent& first_zone, Stats* stats) {
+  std::vector<uint8_t> buf(format::kHeaderSize, 0);
+  auto* hdr = reinterpret_cast<format::Header*>(buf.data());
+  std::memcpy(hdr->magic_food, format::kMagicFood, sizeof(format::kMagicFood));
+  hdr->version = format::kVersion;
+  hdr->hash_seed = hash.seed;
+  hdr->hash_test = HashTestValue(hash);
+  hdr->features_offered = format::kFeaturesKnown;
+  PTDB_RETURN_IF_ERROR(s->Write(0, buf.data(), buf.size()));
+  FreeZones<S> zones(s, stats);
+  return zones.AddZone(first_zone);
+}
+
+template <class S>
+class Engine {
+ public:
+  Engine(S* storage, const HashConfig& hash, Stats* stats)
+      : s_(storage),
+        hash_(hash),
+        stats_(stats),
+        zones_(storage, stats),
+        tree_(storage, &zones_, stats, &HashConfig::Call, &hash_),
+        walker_(storage) {}
+
+  // Loads what the engine caches about the space (the zone list).
+  Status Load() { return zones_.Load(); }
+
+  Status Fetch(std::string_view key, std::string* data);
+  Status Parse(std::string_view key, const ParseFn& fn);
+  Status Exists(std::string_view key, bool* exists);
+  Status Store(std::string_view key, std::string_view data, StoreMode mode);
+  Status Append(std::string_view key, std::string_view data);
+  Status Delete(std::string_view key);
+  Status Traverse(const TraverseFn& fn, uint64_t* count);
+  Status FirstKey(std::string* key);
+  Status NextKey(std::string* key);
+  Status Wipe();
+
+  Status ReadSeqnum(uint64_t* seq) { return ReadWord(s_, format::kSeqnumOffset, seq); }
+  Status BumpSeqnum();
+
+  const HashConfig& hash() const { return hash_; }
+
+ private:
+  Status Find(std::string_view key, HashLocation* loc) {
+    return tree_.Locate(key, tree_.Hash(key), loc);
+  }
+  Status ReadRecordData(const HashLocation& loc, std::string* data);
+  Status ReadKey(uint64_t rec_off, std::string* key);
+  Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
+                     std::string_view data2, unsigned hash_bits, bool grown);
+  Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
+                   unsigned hash_bits, bool grown, uint64_t* off);
+  Status KeyFromGroup(unsigned group, std::string* key, bool* found);
+
+  S* s_;
+  HashConfig hash_;
+  Stats* stats_;
+  FreeZones<S> zones_;
+  HashTree<S> tree_;
+  typename HashTree<S>::Walker walker_;
+  std::string scratch_;
+  std::vector<std::pair<uint64_t, uint64_t>> batch_;  // traverse: (slot, entry)
+};
+
+// ---- implementation ---------------------------------------------------------------
+
+inline unsigned RecordHashBits(uint64_t h) { return unsigned(h & ((1u << format::kHashBitsInRecord) - 1)); }
+
+template <class S>
+Status Engine<S>::ReadRecordData(const HashLocation& loc, std::string* data) {
+  const uint64_t len = loc.rec.data_len;
+  data->resize(len);
+  const void* p;
+  PTDB_RETURN_IF_ERROR(
+      s_->Read(loc.rec_off + format::kUsedHeaderSize + loc.rec.key_len, len, data->data(), &p));
+  if (p != data->data()) std::memcpy(data->data(), p, len);
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::Fetch(std::string_view key, std::string* data) {
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  if (!loc.found) return Status(Error::kNoExist, "");
+  return ReadRecordData(loc, data);
+}
+
+template <class S>
+Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  if (!loc.found) return Status(Error::kNoExist, "");
+  const uint64_t len = loc.rec.key_len + loc.rec.data_len;
+  if (scratch_.size() < len) scratch_.resize(len);
+  const void* p;
+  PTDB_RETURN_IF_ERROR(s_->Read(loc.rec_off + format::kUsedHeaderSize, len, scratch_.data(), &p));
+  const char* c = static_cast<const char*>(p);
+  return fn(std::string_view(c, loc.rec.key_len), std::string_view(c + loc.rec.key_len, loc.rec.data_len));
+}
+
+template <class S>
+Status Engine<S>::Exists(std::string_view key, bool* exists) {
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  *exists = loc.found;
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::WriteRecord(uint64_t off, uint64_t room, std::string_view key,
+                              std::string_view data1, std::string_view data2, unsigned hash_bits,
+                              bool grown) {
+  RecordInfo info;
+  info.magic = format::kUsedMagic;
+  info.key_len = key.size();
+  info.data_len = data1.size() + data2.size();
+  info.padding = room - info.key_len - info.data_len;
+  info.hash_bits = hash_bits;
+  info.grown = grown;
+  format::UsedHeader hdr;
+  if (!EncodeUsedHeader(info, &hdr)) {
+    return Err(Error::kEinval, "record of key %llu and data %llu bytes cannot be encoded",
+               (unsigned long long)info.key_len, (unsigned long long)info.data_len);
+  }
+  uint64_t pos = off + format::kUsedHeaderSize;
+  if (!key.empty()) PTDB_RETURN_IF_ERROR(s_->Write(pos, key.data(), key.size()));
+  pos += key.size();
+  if (!data1.empty()) PTDB_RETURN_IF_ERROR(s_->Write(pos, data1.data(), data1.size()));
+  pos += data1.size();
+  if (!data2.empty()) PTDB_RETURN_IF_ERROR(s_->Write(pos, data2.data(), data2.size()));
+  pos += data2.size();
+  if (info.padding) {
+    const uint8_t zero = 0;  // marks "no header extension" (design: record headers)
+    PTDB_RETURN_IF_ERROR(s_->Write(pos, &zero, 1));
+  }
+  return s_->Write(off, &hdr, sizeof(hdr));
+}
+
+template <class S>
+Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
+                            unsigned hash_bits, bool grown, uint64_t* off) {
+  uint64_t len = key.size() + data1.size() + data2.size();
+  if (!CanEncode(key.size(), data1.size() + data2.size())) {
+    return Err(Error::kEinval, "record of key %zu and data %zu bytes is too large", key.size(),
+               data1.size() + data2.size());
+  }
+  // A record that outgrew its room once will likely grow again: give it half again.
+  if (grown) len += len / 2;
+  if (len > format::kMaxPadding + key.size() + data1.size() + data2.size()) {
+    len = key.size() + data1.size() + data2.size() + format::kMaxPadding;
+  }
+  uint64_t room;
+  PTDB_RETURN_IF_ERROR(zones_.Alloc(len, off, &room));
+  if (room - (key.size() + data1.size() + data2.size()) > format::kMaxPadding) {
+    return Err(Error::kCorrupt, "allocator returned %llu bytes for %llu", (unsigned long long)room,
+               (unsigned long long)len);
+  }
+  return WriteRecord(*off, room, key, data1, data2, hash_bits, grown);
+}
+
+template <class S>
+Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode mode) {
+  const uint64_t h = tree_.Hash(key);
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
+  if (loc.found) {
+    if (mode == StoreMode::kInsert) return Status(Error::kExists, "");
+    if (loc.rec.Capacity() >= key.size() + data.size()) {
+      // In place: the new data, then the header that makes it visible.
+      return WriteRecord(loc.rec_off, loc.rec.Capacity(), key, data, {}, RecordHashBits(h),
+                         loc.rec.grown);
+    }
+    uint64_t off;
+    PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), true, &off));
+    stats_->record_moves++;
+    PTDB_RETURN_IF_ERROR(tree_.Repoint(loc, off));
+    return zones_.Free(loc.rec_off, loc.rec.TotalSize());
+  }
+  if (mode == StoreMode::kModify) return Status(Error::kNoExist, "");
+  uint64_t off;
+  PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, &off));
+  return tree_.Insert(key, h, off, &loc);
+}
+
+template <class S>
+Status Engine<S>::Append(std::string_view key, std::string_view data) {
+  const uint64_t h = tree_.Hash(key);
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
+  if (!loc.found) {
+    uint64_t off;
+    PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, &off));
+    return tree_.Insert(key, h, off, &loc);
+  }
+  const RecordInfo& r = loc.rec;
+  if (r.Capacity() - r.key_len - r.data_len >= data.size()) {
+    stats_->record_grows_in_place++;
+    RecordInfo grown = r;
+    grown.data_len += data.size();
+    grown.padding -= data.size();
+    format::UsedHeader hdr;
+    if (!EncodeUsedHeader(grown, &hdr)) {
+      return Err(Error::kEinval, "value of %llu bytes cannot be encoded",
+                 (unsigned long long)grown.data_len);
+    }
+    const uint64_t end = loc.rec_off + format::kUsedHeaderSize + r.key_len + r.data_len;
+    if (!data.empty()) PTDB_RETURN_IF_ERROR(s_->Write(end, data.data(), data.size()));
+    if (grown.padding) {
+      const uint8_t zero = 0;
+      PTDB_RETURN_IF_ERROR(s_->Write(end + data.size(), &zero, 1));
+    }
+    return s_->Write(loc.rec_off, &hdr, sizeof(hdr));
+  }
+  // Move: copy the old value out first; allocation may remap the space.
+  std::string old;
+  PTDB_RETURN_IF_ERROR(ReadRecordData(loc, &old));
+  uint64_t off;
+  PTDB_RETURN_IF_ERROR(NewRecord(key, old, data, RecordHashBits(h), true, &off));
+  stats_->record_moves++;
+  PTDB_RETURN_IF_ERROR(tree_.Repoint(loc, off));
+  return zones_.Free(loc.rec_off, loc.rec.TotalSize());
+}
+
+template <class S>
+Status Engine<S>::Delete(std::string_view key) {
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  if (!loc.found) return Status(Error::kNoExist, "");
+  PTDB_RETURN_IF_ERROR(tree_.Remove(loc));
+  return zones_.Free(loc.rec_off, loc.rec.TotalSize());
+}
+
+template <class S>
+Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
+  uint64_t visited = 0;
+  std::string key, data;
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    // Collect the group first, then visit: the callback may change the tree. Before each
+    // visit the slot is re-read, so a record deleted or moved meanwhile is skipped.
+    batch_.clear();
+    walker_.Start(g);
+    for (;;) {
+      uint64_t slot, e;
+      bool done;
+      PTDB_RETURN_IF_ERROR(walker_.Next(&slot, &e, &done));
+      if (done) break;
+      batch_.push_back({slot, e});
+    }
+    constexpr size_t kPrefetchAhead = 8;
+    for (size_t i = 0; i < batch_.size() && i < kPrefetchAhead; i++) {
+      s_->Prefetch(format::EntryOffset(batch_[i].second));
+    }
+    for (size_t i = 0; i < batch_.size(); i++) {
+      if (i + kPrefetchAhead < batch_.size()) {
+        s_->Prefetch(format::EntryOffset(batch_[i + kPrefetchAhead].second));
+      }
+      uint64_t now;
+      PTDB_RETURN_IF_ERROR(ReadWord(s_, batch_[i].first, &now));
+      if (now != batch_[i].second) continue;
+      const uint64_t off = format::EntryOffset(now);
+      format::UsedHeader hdr;
+      PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
+      const RecordInfo r = DecodeUsedHeader(hdr);
+      if (r.magic != format::kUsedMagic) {
+        return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+                   (unsigned long long)off);
+      }
+      const uint64_t len = r.key_len + r.data_len;
+      if (scratch_.size() < len) scratch_.resize(len);
+      const void* p;
+      PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, scratch_.data(), &p));
+      visited++;
+      const char* c = static_cast<const char*>(p);
+      bool go_on;
+      if (p == scratch_.data()) {
+        // The callback may traverse or fetch, reusing scratch_: give it its own copy.
+        key.assign(c, r.key_len);
+        data.assign(c + r.key_len, r.data_len);
+        go_on = fn(key, data);
+      } else {
+        go_on = fn(std::string_view(c, r.key_len), std::string_view(c + r.key_len, r.data_len));
+      }
+      if (!go_on) {
+        if (count) *count = visited;
+        return Status::OK();
+      }
+    }
+  }
+  if (count) *count = visited;
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::ReadKey(uint64_t rec_off, std::string* key) {
+  format::UsedHeader hdr;
+  PTDB_RETURN_IF_ERROR(ReadStruct(s_, rec_off, &hdr));
+  const RecordInfo r = DecodeUsedHeader(hdr);
+  if (r.magic != format::kUsedMagic) {
+    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+               (unsigned long long)rec_off);
+  }
+  key->resize(r.key_len);
+  const void* p;
+  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, r.key_len, key->data(), &p));
+  if (p != key->data()) std::memcpy(key->data(), p, r.key_len);
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::KeyFromGroup(unsigned group, std::string* key, bool* found) {
+  // The walker is positioned in `group` (Start or Resume); move on through the groups.
+  for (;;) {
+    uint64_t slot, e;
+    bool done;
+    PTDB_RETURN_IF_ERROR(walker_.Next(&slot, &e, &done));
+    if (!done) {
+      *found = true;
+      return ReadKey(format::EntryOffset(e), key);
+    }
+    if (++group >= format::kTopGroups) {
+      *found = false;
+      return Status::OK();
+    }
+    walker_.Start(group);
+  }
+}
+
+template <class S>
+Status Engine<S>::FirstKey(std::string* key) {
+  walker_.Start(0);
+  bool found;
+  PTDB_RETURN_IF_ERROR(KeyFromGroup(0, key, &found));
+  return found ? Status::OK() : Status(Error::kNoExist, "");
+}
+
+template <class S>
+Status Engine<S>::NextKey(std::string* key) {
+  const uint64_t h = tree_.Hash(*key);
+  HashLocation loc;
+  PTDB_RETURN_IF_ERROR(tree_.Locate(*key, h, &loc));
+  walker_.Resume(loc);
+  bool found;
+  PTDB_RETURN_IF_ERROR(KeyFromGroup(HashBits(h, 0, format::kTopGroupBits), key, &found));
+  return found ? Status::OK() : Status(Error::kNoExist, "");
+}
+
+template <class S>
+Status Engine<S>::Wipe() {
+  // Forget the tree and hand every zone back as one free record: O(zones), not O(records).
+  PTDB_RETURN_IF_ERROR(tree_.Clear());
+  return zones_.ResetAll();
+}
+
+template <class S>
+Status Engine<S>::BumpSeqnum() {
+  uint64_t seq;
+  PTDB_RETURN_IF_ERROR(ReadSeqnum(&seq));
+  // Wraps to 0 rather than going negative in the C API's int64.
+  seq = seq + 1 > uint64_t(INT64_MAX) ? 0 : seq + 1;
+  return WriteWord(s_, format::kSeqnumOffset, seq);
+}
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_ENGINE_H_

@@ -1,0 +1,352 @@
+// Free space: zones, each with size-bucketed free lists, and delayed coalescing.
+//
+// The design ("TDB Freelist Is Highly Contended") splits free space into zones so that
+// allocators in different zones never touch the same list. A zone is a contiguous run
+// of records headed by a zone record holding its 56 bucket heads (format.h). New space
+// always arrives as a new zone (the file grows, or the pool allocates a zone object).
+//
+// Freeing pushes the record on its bucket's list: no merging, so a delete costs two or
+// three word writes. Merging of neighbours is delayed until an allocation finds nothing
+// in its zone; then the zone is scanned once and adjacent free records are joined.
+#ifndef PTDB_COMMON_FREE_ZONES_H_
+#define PTDB_COMMON_FREE_ZONES_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "common/format.h"
+#include "common/record.h"
+#include "common/space_io.h"
+#include "common/storage.h"
+#include "ptdb/options.h"
+
+namespace ptdb {
+
+template <class S>
+class FreeZones {
+ public:
+  FreeZones(S* storage, Stats* stats) : s_(storage), stats_(stats) {}
+
+  // Reads the zone list from the header. Call after open and after the space changed
+  // under us (wipe, growth).
+  Status Load();
+
+  // Turns [ext.off, ext.end()) into a zone with one free record, linked after the last.
+  Status AddZone(const Extent& ext);
+
+  // Finds room for `len` bytes after a record header. On success *off is the record's
+  // offset and *room the bytes after its header that belong to it (>= len).
+  Status Alloc(uint64_t len, uint64_t* off, uint64_t* room);
+
+  // Returns the record [off, off + total) to its zone's free list.
+  Status Free(uint64_t off, uint64_t total);
+
+  // Resets every zone to a single free record (wipe_all).
+  Status ResetAll();
+
+  const std::vector<Extent>& zones() const { return zones_; }
+
+ private:
+  struct FreeRef {
+    uint64_t off;
+    format::FreeRecord rec;
+  };
+
+  size_t ZoneOf(uint64_t off) const;
+  uint64_t BucketHeadOffset(size_t zone, unsigned bucket) const {
+    return zones_[zone].off + format::kUsedHeaderSize + offsetof(format::ZoneBody, buckets) +
+           8 * uint64_t(bucket);
+  }
+  Status ReadFree(uint64_t off, format::FreeRecord* f);
+  Status PushFree(size_t zone, uint64_t off, uint64_t len);
+  Status Unlink(size_t zone, uint64_t off, const format::FreeRecord& f);
+  Status AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room, bool* found);
+  Status Coalesce(size_t zone);
+  Status FormatZone(const Extent& ext);
+  Status Grow(uint64_t len);
+
+  S* s_;
+  Stats* stats_;
+  std::vector<Extent> zones_;         // address order
+  std::vector<uint32_t> frees_since_;  // per zone: frees since its last coalescing
+  size_t hint_ = 0;                   // the zone we allocate from first
+};
+
+// ---- implementation ---------------------------------------------------------------
+
+template <class S>
+Status FreeZones<S>::Load() {
+  zones_.clear();
+  frees_since_.clear();
+  uint64_t off;
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, first_zone), &off));
+  uint64_t prev_end = format::kHeaderSize;
+  while (off != 0) {
+    if (off != prev_end) return Err(Error::kCorrupt, "zone at %llu does not follow the previous one (%llu)",
+                                    (unsigned long long)off, (unsigned long long)prev_end);
+    format::UsedHeader h;
+    format::ZoneBody body;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &h));
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, off + format::kUsedHeaderSize, &body));
+    if (RecordMagic(h.magic_and_meta) != format::kZoneMagic ||
+        body.zone_size < format::kZoneRecordSize + format::kMinRecord ||
+        body.zone_size % format::kRecordAlign) {
+      return Err(Error::kCorrupt, "bad zone record at %llu", (unsigned long long)off);
+    }
+    // Make sure the whole zone is addressable before anyone trusts its size.
+    const void* p;
+    uint64_t last;
+    PTDB_RETURN_IF_ERROR(s_->Read(off + body.zone_size - 8, 8, &last, &p));
+    zones_.push_back({off, body.zone_size});
+    frees_since_.push_back(1);
+    prev_end = off + body.zone_size;
+    off = body.next_zone;
+    if (zones_.size() > (prev_end >> 9)) return Err(Error::kCorrupt, "zone list loops");
+  }
+  if (zones_.empty()) return Err(Error::kCorrupt, "database has no zones");
+  hint_ = zones_.size() - 1;
+  return Status::OK();
+}
+
+template <class S>
+size_t FreeZones<S>::ZoneOf(uint64_t off) const {
+  auto it = std::upper_bound(zones_.begin(), zones_.end(), off,
+                             [](uint64_t o, const Extent& z) { return o < z.off; });
+  return size_t(it - zones_.begin()) - 1;
+}
+
+template <class S>
+Status FreeZones<S>::ReadFree(uint64_t off, format::FreeRecord* f) {
+  PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, f));
+  if (!IsFreeRecord(f->magic_and_prev)) {
+    return Err(Error::kCorrupt, "record at %llu on a free list is not free", (unsigned long long)off);
+  }
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::PushFree(size_t zone, uint64_t off, uint64_t len) {
+  const unsigned b = SizeToBucket(len);
+  const uint64_t head_off = BucketHeadOffset(zone, b);
+  uint64_t head;
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, head_off, &head));
+  format::FreeRecord rec;
+  rec.bucket_and_len = FreeWord1(b, len);
+  rec.next = head;
+  if (head == 0) {
+    rec.magic_and_prev = FreeWord0(off);  // a one-element list: head.prev is itself
+  } else {
+    format::FreeRecord h;
+    PTDB_RETURN_IF_ERROR(ReadFree(head, &h));
+    rec.magic_and_prev = FreeWord0(FreePrev(h));  // inherit the tail
+    PTDB_RETURN_IF_ERROR(WriteWord(s_, head, FreeWord0(off)));
+  }
+  PTDB_RETURN_IF_ERROR(s_->Write(off, &rec, sizeof(rec)));
+  return WriteWord(s_, head_off, off);
+}
+
+template <class S>
+Status FreeZones<S>::Unlink(size_t zone, uint64_t off, const format::FreeRecord& f) {
+  const uint64_t head_off = BucketHeadOffset(zone, FreeBucket(f));
+  uint64_t head;
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, head_off, &head));
+  const uint64_t prev = FreePrev(f), next = f.next;
+  if (head == off) {
+    PTDB_RETURN_IF_ERROR(WriteWord(s_, head_off, next));
+    if (next) PTDB_RETURN_IF_ERROR(WriteWord(s_, next, FreeWord0(prev)));  // new head keeps the tail
+    return Status::OK();
+  }
+  // prev is a real predecessor here; it takes over our next.
+  PTDB_RETURN_IF_ERROR(WriteWord(s_, prev + offsetof(format::FreeRecord, next), next));
+  if (next) return WriteWord(s_, next, FreeWord0(prev));
+  return WriteWord(s_, head, FreeWord0(prev));  // we were the tail
+}
+
+template <class S>
+Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room,
+                                 bool* found) {
+  *found = false;
+  // Bucket heads, copied: Unlink and PushFree below write to them.
+  uint64_t heads[format::kFreeBuckets];
+  PTDB_RETURN_IF_ERROR(ReadStruct(s_, BucketHeadOffset(zone, 0), &heads));
+  for (unsigned b = SizeToBucket(len); b < format::kFreeBuckets; b++) {
+    // In the first bucket an entry may be too small; above it the head always fits.
+    // Look at a few entries only: a long walk costs more than taking a bigger record.
+    uint64_t cur = heads[b];
+    for (int tries = 0; cur != 0 && tries < 8; tries++) {
+      format::FreeRecord f;
+      PTDB_RETURN_IF_ERROR(ReadFree(cur, &f));
+      const uint64_t have = FreeLen(f);
+      if (have < len) {
+        cur = f.next;
+        continue;
+      }
+      PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
+      *off = cur;
+      *room = have;
+      // Split off the rest if it can be a record of its own.
+      if (have - len >= format::kMinRecord) {
+        *room = len;
+        PTDB_RETURN_IF_ERROR(PushFree(zone, cur + format::kUsedHeaderSize + len,
+                                      have - len - format::kUsedHeaderSize));
+        stats_->alloc_leftover++;
+      }
+      if (b == SizeToBucket(len)) {
+        stats_->alloc_bucket_exact++;
+      } else if (b == format::kFreeBuckets - 1) {
+        stats_->alloc_bucket_max++;
+      }
+      *found = true;
+      return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::Coalesce(size_t zone) {
+  stats_->alloc_coalesce_tried++;
+  frees_since_[zone] = 0;
+  const Extent z = zones_[zone];
+  uint64_t run_start = 0, run_end = 0;
+  unsigned run_count = 0;
+  bool merged = false;
+  // Merges [run_start, run_end) when it holds more than one free record.
+  auto flush = [&]() -> Status {
+    if (run_count > 1) {
+      uint64_t cur = run_start;
+      while (cur < run_end) {
+        format::FreeRecord f;
+        PTDB_RETURN_IF_ERROR(ReadFree(cur, &f));
+        PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
+        cur += format::kUsedHeaderSize + FreeLen(f);
+      }
+      PTDB_RETURN_IF_ERROR(PushFree(zone, run_start, run_end - run_start - format::kUsedHeaderSize));
+      stats_->alloc_coalesce_num_merged += run_count - 1;
+      merged = true;
+    }
+    run_count = 0;
+    return Status::OK();
+  };
+  for (uint64_t cur = z.off + format::kZoneRecordSize; cur < z.end();) {
+    format::UsedHeader h;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, cur, &h));
+    uint64_t size;
+    const bool is_free = IsFreeRecord(h.magic_and_meta);
+    if (is_free) {
+      size = format::kUsedHeaderSize + (h.key_and_data_len & format::kOffsetMask56);
+    } else {
+      size = DecodeUsedHeader(h).TotalSize();
+    }
+    if (size < format::kMinRecord || size % format::kRecordAlign || size > z.end() - cur) {
+      return Err(Error::kCorrupt, "record at %llu has bad size %llu", (unsigned long long)cur,
+                 (unsigned long long)size);
+    }
+    if (is_free) {
+      if (run_count++ == 0) run_start = cur;
+      run_end = cur + size;
+    } else {
+      PTDB_RETURN_IF_ERROR(flush());
+    }
+    cur += size;
+  }
+  PTDB_RETURN_IF_ERROR(flush());
+  if (merged) stats_->alloc_coalesce_succeeded++;
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::FormatZone(const Extent& ext) {
+  struct {
+    format::UsedHeader h;
+    format::ZoneBody body;
+  } zone{};
+  RecordInfo info;
+  info.magic = format::kZoneMagic;
+  info.data_len = sizeof(format::ZoneBody);
+  EncodeUsedHeader(info, &zone.h);
+  zone.body.zone_size = ext.len;
+  PTDB_RETURN_IF_ERROR(s_->Write(ext.off, &zone, sizeof(zone)));
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::AddZone(const Extent& ext) {
+  if (ext.len < format::kZoneRecordSize + format::kMinRecord) {
+    return Err(Error::kEinval, "zone of %llu bytes is too small", (unsigned long long)ext.len);
+  }
+  PTDB_RETURN_IF_ERROR(FormatZone(ext));
+  if (zones_.empty()) {
+    PTDB_RETURN_IF_ERROR(WriteWord(s_, offsetof(format::Header, first_zone), ext.off));
+  } else {
+    const uint64_t last = zones_.back().off;
+    PTDB_RETURN_IF_ERROR(WriteWord(
+        s_, last + format::kUsedHeaderSize + offsetof(format::ZoneBody, next_zone), ext.off));
+  }
+  zones_.push_back(ext);
+  frees_since_.push_back(0);
+  const uint64_t free_off = ext.off + format::kZoneRecordSize;
+  return PushFree(zones_.size() - 1, free_off, ext.end() - free_off - format::kUsedHeaderSize);
+}
+
+template <class S>
+Status FreeZones<S>::Grow(uint64_t len) {
+  Extent ext;
+  PTDB_RETURN_IF_ERROR(s_->Grow(format::kZoneRecordSize + format::kUsedHeaderSize + len, &ext));
+  stats_->expands++;
+  PTDB_RETURN_IF_ERROR(AddZone(ext));
+  hint_ = zones_.size() - 1;
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::Alloc(uint64_t len, uint64_t* off, uint64_t* room) {
+  len = std::max(AlignRecord(len), format::kMinDataLen);
+  bool found;
+  PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
+  if (!found && frees_since_[hint_] > 0) {
+    PTDB_RETURN_IF_ERROR(Coalesce(hint_));
+    PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
+  }
+  for (size_t i = 0; !found && i < zones_.size(); i++) {
+    if (i == hint_) continue;
+    PTDB_RETURN_IF_ERROR(AllocInZone(i, len, off, room, &found));
+    if (found) hint_ = i;
+  }
+  if (!found) {
+    PTDB_RETURN_IF_ERROR(Grow(len));
+    PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
+    if (!found) return Err(Error::kCorrupt, "new zone cannot hold %llu bytes", (unsigned long long)len);
+  }
+  stats_->allocs++;
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
+  const size_t zone = ZoneOf(off);
+  stats_->frees++;
+  frees_since_[zone]++;
+  return PushFree(zone, off, total - format::kUsedHeaderSize);
+}
+
+template <class S>
+Status FreeZones<S>::ResetAll() {
+  for (size_t i = 0; i < zones_.size(); i++) {
+    const Extent z = zones_[i];
+    uint64_t next = i + 1 < zones_.size() ? zones_[i + 1].off : 0;
+    PTDB_RETURN_IF_ERROR(FormatZone(z));
+    PTDB_RETURN_IF_ERROR(WriteWord(
+        s_, z.off + format::kUsedHeaderSize + offsetof(format::ZoneBody, next_zone), next));
+    const uint64_t free_off = z.off + format::kZoneRecordSize;
+    PTDB_RETURN_IF_ERROR(PushFree(i, free_off, z.end() - free_off - format::kUsedHeaderSize));
+    frees_since_[i] = 0;
+  }
+  hint_ = 0;
+  return Status::OK();
+}
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_FREE_ZONES_H_

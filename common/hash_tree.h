@@ -1,0 +1,549 @@
+// The hash tree (design: "Hash Size Is Determined At TDB Creation Time").
+//
+// 128 top-level groups of 8 slots live in the header. A full group pushes its most
+// crowded home bucket down into a sub-group; a sub-group starts with one group of 8
+// slots and doubles (2, 4, 8 groups) as it fills, so its slots are mostly used; only a
+// full 8-group sub-group pushes buckets further down. After the last level the hash is
+// used up and entries go to chains. format.h has the bit layout.
+//
+// tdb2 made every sub-table 64 slots at once; with a good hash most were a quarter
+// full, and tables took 48-73% of the file. Growing sub-groups in place keeps the tree
+// at 14-22 bytes per record (docs/design.md has the measurements).
+#ifndef PTDB_COMMON_HASH_TREE_H_
+#define PTDB_COMMON_HASH_TREE_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/format.h"
+#include "common/free_zones.h"
+#include "common/record.h"
+#include "common/space_io.h"
+
+namespace ptdb {
+
+// `n` hash bits starting `start` bits below the top (zero past the end of the hash).
+inline unsigned HashBits(uint64_t h, unsigned start, unsigned n) {
+  if (start >= 64) return 0;
+  return unsigned((h << start) >> (64 - n));
+}
+
+// Where a key is, or where it would go.
+struct HashLocation {
+  bool found = false;
+  uint64_t rec_off = 0;   // the record (found)
+  RecordInfo rec;         // its header (found)
+  uint64_t slot_off = 0;  // the slot holding the entry (found)
+
+  // The table the key belongs in: top level (table_off == 0), a sub-group, or a chain.
+  unsigned level = 0;        // 0 = top
+  uint64_t table_off = 0;    // record offset of the sub-group or first chain link
+  unsigned table_groups = 0; // groups in the sub-group (1..8)
+  uint64_t parent_slot = 0;  // slot pointing at table_off
+  bool in_chain = false;
+  uint64_t group_off = 0;    // first slot of the key's group
+  unsigned bucket = 0;       // home bucket in the group
+  unsigned extra = 0;        // the entry's extra hash bits
+  unsigned bits_used = 0;    // hash bits consumed down to and including this level
+  uint64_t empty_slot = 0;   // first empty slot on the probe path, or 0 if the group is full
+  uint64_t chain_tail = 0;   // last chain link (in_chain)
+
+  // Path for iteration: table data offset and slot index at each level.
+  struct Step {
+    uint64_t slots_off;  // first slot of the table (for the top: of the group)
+    unsigned nslots;
+    unsigned index;      // slot taken at this level
+    bool chain;
+  };
+  Step path[format::kMaxSubLevels + 2];
+  unsigned depth = 0;
+};
+
+template <class S>
+class HashTree {
+ public:
+  using Hasher = uint64_t (*)(const void* ctx, const void* key, size_t len);
+
+  HashTree(S* storage, FreeZones<S>* zones, Stats* stats, Hasher hasher, const void* hash_ctx)
+      : s_(storage), zones_(zones), stats_(stats), hasher_(hasher), hash_ctx_(hash_ctx) {}
+
+  uint64_t Hash(std::string_view key) const { return hasher_(hash_ctx_, key.data(), key.size()); }
+
+  Status Locate(std::string_view key, uint64_t h, HashLocation* loc);
+  // Adds an entry for a new record at rec_off. REQUIRES: loc from Locate, not found.
+  // May restructure the tree (and so allocate).
+  Status Insert(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
+  // Points the found entry at a moved record.
+  Status Repoint(const HashLocation& loc, uint64_t new_off) {
+    uint64_t e;
+    PTDB_RETURN_IF_ERROR(ReadWord(s_, loc.slot_off, &e));
+    return WriteWord(s_, loc.slot_off, (e & ~format::kEntryOffsetMask) | new_off);
+  }
+  // Removes the found entry.
+  Status Remove(const HashLocation& loc);
+
+  // Empties the top level (sub-groups and chains are freed by the caller's zone reset).
+  Status Clear();
+
+  // Depth-first walker over one top-level group, in slot order.
+  class Walker;
+
+ private:
+  Status ReadGroup(uint64_t group_off, uint64_t slots[8]) {
+    return ReadStruct(s_, group_off, reinterpret_cast<uint64_t(*)[8]>(slots));
+  }
+  Status Compare(std::string_view key, uint64_t h, uint64_t off, HashLocation* loc, bool* match);
+  Status LocateInChain(std::string_view key, uint64_t h, uint64_t chain, HashLocation* loc);
+  Status AllocTable(uint16_t magic, uint64_t data_len, uint64_t* off);
+  Status Expand(HashLocation* loc, unsigned new_bucket);
+  Status Double(HashLocation* loc);
+  Status PushDown(HashLocation* loc, unsigned new_bucket);
+  Status RecordHash(uint64_t rec_off, uint64_t* h);
+
+  S* s_;
+  FreeZones<S>* zones_;
+  Stats* stats_;
+  Hasher hasher_;
+  const void* hash_ctx_;
+  std::string key_buf_;
+};
+
+// Places entry e in the first empty slot from its home bucket; false if the group is full.
+inline bool PlaceInGroup(uint64_t slots[8], uint64_t e) {
+  const unsigned home = format::EntryBucket(e);
+  for (unsigned i = 0; i < format::kGroupSlots; i++) {
+    uint64_t& s = slots[(home + i) % format::kGroupSlots];
+    if (s == 0) {
+      s = e;
+      return true;
+    }
+  }
+  return false;
+}
+
+template <class S>
+Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, HashLocation* loc,
+                            bool* match) {
+  *match = false;
+  stats_->compares++;
+  format::UsedHeader hdr;
+  PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
+  if (RecordMagic(hdr.magic_and_meta) != format::kUsedMagic) {
+    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+               (unsigned long long)off);
+  }
+  const RecordInfo info = DecodeUsedHeader(hdr);
+  if (info.hash_bits != (h & ((1u << format::kHashBitsInRecord) - 1))) {
+    stats_->compare_wrong_rechash++;
+    return Status::OK();
+  }
+  if (info.key_len != key.size()) {
+    stats_->compare_wrong_keylen++;
+    return Status::OK();
+  }
+  const void* p;
+  if (key_buf_.size() < key.size()) key_buf_.resize(key.size());
+  PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), key_buf_.data(), &p));
+  if (std::memcmp(p, key.data(), key.size()) != 0) {
+    stats_->compare_wrong_keycmp++;
+    return Status::OK();
+  }
+  *match = true;
+  loc->found = true;
+  loc->rec_off = off;
+  loc->rec = info;
+  return Status::OK();
+}
+
+template <class S>
+Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) {
+  *loc = HashLocation();
+  unsigned group = HashBits(h, 0, format::kTopGroupBits);
+  loc->bucket = HashBits(h, format::kTopGroupBits, format::kBucketBits);
+  loc->extra = HashBits(h, format::kTopBits, format::kExtraHashBits);
+  loc->bits_used = format::kTopBits;
+  loc->group_off = format::kTopHashOffset + uint64_t(group) * 64;
+  uint64_t table_slots = loc->group_off;  // slot 0 of the table (the top: of the group)
+  unsigned table_nslots = format::kGroupSlots;
+  unsigned group_in_table = 0;
+  for (;;) {
+    uint64_t slots[8];
+    PTDB_RETURN_IF_ERROR(ReadGroup(loc->group_off, slots));
+    const uint64_t home = slots[loc->bucket];
+    auto& step = loc->path[loc->depth++];
+    step = {table_slots, table_nslots, group_in_table * 8 + loc->bucket, false};
+    if (home != 0 && format::EntryIsSubHash(home) && format::EntryBucket(home) == loc->bucket) {
+      // Every key with this home bucket lives in the child.
+      const uint64_t child = format::EntryOffset(home);
+      loc->parent_slot = loc->group_off + 8 * loc->bucket;
+      loc->level++;
+      format::UsedHeader hdr;
+      PTDB_RETURN_IF_ERROR(ReadStruct(s_, child, &hdr));
+      const RecordInfo info = DecodeUsedHeader(hdr);
+      if (loc->level > format::kMaxSubLevels) {
+        if (info.magic != format::kChainMagic || info.data_len != format::kChainDataLen) {
+          return Err(Error::kCorrupt, "expected a chain at %llu", (unsigned long long)child);
+        }
+        return LocateInChain(key, h, child, loc);
+      }
+      const uint64_t nslots = info.data_len / 8;
+      if (info.magic != format::kSubHashMagic || info.key_len != 0 || info.data_len % 64 ||
+          nslots == 0 || nslots > format::kMaxSubSlots || (nslots & (nslots - 1))) {
+        return Err(Error::kCorrupt, "expected a hash sub-group at %llu", (unsigned long long)child);
+      }
+      loc->table_off = child;
+      loc->table_groups = unsigned(nslots / 8);
+      loc->bucket = HashBits(h, loc->bits_used, format::kBucketBits);
+      const unsigned gb = HashBits(h, loc->bits_used + format::kBucketBits, format::kSubGroupBits);
+      loc->extra = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
+      loc->bits_used += format::kSubBits;
+      group_in_table = gb & (loc->table_groups - 1);
+      table_slots = child + format::kUsedHeaderSize;
+      table_nslots = unsigned(nslots);
+      loc->group_off = table_slots + uint64_t(group_in_table) * 64;
+      continue;
+    }
+    for (unsigned i = 0; i < format::kGroupSlots; i++) {
+      const unsigned slot = (loc->bucket + i) % format::kGroupSlots;
+      const uint64_t e = slots[slot];
+      if (e == 0) {
+        loc->empty_slot = loc->group_off + 8 * slot;
+        step.index = group_in_table * 8 + slot;
+        return Status::OK();
+      }
+      if (format::EntryIsSubHash(e) || format::EntryBucket(e) != loc->bucket) continue;
+      if (format::EntryExtra(e) != loc->extra) {
+        stats_->compare_wrong_offsetbits++;
+        continue;
+      }
+      bool match;
+      PTDB_RETURN_IF_ERROR(Compare(key, h, format::EntryOffset(e), loc, &match));
+      if (match) {
+        loc->slot_off = loc->group_off + 8 * slot;
+        step.index = group_in_table * 8 + slot;
+        return Status::OK();
+      }
+    }
+    return Status::OK();  // full group, not found
+  }
+}
+
+template <class S>
+Status HashTree<S>::LocateInChain(std::string_view key, uint64_t h, uint64_t chain,
+                                  HashLocation* loc) {
+  loc->in_chain = true;
+  loc->table_off = chain;
+  loc->bucket = 0;
+  loc->extra = 0;
+  // A chain can hold at most one link per 88 bytes of space: bound the walk.
+  for (uint64_t links = 0; chain != 0; links++) {
+    if (links > (uint64_t(1) << 50) / 88) return Err(Error::kCorrupt, "hash chain loops");
+    uint64_t slots[format::kChainSlots + 1];
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, chain + format::kUsedHeaderSize, &slots));
+    loc->chain_tail = chain;
+    auto& step = loc->path[loc->depth];
+    step = {chain + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true};
+    for (unsigned i = 0; i < format::kChainSlots; i++) {
+      const uint64_t slot_off = chain + format::kUsedHeaderSize + 8 * i;
+      if (slots[i] == 0) {
+        if (loc->empty_slot == 0) loc->empty_slot = slot_off;
+        continue;
+      }
+      bool match;
+      PTDB_RETURN_IF_ERROR(Compare(key, h, format::EntryOffset(slots[i]), loc, &match));
+      if (match) {
+        loc->slot_off = slot_off;
+        step.index = i;
+        loc->depth++;
+        return Status::OK();
+      }
+    }
+    chain = slots[format::kChainSlots];
+    if (chain != 0 && !loc->found) {
+      format::UsedHeader hdr;
+      PTDB_RETURN_IF_ERROR(ReadStruct(s_, chain, &hdr));
+      if (RecordMagic(hdr.magic_and_meta) != format::kChainMagic) {
+        return Err(Error::kCorrupt, "chain link at %llu is not a chain", (unsigned long long)chain);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+template <class S>
+Status HashTree<S>::AllocTable(uint16_t magic, uint64_t data_len, uint64_t* off) {
+  uint64_t room;
+  PTDB_RETURN_IF_ERROR(zones_->Alloc(data_len, off, &room));
+  RecordInfo info;
+  info.magic = magic;
+  info.data_len = data_len;
+  info.padding = room - data_len;
+  // Header, zeroed slots, and a zero first padding byte, in one write.
+  std::vector<uint8_t> buf(format::kUsedHeaderSize + data_len + (info.padding ? 1 : 0), 0);
+  format::UsedHeader hdr;
+  EncodeUsedHeader(info, &hdr);
+  std::memcpy(buf.data(), &hdr, sizeof(hdr));
+  return s_->Write(*off, buf.data(), buf.size());
+}
+
+template <class S>
+Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
+  format::UsedHeader hdr;
+  PTDB_RETURN_IF_ERROR(ReadStruct(s_, rec_off, &hdr));
+  const RecordInfo info = DecodeUsedHeader(hdr);
+  if (info.magic != format::kUsedMagic) {
+    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+               (unsigned long long)rec_off);
+  }
+  if (key_buf_.size() < info.key_len) key_buf_.resize(info.key_len);
+  const void* p;
+  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, key_buf_.data(), &p));
+  *h = hasher_(hash_ctx_, p, info.key_len);
+  return Status::OK();
+}
+
+template <class S>
+Status HashTree<S>::Double(HashLocation* loc) {
+  // A sub-group of G groups becomes one of 2G: each entry's group bits are the top of its
+  // extra bits, so no key is re-read.
+  const unsigned groups = loc->table_groups * 2;
+  const uint64_t old_off = loc->table_off;
+  const uint64_t old_slots_len = uint64_t(loc->table_groups) * 64;
+  std::vector<uint64_t> old(loc->table_groups * 8);
+  const void* p;
+  PTDB_RETURN_IF_ERROR(s_->Read(old_off + format::kUsedHeaderSize, old_slots_len, old.data(), &p));
+  if (p != old.data()) std::memcpy(old.data(), p, old_slots_len);
+  std::vector<uint64_t> slots(groups * 8, 0);
+  for (uint64_t e : old) {
+    if (e == 0) continue;
+    const unsigned g = (format::EntryExtra(e) >> (format::kExtraHashBits - format::kSubGroupBits)) &
+                       (groups - 1);
+    if (!PlaceInGroup(&slots[g * 8], e)) {
+      return Err(Error::kCorrupt, "sub-group at %llu holds more entries than fit",
+                 (unsigned long long)old_off);
+    }
+  }
+  uint64_t new_off;
+  PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, groups * 64, &new_off));
+  PTDB_RETURN_IF_ERROR(s_->Write(new_off + format::kUsedHeaderSize, slots.data(), groups * 64));
+  uint64_t parent;
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, loc->parent_slot, &parent));
+  PTDB_RETURN_IF_ERROR(WriteWord(s_, loc->parent_slot,
+                                 (parent & ~format::kEntryOffsetMask) | new_off));
+  format::UsedHeader hdr;
+  PTDB_RETURN_IF_ERROR(ReadStruct(s_, old_off, &hdr));
+  stats_->alloc_grow++;
+  return zones_->Free(old_off, DecodeUsedHeader(hdr).TotalSize());
+}
+
+template <class S>
+Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
+  uint64_t slots[8];
+  PTDB_RETURN_IF_ERROR(ReadGroup(loc->group_off, slots));
+  // The most crowded home bucket, counting the key being added.
+  unsigned count[8] = {};
+  count[new_bucket]++;
+  for (uint64_t e : slots) {
+    if (e != 0 && !format::EntryIsSubHash(e)) count[format::EntryBucket(e)]++;
+  }
+  unsigned victim = new_bucket;
+  for (unsigned b = 0; b < 8; b++) {
+    if (count[b] > count[victim]) victim = b;
+  }
+  const bool chain = loc->level + 1 > format::kMaxSubLevels;
+  uint64_t child;
+  uint64_t child_slots[format::kChainSlots + 1] = {};
+  if (chain) {
+    PTDB_RETURN_IF_ERROR(AllocTable(format::kChainMagic, format::kChainDataLen, &child));
+    stats_->alloc_chain++;
+  } else {
+    PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, 64, &child));
+    stats_->alloc_subhash++;
+  }
+  uint64_t kept[8] = {};
+  unsigned chain_used = 0;
+  for (uint64_t e : slots) {
+    if (e == 0) continue;
+    if (format::EntryIsSubHash(e) || format::EntryBucket(e) != victim) {
+      if (format::EntryIsSubHash(e)) kept[format::EntryBucket(e)] = e;  // always at home
+      continue;
+    }
+    uint64_t off = format::EntryOffset(e), h;
+    if (chain) {
+      child_slots[chain_used++] = format::MakeEntry(off, 0, 0, false);
+      continue;
+    }
+    // The child needs hash bits this entry does not carry: re-read its key.
+    PTDB_RETURN_IF_ERROR(RecordHash(off, &h));
+    const unsigned b = HashBits(h, loc->bits_used, format::kBucketBits);
+    const unsigned x = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
+    PlaceInGroup(child_slots, format::MakeEntry(off, b, x, false));
+  }
+  if (chain_used || !chain) {
+    PTDB_RETURN_IF_ERROR(s_->Write(child + format::kUsedHeaderSize, child_slots,
+                                   chain ? format::kChainDataLen : 64));
+  }
+  kept[victim] = format::MakeEntry(child, victim, 0, true);
+  for (uint64_t e : slots) {
+    if (e != 0 && !format::EntryIsSubHash(e) && format::EntryBucket(e) != victim) {
+      PlaceInGroup(kept, e);
+    }
+  }
+  return s_->Write(loc->group_off, kept, sizeof(kept));
+}
+
+template <class S>
+Status HashTree<S>::Expand(HashLocation* loc, unsigned new_bucket) {
+  if (loc->level > 0 && loc->table_groups < format::kMaxSubGroups) return Double(loc);
+  return PushDown(loc, new_bucket);
+}
+
+template <class S>
+Status HashTree<S>::Insert(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc) {
+  for (;;) {
+    if (loc->empty_slot != 0) {
+      return WriteWord(s_, loc->empty_slot, format::MakeEntry(rec_off, loc->bucket, loc->extra, false));
+    }
+    if (loc->in_chain) {
+      uint64_t link;
+      PTDB_RETURN_IF_ERROR(AllocTable(format::kChainMagic, format::kChainDataLen, &link));
+      stats_->alloc_chain++;
+      PTDB_RETURN_IF_ERROR(
+          WriteWord(s_, link + format::kUsedHeaderSize, format::MakeEntry(rec_off, 0, 0, false)));
+      return WriteWord(s_, loc->chain_tail + format::kUsedHeaderSize + 8 * format::kChainSlots, link);
+    }
+    PTDB_RETURN_IF_ERROR(Expand(loc, loc->bucket));
+    PTDB_RETURN_IF_ERROR(Locate(key, h, loc));
+    if (loc->found) return Err(Error::kCorrupt, "key appeared while expanding the hash");
+  }
+}
+
+template <class S>
+Status HashTree<S>::Remove(const HashLocation& loc) {
+  if (loc.in_chain) return WriteWord(s_, loc.slot_off, 0);
+  uint64_t slots[8];
+  PTDB_RETURN_IF_ERROR(ReadGroup(loc.group_off, slots));
+  const unsigned gone = unsigned((loc.slot_off - loc.group_off) / 8);
+  slots[gone] = 0;
+  // Linear probing: entries after the hole (up to the next empty slot) may have been
+  // pushed past it; take them out and place them again. Sub-hash entries first: they
+  // must land exactly at home.
+  uint64_t moved[8];
+  unsigned n = 0;
+  for (unsigned i = 1; i < format::kGroupSlots; i++) {
+    uint64_t& s = slots[(gone + i) % format::kGroupSlots];
+    if (s == 0) break;
+    moved[n++] = s;
+    s = 0;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    if (format::EntryIsSubHash(moved[i])) slots[format::EntryBucket(moved[i])] = moved[i];
+  }
+  for (unsigned i = 0; i < n; i++) {
+    if (!format::EntryIsSubHash(moved[i])) PlaceInGroup(slots, moved[i]);
+  }
+  return s_->Write(loc.group_off, slots, sizeof(slots));
+}
+
+template <class S>
+Status HashTree<S>::Clear() {
+  std::vector<uint64_t> zero(format::kTopSlots, 0);
+  return s_->Write(format::kTopHashOffset, zero.data(), zero.size() * 8);
+}
+
+// Walks the records of one top-level group depth-first, in slot order. Next() yields
+// each record entry with the offset of its slot. A path from Locate resumes a walk
+// just after (or, for a missing key, at) the key's position.
+template <class S>
+class HashTree<S>::Walker {
+ public:
+  explicit Walker(S* storage) : s_(storage) {}
+
+  void Start(unsigned group) {
+    depth_ = 1;
+    frames_[0] = {format::kTopHashOffset + uint64_t(group) * 64, format::kGroupSlots, 0, false};
+  }
+  void Resume(const HashLocation& loc) {
+    depth_ = loc.depth;
+    for (unsigned i = 0; i < depth_; i++) {
+      const auto& st = loc.path[i];
+      frames_[i] = {st.slots_off, st.nslots, st.index + 1, st.chain};
+    }
+    if (!loc.found && depth_ > 0) frames_[depth_ - 1].next--;  // the missing key's spot
+  }
+
+  // Sets *done when the group is exhausted.
+  Status Next(uint64_t* slot_off, uint64_t* entry, bool* done) {
+    while (depth_ > 0) {
+      Frame& f = frames_[depth_ - 1];
+      if (f.next >= f.nslots) {
+        if (f.chain) {
+          uint64_t next_link;
+          PTDB_RETURN_IF_ERROR(ReadWord(s_, f.slots_off + 8 * format::kChainSlots, &next_link));
+          if (next_link != 0) {
+            if (++chain_links_ > (uint64_t(1) << 50) / 88) {
+              return Err(Error::kCorrupt, "hash chain loops");
+            }
+            f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true};
+            continue;
+          }
+        }
+        depth_--;
+        continue;
+      }
+      const uint64_t off = f.slots_off + 8 * uint64_t(f.next++);
+      uint64_t e;
+      PTDB_RETURN_IF_ERROR(ReadWord(s_, off, &e));
+      if (e == 0) continue;
+      if (!format::EntryIsSubHash(e)) {
+        *slot_off = off;
+        *entry = e;
+        *done = false;
+        return Status::OK();
+      }
+      PTDB_RETURN_IF_ERROR(Descend(format::EntryOffset(e)));
+    }
+    *done = true;
+    return Status::OK();
+  }
+
+ private:
+  struct Frame {
+    uint64_t slots_off;
+    unsigned nslots;
+    unsigned next;
+    bool chain;
+  };
+
+  Status Descend(uint64_t child) {
+    if (depth_ >= kMaxDepth) return Err(Error::kCorrupt, "hash tree deeper than possible");
+    format::UsedHeader hdr;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, child, &hdr));
+    const RecordInfo info = DecodeUsedHeader(hdr);
+    const uint64_t slots_off = child + format::kUsedHeaderSize;
+    if (info.magic == format::kChainMagic && info.data_len == format::kChainDataLen) {
+      frames_[depth_++] = {slots_off, unsigned(format::kChainSlots), 0, true};
+      return Status::OK();
+    }
+    const uint64_t nslots = info.data_len / 8;
+    if (info.magic != format::kSubHashMagic || info.data_len % 64 || nslots == 0 ||
+        nslots > format::kMaxSubSlots) {
+      return Err(Error::kCorrupt, "bad hash sub-group at %llu", (unsigned long long)child);
+    }
+    frames_[depth_++] = {slots_off, unsigned(nslots), 0, false};
+    return Status::OK();
+  }
+
+  static constexpr unsigned kMaxDepth = format::kMaxSubLevels + 2;
+  S* s_;
+  Frame frames_[kMaxDepth];
+  unsigned depth_ = 0;
+  uint64_t chain_links_ = 0;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_HASH_TREE_H_

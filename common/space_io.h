@@ -1,0 +1,33 @@
+// Small typed reads and writes over any Storage (common/storage.h).
+#ifndef PTDB_COMMON_SPACE_IO_H_
+#define PTDB_COMMON_SPACE_IO_H_
+
+#include <cstdint>
+#include <cstring>
+
+#include "common/errors.h"
+
+namespace ptdb {
+
+// Copies a trivially copyable T from `off`.
+template <class S, class T>
+inline Status ReadStruct(S* s, uint64_t off, T* out) {
+  const void* p;
+  Status st = s->Read(off, sizeof(T), out, &p);
+  if (st.ok() && p != out) std::memcpy(out, p, sizeof(T));
+  return st;
+}
+
+template <class S>
+inline Status ReadWord(S* s, uint64_t off, uint64_t* v) {
+  return ReadStruct(s, off, v);
+}
+
+template <class S>
+inline Status WriteWord(S* s, uint64_t off, uint64_t v) {
+  return s->Write(off, &v, sizeof(v));
+}
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_SPACE_IO_H_

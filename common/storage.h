@@ -1,0 +1,40 @@
+// The storage seam: what the engine, the checker and the summary need from a backend.
+//
+// They are templates over a Storage class rather than callers of a virtual interface,
+// because a lookup makes several small reads and a virtual call on each would cost more
+// than the DRAM misses we are trying to save. Each backend provides one class with these
+// members (file/file_storage.h; the pmem backend will add its own):
+//
+//   // Makes [off, off + len) readable at *out. With a mapping, *out points into it and
+//   // buf is not touched; otherwise the bytes are copied to buf, which has room for len.
+//   // kCorrupt (never a crash) if the range is not inside the database's space.
+//   Status Read(uint64_t off, size_t len, void* buf, const void** out);
+//
+//   // Writes [off, off + len). REQUIRES: the range is inside the database's space.
+//   Status Write(uint64_t off, const void* src, size_t len);
+//
+//   // Adds at least `min_bytes` of space as one new extent and reports it. The engine
+//   // turns it into a free zone. File: extends the file; pmem: allocates a zone object.
+//   Status Grow(uint64_t min_bytes, Extent* added);
+//
+//   // The extents of raw space after the header, in address order. Every byte of each
+//   // must belong to exactly one zone (the checker verifies this).
+//   const std::vector<Extent>& Extents() const;
+//
+// Pointers returned by Read are valid until the next Write or Grow.
+#ifndef PTDB_COMMON_STORAGE_H_
+#define PTDB_COMMON_STORAGE_H_
+
+#include <cstdint>
+
+namespace ptdb {
+
+struct Extent {
+  uint64_t off = 0;
+  uint64_t len = 0;
+  uint64_t end() const { return off + len; }
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_STORAGE_H_

@@ -1,0 +1,147 @@
+#include "frontend/db_impl.h"
+
+#include <exception>
+
+#include "common/errors.h"
+#include "common/record.h"
+
+namespace ptdb {
+
+DbImpl::DbImpl(std::string name, const Options& options, unsigned flags, bool opened_rdonly)
+    : name_(std::move(name)), log_(options.log), flags_(flags), opened_rdonly_(opened_rdonly) {}
+
+Status DbImpl::Report(Status st) const {
+  if (!st.ok() && st.code() != Error::kNoExist && st.code() != Error::kExists && log_) {
+    const LogLevel level = st.code() == Error::kEinval || st.code() == Error::kRdonly
+                               ? LogLevel::kUseError
+                               : LogLevel::kError;
+    log_(level, st.code(), st.message());
+  }
+  return st;
+}
+
+Status DbImpl::CheckKey(std::string_view key) const {
+  if (key.size() >> 32) {
+    return Err(Error::kEinval, "%s: key of %zu bytes is too long (limit 2^32-1)", name_.c_str(), key.size());
+  }
+  return Status::OK();
+}
+
+Status DbImpl::CheckWritable(const char* op) const {
+  if (flags_ & kRdonly) return Err(Error::kRdonly, "%s: %s on a read-only database", name_.c_str(), op);
+  return Status::OK();
+}
+
+Status DbImpl::AfterWrite(Status st) {
+  if (st.ok() && (flags_ & kSeqnum)) st = backend_->BumpSeqnum();
+  return Report(st);
+}
+
+Status DbImpl::Store(std::string_view key, std::string_view data, StoreMode mode) noexcept {
+  if (mode != StoreMode::kReplace && mode != StoreMode::kInsert && mode != StoreMode::kModify) {
+    return Report(Err(Error::kEinval, "%s: store mode %d is not replace, insert or modify", name_.c_str(), int(mode)));
+  }
+  Status st = CheckWritable("store");
+  if (st.ok()) st = CheckKey(key);
+  if (st.ok() && !CanEncode(key.size(), data.size())) {
+    st = Err(Error::kEinval, "%s: record of %zu + %zu bytes is too large", name_.c_str(), key.size(), data.size());
+  }
+  if (!st.ok()) return Report(st);
+  return AfterWrite(backend_->Store(key, data, mode));
+}
+
+Status DbImpl::Fetch(std::string_view key, std::string* data) noexcept {
+  Status st = CheckKey(key);
+  if (!st.ok()) return Report(st);
+  return Report(backend_->Fetch(key, data));
+}
+
+Status DbImpl::Append(std::string_view key, std::string_view data) noexcept {
+  Status st = CheckWritable("append");
+  if (st.ok()) st = CheckKey(key);
+  if (st.ok() && !CanEncode(key.size(), data.size())) {
+    st = Err(Error::kEinval, "%s: append of %zu bytes is too large", name_.c_str(), data.size());
+  }
+  if (!st.ok()) return Report(st);
+  return AfterWrite(backend_->Append(key, data));
+}
+
+Status DbImpl::Delete(std::string_view key) noexcept {
+  Status st = CheckWritable("delete");
+  if (st.ok()) st = CheckKey(key);
+  if (!st.ok()) return Report(st);
+  return AfterWrite(backend_->Delete(key));
+}
+
+Status DbImpl::Exists(std::string_view key, bool* exists) noexcept {
+  *exists = false;
+  Status st = CheckKey(key);
+  if (!st.ok()) return Report(st);
+  return Report(backend_->Exists(key, exists));
+}
+
+Status DbImpl::ParseRecord(std::string_view key, const ParseFn& fn) noexcept {
+  if (!fn) return Report(Err(Error::kEinval, "%s: parse_record without a function", name_.c_str()));
+  Status st = CheckKey(key);
+  if (!st.ok()) return Report(st);
+  return Report(backend_->Parse(key, fn));
+}
+
+Status DbImpl::Traverse(const TraverseFn& fn, uint64_t* count) noexcept {
+  if (fn) return Report(backend_->Traverse(fn, count));
+  return Report(backend_->Traverse([](std::string_view, std::string_view) { return true; }, count));
+}
+
+Status DbImpl::FirstKey(std::string* key) noexcept { return Report(backend_->FirstKey(key)); }
+
+Status DbImpl::NextKey(std::string* key) noexcept {
+  Status st = CheckKey(*key);
+  if (!st.ok()) return Report(st);
+  return Report(backend_->NextKey(key));
+}
+
+Status DbImpl::WipeAll() noexcept {
+  Status st = CheckWritable("wipe_all");
+  if (!st.ok()) return Report(st);
+  return AfterWrite(backend_->Wipe());
+}
+
+Status DbImpl::Check(const CheckFn& fn) noexcept {
+  if (flags_ & kCantCheck) {
+    if (log_) log_(LogLevel::kWarning, Error::kSuccess, name_ + ": has a capability check() does not understand; not checked");
+    return Status::OK();
+  }
+  return Report(backend_->Check(fn));
+}
+
+Status DbImpl::Summary(bool histograms, std::string* report) noexcept {
+  return Report(backend_->Summary(histograms, report));
+}
+
+Status DbImpl::GetSeqnum(uint64_t* seqnum) noexcept { return Report(backend_->ReadSeqnum(seqnum)); }
+
+Status DbImpl::ChangeFlag(unsigned flag, bool add) {
+  if (flags_ & kInternal) {
+    return Err(Error::kEinval, "%s: flags of an in-memory database cannot change", name_.c_str());
+  }
+  if (flag == 0 || (flag & ~kSettableFlagsMask)) {
+    return Err(Error::kEinval, "%s: flag %#x cannot be %s", name_.c_str(), flag, add ? "added" : "removed");
+  }
+  if (!add && (flag & kRdonly) && opened_rdonly_) {
+    return Err(Error::kRdonly, "%s: opened read-only, so kRdonly cannot be removed", name_.c_str());
+  }
+  const unsigned next = add ? flags_ | flag : flags_ & ~flag;
+  PTDB_RETURN_IF_ERROR(backend_->ApplyFlags(next));
+  flags_ = next;
+  return Status::OK();
+}
+
+Status DbImpl::AddFlag(unsigned flag) noexcept { return Report(ChangeFlag(flag, true)); }
+Status DbImpl::RemoveFlag(unsigned flag) noexcept { return Report(ChangeFlag(flag, false)); }
+
+Status DbImpl::GetStats(Stats* stats) const noexcept {
+  *stats = stats_;
+  return Status::OK();
+}
+
+}  // namespace ptdb

@@ -1,0 +1,63 @@
+// DbImpl: everything about a Db that is not storage. It validates arguments, enforces
+// read-only handles, keeps the flags and counters, bumps the seqnum and reports every
+// error through the log hook; the Backend does the rest.
+#ifndef PTDB_FRONTEND_DB_IMPL_H_
+#define PTDB_FRONTEND_DB_IMPL_H_
+
+#include <memory>
+#include <string>
+
+#include "common/backend.h"
+#include "ptdb/db.h"
+
+namespace ptdb {
+
+class DbImpl final : public Db {
+ public:
+  DbImpl(std::string name, const Options& options, unsigned flags, bool opened_rdonly);
+  // Takes the backend once it is open; stats_ must already be where it will stay.
+  void SetBackend(std::unique_ptr<Backend> backend) { backend_ = std::move(backend); }
+  Stats* stats() { return &stats_; }
+  // Flags the file imposes (kCantCheck).
+  void AddForcedFlags(unsigned flags) { flags_ |= flags; }
+
+  Status Store(std::string_view key, std::string_view data, StoreMode mode) noexcept override;
+  Status Fetch(std::string_view key, std::string* data) noexcept override;
+  Status Append(std::string_view key, std::string_view data) noexcept override;
+  Status Delete(std::string_view key) noexcept override;
+  Status Exists(std::string_view key, bool* exists) noexcept override;
+  Status ParseRecord(std::string_view key, const ParseFn& fn) noexcept override;
+  Status Traverse(const TraverseFn& fn, uint64_t* count) noexcept override;
+  Status FirstKey(std::string* key) noexcept override;
+  Status NextKey(std::string* key) noexcept override;
+  Status WipeAll() noexcept override;
+  Status Check(const CheckFn& fn) noexcept override;
+  Status Summary(bool histograms, std::string* report) noexcept override;
+  Status GetSeqnum(uint64_t* seqnum) noexcept override;
+  unsigned GetFlags() const noexcept override { return flags_; }
+  Status AddFlag(unsigned flag) noexcept override;
+  Status RemoveFlag(unsigned flag) noexcept override;
+  Status GetStats(Stats* stats) const noexcept override;
+  const std::string& Name() const noexcept override { return name_; }
+  int Fd() const noexcept override { return backend_->Fd(); }
+
+  // Sends a failed status to the log hook (not kNoExist/kExists: those are answers).
+  Status Report(Status st) const;
+
+ private:
+  Status CheckKey(std::string_view key) const;
+  Status CheckWritable(const char* op) const;
+  Status AfterWrite(Status st);
+  Status ChangeFlag(unsigned flag, bool add);
+
+  std::string name_;
+  LogFn log_;
+  unsigned flags_;
+  bool opened_rdonly_;
+  Stats stats_;
+  std::unique_ptr<Backend> backend_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_FRONTEND_DB_IMPL_H_

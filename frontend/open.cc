@@ -1,0 +1,62 @@
+// Db::Open: the composition root. Validates the options, picks the backend, and wires
+// it to the frontend. The only file that knows which backends exist.
+#include <fcntl.h>
+
+#include <new>
+
+#include "common/errors.h"
+#include "file/file_backend.h"
+#include "frontend/db_impl.h"
+
+namespace ptdb {
+namespace {
+
+Status ValidateOptions(std::string_view name, const Options& o) {
+  if (o.flags & ~kOpenFlagsMask) {
+    return Err(Error::kEinval, "unknown open flags %#x", o.flags & ~kOpenFlagsMask);
+  }
+  if (o.flags & kInternal) return Status::OK();
+  if (name.empty()) return Err(Error::kEinval, "a database name is required (or kInternal)");
+  const int acc = o.open_flags & O_ACCMODE;
+  if (acc != O_RDONLY && acc != O_RDWR) {
+    return Err(Error::kEinval, "%.*s: open flags must be O_RDONLY or O_RDWR (not O_WRONLY)", int(name.size()), name.data());
+  }
+  if ((o.flags & kRdonly) && acc == O_RDWR) {
+    return Err(Error::kEinval, "%.*s: kRdonly with O_RDWR; open O_RDONLY, or add kRdonly after opening", int(name.size()), name.data());
+  }
+  if (o.seed && !(o.open_flags & O_CREAT)) {
+    return Err(Error::kEinval, "%.*s: a seed can only be given with O_CREAT", int(name.size()), name.data());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Db::Open(std::string_view name, const Options& options, std::unique_ptr<Db>* db) {
+  db->reset();
+  Status st = ValidateOptions(name, options);
+  if (!st.ok()) {
+    if (options.log) options.log(LogLevel::kUseError, st.code(), st.message());
+    return st;
+  }
+  unsigned flags = options.flags;
+  const bool opened_rdonly = !(flags & kInternal) && (options.open_flags & O_ACCMODE) == O_RDONLY;
+  if (opened_rdonly) flags |= kRdonly;
+  if (flags & kInternal) flags |= kNoLock | kNoMmap;
+
+  auto impl = std::make_unique<DbImpl>(std::string(name), options, flags, opened_rdonly);
+  std::unique_ptr<Backend> backend;
+  unsigned forced = 0;
+  try {
+    st = FileBackend::Open(std::string(name), options, impl->stats(), &forced, &backend);
+  } catch (const std::bad_alloc&) {
+    st = Err(Error::kOom, "out of memory opening %.*s", int(name.size()), name.data());
+  }
+  if (!st.ok()) return impl->Report(st);
+  impl->AddForcedFlags(forced);
+  impl->SetBackend(std::move(backend));
+  *db = std::move(impl);
+  return Status::OK();
+}
+
+}  // namespace ptdb

@@ -1,0 +1,85 @@
+// ptdb: a TDB2 key/value database.
+//
+// Thread safety: a Db handle may be shared by threads only once the locking work
+// lands; until then, use one handle per thread. Every call returns its own Status;
+// no call throws.
+//
+// Lifetime: destroying the Db closes it. Pointers handed to callbacks (ParseRecord,
+// Traverse, Check) are valid only during the callback.
+#ifndef PTDB_DB_H_
+#define PTDB_DB_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ptdb/options.h"
+#include "ptdb/status.h"
+
+namespace ptdb {
+
+// Returns true to go on, false to stop the walk.
+using TraverseFn = std::function<bool(std::string_view key, std::string_view data)>;
+// Sees the record in place (zero copy); its result becomes ParseRecord's result.
+using ParseFn = std::function<Status(std::string_view key, std::string_view data)>;
+// Called by Check for every record; a non-OK result aborts the check with it.
+using CheckFn = std::function<Status(std::string_view key, std::string_view data)>;
+
+class Db {
+ public:
+  // Opens (or, with O_CREAT, creates) the database `name`. With kInternal the name is
+  // only a label and nothing touches the file system.
+  static Status Open(std::string_view name, const Options& options, std::unique_ptr<Db>* db);
+
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  virtual ~Db() = default;
+
+  virtual Status Store(std::string_view key, std::string_view data,
+                       StoreMode mode = StoreMode::kReplace) noexcept = 0;
+  // kNoExist if absent.
+  virtual Status Fetch(std::string_view key, std::string* data) noexcept = 0;
+  // Appends to the value (stores it if the key is absent).
+  virtual Status Append(std::string_view key, std::string_view data) noexcept = 0;
+  // kNoExist if absent.
+  virtual Status Delete(std::string_view key) noexcept = 0;
+  // OK (true or false in *exists), or the error that prevented the answer.
+  virtual Status Exists(std::string_view key, bool* exists) noexcept = 0;
+  // Calls fn with the record in place. fn must not write to this database.
+  virtual Status ParseRecord(std::string_view key, const ParseFn& fn) noexcept = 0;
+
+  // Visits every record. No lock is held while fn runs, so fn may change the database;
+  // deleting the current record is safe. Records changed during the walk may be seen
+  // or missed. *count (optional) gets the number of records visited.
+  virtual Status Traverse(const TraverseFn& fn, uint64_t* count = nullptr) noexcept = 0;
+  // Iteration by key: FirstKey, then NextKey(&key) until kNoExist.
+  virtual Status FirstKey(std::string* key) noexcept = 0;
+  virtual Status NextKey(std::string* key) noexcept = 0;
+
+  // Deletes every record.
+  virtual Status WipeAll() noexcept = 0;
+
+  // Verifies the whole database (header, every byte of space, free lists, hash tree,
+  // every key rehashed). kCorrupt with a description if anything is wrong. Never repairs.
+  virtual Status Check(const CheckFn& fn = nullptr) noexcept = 0;
+  // A multi-line text report on space use; with histograms, size distributions too.
+  virtual Status Summary(bool histograms, std::string* report) noexcept = 0;
+
+  // The sequence number (bumped by writes when kSeqnum is set).
+  virtual Status GetSeqnum(uint64_t* seqnum) noexcept = 0;
+  virtual unsigned GetFlags() const noexcept = 0;
+  virtual Status AddFlag(unsigned flag) noexcept = 0;
+  virtual Status RemoveFlag(unsigned flag) noexcept = 0;
+  virtual Status GetStats(Stats* stats) const noexcept = 0;
+
+  virtual const std::string& Name() const noexcept = 0;
+  // The file descriptor, or -1 for kInternal.
+  virtual int Fd() const noexcept = 0;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_DB_H_

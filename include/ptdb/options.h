@@ -1,0 +1,97 @@
+// Flags and attributes given to Db::Open.
+//
+// The flag values are TDB2's, so they can cross the C API unchanged.
+#ifndef PTDB_OPTIONS_H_
+#define PTDB_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "ptdb/status.h"
+
+namespace ptdb {
+
+// Open flags (TDB2 values). Any other bit makes Open fail with kEinval.
+enum Flag : unsigned {
+  kDefault = 0,
+  kInternal = 2,        // in memory only; implies kNoLock | kNoMmap; no file
+  kNoLock = 4,          // take no locks (single user)
+  kNoMmap = 8,          // pread/pwrite instead of mmap
+  kNoSync = 64,         // never sync (commits may be lost on power failure)
+  kSeqnum = 128,        // store, append, delete and wipe bump the seqnum
+  kAllowNesting = 256,  // nested transactions are counted, not refused
+  kRdonly = 512,        // no writes (implied by opening read-only)
+  kCantCheck = 2048,    // output only: the file has a capability check() cannot verify
+};
+
+// Flags a caller may pass to Open.
+constexpr unsigned kOpenFlagsMask =
+    kInternal | kNoLock | kNoMmap | kNoSync | kSeqnum | kAllowNesting | kRdonly;
+// Flags AddFlag/RemoveFlag may change after open.
+constexpr unsigned kSettableFlagsMask = kNoLock | kNoMmap | kNoSync | kSeqnum | kAllowNesting | kRdonly;
+
+// How Store treats an existing key (TDB2 values).
+enum class StoreMode : int {
+  kReplace = 1,  // insert or overwrite
+  kInsert = 2,   // fail with kExists if the key is present
+  kModify = 3,   // fail with kNoExist if the key is absent
+};
+
+enum class LogLevel : int { kError = 0, kUseError = 1, kWarning = 2 };
+
+// Called for every error (and warnings). Must not call back into the same Db.
+using LogFn = std::function<void(LogLevel level, Error code, std::string_view message)>;
+
+// A replacement for the default seeded Jenkins lookup3 hash. Every opener of a file must
+// use the same function: the header stores a hash of a fixed value, checked at open.
+using HashFn = std::function<uint64_t(const void* key, size_t len, uint64_t seed)>;
+
+// Runs under the open lock, before the header is read, with the database's file
+// descriptor; if the file is empty afterwards it is initialised. This is how a caller
+// emulates TDB1's CLEAR_IF_FIRST (see tests). Not called for kInternal.
+using OpenHookFn = std::function<Status(int fd)>;
+
+// Counters the database keeps while it is open (read them with Db::GetStats).
+struct Stats {
+  uint64_t allocs = 0;           // records allocated
+  uint64_t alloc_subhash = 0;    // hash sub-groups created
+  uint64_t alloc_chain = 0;      // bottom-level chains created
+  uint64_t alloc_grow = 0;       // sub-groups doubled in place
+  uint64_t alloc_bucket_exact = 0;
+  uint64_t alloc_bucket_max = 0;
+  uint64_t alloc_leftover = 0;   // allocations that split off a free remainder
+  uint64_t alloc_coalesce_tried = 0;
+  uint64_t alloc_coalesce_succeeded = 0;
+  uint64_t alloc_coalesce_num_merged = 0;
+  uint64_t compares = 0;         // key candidates examined
+  uint64_t compare_wrong_offsetbits = 0;  // rejected by the extra hash bits in the entry
+  uint64_t compare_wrong_rechash = 0;     // rejected by the hash bits in the record header
+  uint64_t compare_wrong_keylen = 0;
+  uint64_t compare_wrong_keycmp = 0;
+  uint64_t transactions = 0;
+  uint64_t transaction_cancel = 0;
+  uint64_t transaction_nest = 0;
+  uint64_t expands = 0;          // times the database grew (file or pool)
+  uint64_t frees = 0;
+  uint64_t record_grows_in_place = 0;
+  uint64_t record_moves = 0;     // records reallocated because they outgrew their room
+};
+
+struct Options {
+  unsigned flags = kDefault;
+  // open(2) flags: O_RDONLY or O_RDWR, optionally O_CREAT, O_TRUNC, O_EXCL.
+  int open_flags = 0;
+  unsigned mode = 0600;
+  LogFn log;
+  HashFn hash;
+  // The seed stored in a newly created database. Only with O_CREAT or kInternal.
+  std::optional<uint64_t> seed;
+  OpenHookFn open_hook;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_OPTIONS_H_

@@ -1,0 +1,58 @@
+// Status: the outcome of every ptdb call, returned by value.
+//
+// The codes are TDB2's (same names, same numbers), so code ported from tdb
+// recognises them. The message travels inside the Status, which makes error
+// reporting thread-safe by construction: there is no "last error" slot.
+// Success allocates nothing.
+#ifndef PTDB_STATUS_H_
+#define PTDB_STATUS_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ptdb {
+
+enum class Error : int {
+  kSuccess = 0,
+  kCorrupt = -1,   // the database is not what it should be
+  kIo = -2,        // the operating system refused a read, write or sync
+  kLock = -3,      // a lock could not be taken (would block, or misuse)
+  kOom = -4,       // out of memory (or, for a pool, out of pool space)
+  kExists = -5,    // insert of a key that is present
+  kNoExist = -6,   // the key (or record) is absent
+  kEinval = -7,    // invalid argument
+  kRdonly = -8,    // write attempted on a read-only handle
+};
+
+// TDB2's strings for each code ("Success", "Corrupt database", ...).
+const char* ErrorString(Error code) noexcept;
+
+class [[nodiscard]] Status {
+ public:
+  Status() noexcept = default;
+  Status(Error code, std::string_view message);
+
+  static Status OK() noexcept { return Status(); }
+
+  bool ok() const noexcept { return state_ == nullptr; }
+  Error code() const noexcept { return state_ ? state_->code : Error::kSuccess; }
+  // Empty on success.
+  std::string_view message() const noexcept;
+  // "<ErrorString>: <message>", or "Success".
+  std::string ToString() const;
+
+  bool IsNoExist() const noexcept { return code() == Error::kNoExist; }
+  bool IsCorrupt() const noexcept { return code() == Error::kCorrupt; }
+
+ private:
+  struct State {
+    Error code;
+    std::string message;
+  };
+  std::shared_ptr<const State> state_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_STATUS_H_
