@@ -21,15 +21,16 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  virtual Status Fetch(std::string_view key, std::string* data) = 0;      // kNoExist
-  virtual Status Parse(std::string_view key, const ParseFn& fn) = 0;     // kNoExist, fn's
+  virtual Status Fetch(std::string_view key, std::string* data) = 0;  // kNoExist
+  virtual Status Parse(std::string_view key, const ParseFn& fn) = 0;  // kNoExist, fn's
   virtual Status Exists(std::string_view key, bool* exists) = 0;
-  virtual Status Store(std::string_view key, std::string_view data, StoreMode mode) = 0;  // kExists, kNoExist
+  virtual Status Store(std::string_view key, std::string_view data,
+                       StoreMode mode) = 0;  // kExists, kNoExist
   virtual Status Append(std::string_view key, std::string_view data) = 0;
-  virtual Status Delete(std::string_view key) = 0;                       // kNoExist
+  virtual Status Delete(std::string_view key) = 0;  // kNoExist
   virtual Status Traverse(const TraverseFn& fn, uint64_t* count) = 0;
-  virtual Status FirstKey(std::string* key) = 0;                         // kNoExist
-  virtual Status NextKey(std::string* key) = 0;                          // kNoExist
+  virtual Status FirstKey(std::string* key) = 0;  // kNoExist
+  virtual Status NextKey(std::string* key) = 0;   // kNoExist
   virtual Status Wipe() = 0;
   virtual Status Check(const CheckFn& fn) = 0;
   virtual Status Summary(bool histograms, std::string* report) = 0;

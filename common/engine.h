@@ -105,7 +105,9 @@ class Engine {
 
 // ---- implementation ---------------------------------------------------------------
 
-inline unsigned RecordHashBits(uint64_t h) { return unsigned(h & ((1u << format::kHashBitsInRecord) - 1)); }
+inline unsigned RecordHashBits(uint64_t h) {
+  return unsigned(h & ((1u << format::kHashBitsInRecord) - 1));
+}
 
 template <class S>
 Status Engine<S>::ReadRecordData(const HashLocation& loc, std::string* data) {
@@ -136,7 +138,8 @@ Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
   const void* p;
   PTDB_RETURN_IF_ERROR(s_->Read(loc.rec_off + format::kUsedHeaderSize, len, scratch_.data(), &p));
   const char* c = static_cast<const char*>(p);
-  return fn(std::string_view(c, loc.rec.key_len), std::string_view(c + loc.rec.key_len, loc.rec.data_len));
+  return fn(std::string_view(c, loc.rec.key_len),
+            std::string_view(c + loc.rec.key_len, loc.rec.data_len));
 }
 
 template <class S>

@@ -19,10 +19,10 @@ namespace ptdb {
 }
 
 // Propagates a non-OK status to the caller.
-#define PTDB_RETURN_IF_ERROR(expr)        \
-  do {                                    \
-    ::ptdb::Status _st = (expr);          \
-    if (!_st.ok()) return _st;            \
+#define PTDB_RETURN_IF_ERROR(expr) \
+  do {                             \
+    ::ptdb::Status _st = (expr);   \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 }  // namespace ptdb

@@ -22,10 +22,10 @@ inline constexpr uint64_t kVersion = 0x7074646200000001ULL;
 // The value whose hash is stored in the header, so a different hash function is caught.
 inline constexpr uint64_t kHashTestValue = 0xA1ABE11A01092008ULL;
 
-inline constexpr unsigned kTopGroupBits = 7;     // 128 top-level hash groups (the lock unit)
-inline constexpr unsigned kBucketBits = 3;       // 8 buckets in every group
-inline constexpr unsigned kSubGroupBits = 3;     // a full sub-group has 8 groups
-inline constexpr unsigned kExtraHashBits = 7;    // hash bits kept in each entry
+inline constexpr unsigned kTopGroupBits = 7;   // 128 top-level hash groups (the lock unit)
+inline constexpr unsigned kBucketBits = 3;     // 8 buckets in every group
+inline constexpr unsigned kSubGroupBits = 3;   // a full sub-group has 8 groups
+inline constexpr unsigned kExtraHashBits = 7;  // hash bits kept in each entry
 inline constexpr unsigned kTopGroups = 1u << kTopGroupBits;
 inline constexpr unsigned kGroupSlots = 1u << kBucketBits;
 inline constexpr unsigned kTopSlots = kTopGroups * kGroupSlots;
@@ -40,15 +40,15 @@ static_assert(kTopBits + kMaxSubLevels * kSubBits == 64, "the levels use the has
 struct Header {
   char magic_food[64];
   uint64_t version;
-  uint64_t hash_test;        // hash(kHashTestValue, hash_seed)
+  uint64_t hash_test;  // hash(kHashTestValue, hash_seed)
   uint64_t hash_seed;
-  uint64_t first_zone;       // offset of the first free zone
-  uint64_t recovery[2];      // transaction recovery areas (0: none)
-  uint64_t features_used;    // features a writer has used; subset of features_offered
-  uint64_t features_offered; // features the creator understood
+  uint64_t first_zone;        // offset of the first free zone
+  uint64_t recovery[2];       // transaction recovery areas (0: none)
+  uint64_t features_used;     // features a writer has used; subset of features_offered
+  uint64_t features_offered;  // features the creator understood
   uint64_t seqnum;
-  uint64_t capabilities;     // offset of the first capability record (0: none)
-  uint64_t reserved[46];     // zero
+  uint64_t capabilities;  // offset of the first capability record (0: none)
+  uint64_t reserved[46];  // zero
   uint64_t top_hash[kTopSlots];
 };
 
@@ -86,12 +86,12 @@ inline constexpr uint64_t kCapTypeMask = ~(kCapNoCheck | kCapNoWrite | kCapNoOpe
 // least kMinRecord bytes, so the space can be scanned linearly (the checker does).
 // A record starts with a 16-byte used header, or is a free record.
 
-inline constexpr uint16_t kUsedMagic = 0x1999;    // a key/data record
-inline constexpr uint16_t kSubHashMagic = 0x1888; // a hash sub-group (8..64 slots)
-inline constexpr uint16_t kChainMagic = 0x1777;   // a bottom-level chain
-inline constexpr uint16_t kZoneMagic = 0x1666;    // a free zone's header
-inline constexpr uint16_t kCapMagic = 0x1555;     // a capability
-inline constexpr uint8_t kFreeMagic = 0xFE;       // top byte of a free record's first word
+inline constexpr uint16_t kUsedMagic = 0x1999;     // a key/data record
+inline constexpr uint16_t kSubHashMagic = 0x1888;  // a hash sub-group (8..64 slots)
+inline constexpr uint16_t kChainMagic = 0x1777;    // a bottom-level chain
+inline constexpr uint16_t kZoneMagic = 0x1666;     // a free zone's header
+inline constexpr uint16_t kCapMagic = 0x1555;      // a capability
+inline constexpr uint8_t kFreeMagic = 0xFE;        // top byte of a free record's first word
 
 inline constexpr uint64_t kRecordAlign = 8;
 inline constexpr uint64_t kUsedHeaderSize = 16;
@@ -169,8 +169,8 @@ inline constexpr uint64_t kChainDataLen = (kChainSlots + 1) * 8;
 inline constexpr unsigned kFreeBuckets = 56;
 
 struct ZoneBody {
-  uint64_t zone_size;  // bytes from the zone record's start to the zone's end
-  uint64_t next_zone;  // 0: last
+  uint64_t zone_size;              // bytes from the zone record's start to the zone's end
+  uint64_t next_zone;              // 0: last
   uint64_t buckets[kFreeBuckets];  // head of each free list (0: empty)
 };
 static_assert(sizeof(ZoneBody) == 16 + kFreeBuckets * 8);

@@ -68,9 +68,9 @@ class FreeZones {
 
   S* s_;
   Stats* stats_;
-  std::vector<Extent> zones_;         // address order
+  std::vector<Extent> zones_;          // address order
   std::vector<uint32_t> frees_since_;  // per zone: frees since its last coalescing
-  size_t hint_ = 0;                   // the zone we allocate from first
+  size_t hint_ = 0;                    // the zone we allocate from first
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -83,8 +83,9 @@ Status FreeZones<S>::Load() {
   PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, first_zone), &off));
   uint64_t prev_end = format::kHeaderSize;
   while (off != 0) {
-    if (off != prev_end) return Err(Error::kCorrupt, "zone at %llu does not follow the previous one (%llu)",
-                                    (unsigned long long)off, (unsigned long long)prev_end);
+    if (off != prev_end)
+      return Err(Error::kCorrupt, "zone at %llu does not follow the previous one (%llu)",
+                 (unsigned long long)off, (unsigned long long)prev_end);
     format::UsedHeader h;
     format::ZoneBody body;
     PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &h));
@@ -120,7 +121,8 @@ template <class S>
 Status FreeZones<S>::ReadFree(uint64_t off, format::FreeRecord* f) {
   PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, f));
   if (!IsFreeRecord(f->magic_and_prev)) {
-    return Err(Error::kCorrupt, "record at %llu on a free list is not free", (unsigned long long)off);
+    return Err(Error::kCorrupt, "record at %llu on a free list is not free",
+               (unsigned long long)off);
   }
   return Status::OK();
 }
@@ -154,7 +156,8 @@ Status FreeZones<S>::Unlink(size_t zone, uint64_t off, const format::FreeRecord&
   const uint64_t prev = FreePrev(f), next = f.next;
   if (head == off) {
     PTDB_RETURN_IF_ERROR(WriteWord(s_, head_off, next));
-    if (next) PTDB_RETURN_IF_ERROR(WriteWord(s_, next, FreeWord0(prev)));  // new head keeps the tail
+    if (next)
+      PTDB_RETURN_IF_ERROR(WriteWord(s_, next, FreeWord0(prev)));  // new head keeps the tail
     return Status::OK();
   }
   // prev is a real predecessor here; it takes over our next.
@@ -222,7 +225,8 @@ Status FreeZones<S>::Coalesce(size_t zone) {
         PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
         cur += format::kUsedHeaderSize + FreeLen(f);
       }
-      PTDB_RETURN_IF_ERROR(PushFree(zone, run_start, run_end - run_start - format::kUsedHeaderSize));
+      PTDB_RETURN_IF_ERROR(
+          PushFree(zone, run_start, run_end - run_start - format::kUsedHeaderSize));
       stats_->alloc_coalesce_num_merged += run_count - 1;
       merged = true;
     }
@@ -317,7 +321,8 @@ Status FreeZones<S>::Alloc(uint64_t len, uint64_t* off, uint64_t* room) {
   if (!found) {
     PTDB_RETURN_IF_ERROR(Grow(len));
     PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
-    if (!found) return Err(Error::kCorrupt, "new zone cannot hold %llu bytes", (unsigned long long)len);
+    if (!found)
+      return Err(Error::kCorrupt, "new zone cannot hold %llu bytes", (unsigned long long)len);
   }
   stats_->allocs++;
   return Status::OK();

@@ -39,23 +39,23 @@ struct HashLocation {
   uint64_t slot_off = 0;  // the slot holding the entry (found)
 
   // The table the key belongs in: top level (table_off == 0), a sub-group, or a chain.
-  unsigned level = 0;        // 0 = top
-  uint64_t table_off = 0;    // record offset of the sub-group or first chain link
-  unsigned table_groups = 0; // groups in the sub-group (1..8)
-  uint64_t parent_slot = 0;  // slot pointing at table_off
+  unsigned level = 0;         // 0 = top
+  uint64_t table_off = 0;     // record offset of the sub-group or first chain link
+  unsigned table_groups = 0;  // groups in the sub-group (1..8)
+  uint64_t parent_slot = 0;   // slot pointing at table_off
   bool in_chain = false;
-  uint64_t group_off = 0;    // first slot of the key's group
-  unsigned bucket = 0;       // home bucket in the group
-  unsigned extra = 0;        // the entry's extra hash bits
-  unsigned bits_used = 0;    // hash bits consumed down to and including this level
-  uint64_t empty_slot = 0;   // first empty slot on the probe path, or 0 if the group is full
-  uint64_t chain_tail = 0;   // last chain link (in_chain)
+  uint64_t group_off = 0;   // first slot of the key's group
+  unsigned bucket = 0;      // home bucket in the group
+  unsigned extra = 0;       // the entry's extra hash bits
+  unsigned bits_used = 0;   // hash bits consumed down to and including this level
+  uint64_t empty_slot = 0;  // first empty slot on the probe path, or 0 if the group is full
+  uint64_t chain_tail = 0;  // last chain link (in_chain)
 
   // Path for iteration: table data offset and slot index at each level.
   struct Step {
     uint64_t slots_off;  // first slot of the table (for the top: of the group)
     unsigned nslots;
-    unsigned index;      // slot taken at this level
+    unsigned index;  // slot taken at this level
     bool chain;
   };
   Step path[format::kMaxSubLevels + 2];
@@ -300,7 +300,8 @@ Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
   }
   if (key_buf_.size() < info.key_len) key_buf_.resize(info.key_len);
   const void* p;
-  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, key_buf_.data(), &p));
+  PTDB_RETURN_IF_ERROR(
+      s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, key_buf_.data(), &p));
   *h = hasher_(hash_ctx_, p, info.key_len);
   return Status::OK();
 }
@@ -319,8 +320,8 @@ Status HashTree<S>::Double(HashLocation* loc) {
   std::vector<uint64_t> slots(groups * 8, 0);
   for (uint64_t e : old) {
     if (e == 0) continue;
-    const unsigned g = (format::EntryExtra(e) >> (format::kExtraHashBits - format::kSubGroupBits)) &
-                       (groups - 1);
+    const unsigned g =
+        (format::EntryExtra(e) >> (format::kExtraHashBits - format::kSubGroupBits)) & (groups - 1);
     if (!PlaceInGroup(&slots[g * 8], e)) {
       return Err(Error::kCorrupt, "sub-group at %llu holds more entries than fit",
                  (unsigned long long)old_off);
@@ -331,8 +332,8 @@ Status HashTree<S>::Double(HashLocation* loc) {
   PTDB_RETURN_IF_ERROR(s_->Write(new_off + format::kUsedHeaderSize, slots.data(), groups * 64));
   uint64_t parent;
   PTDB_RETURN_IF_ERROR(ReadWord(s_, loc->parent_slot, &parent));
-  PTDB_RETURN_IF_ERROR(WriteWord(s_, loc->parent_slot,
-                                 (parent & ~format::kEntryOffsetMask) | new_off));
+  PTDB_RETURN_IF_ERROR(
+      WriteWord(s_, loc->parent_slot, (parent & ~format::kEntryOffsetMask) | new_off));
   format::UsedHeader hdr;
   PTDB_RETURN_IF_ERROR(ReadStruct(s_, old_off, &hdr));
   stats_->alloc_grow++;
@@ -405,7 +406,8 @@ template <class S>
 Status HashTree<S>::Insert(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc) {
   for (;;) {
     if (loc->empty_slot != 0) {
-      return WriteWord(s_, loc->empty_slot, format::MakeEntry(rec_off, loc->bucket, loc->extra, false));
+      return WriteWord(s_, loc->empty_slot,
+                       format::MakeEntry(rec_off, loc->bucket, loc->extra, false));
     }
     if (loc->in_chain) {
       uint64_t link;
@@ -413,7 +415,8 @@ Status HashTree<S>::Insert(std::string_view key, uint64_t h, uint64_t rec_off, H
       stats_->alloc_chain++;
       PTDB_RETURN_IF_ERROR(
           WriteWord(s_, link + format::kUsedHeaderSize, format::MakeEntry(rec_off, 0, 0, false)));
-      return WriteWord(s_, loc->chain_tail + format::kUsedHeaderSize + 8 * format::kChainSlots, link);
+      return WriteWord(s_, loc->chain_tail + format::kUsedHeaderSize + 8 * format::kChainSlots,
+                       link);
     }
     PTDB_RETURN_IF_ERROR(Expand(loc, loc->bucket));
     PTDB_RETURN_IF_ERROR(Locate(key, h, loc));

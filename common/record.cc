@@ -20,8 +20,8 @@ bool EncodeUsedHeader(const RecordInfo& info, format::UsedHeader* out) {
   const unsigned key_width = 2 * kbits;
   if (BitWidth(info.data_len) > 64 - key_width) return false;
   out->magic_and_meta = (uint64_t(info.magic) << 48) | (uint64_t(kbits) << kKbitsShift) |
-                        (uint64_t(info.grown) << kGrownShift) |
-                        (info.padding << kPaddingShift) | (info.hash_bits & kHashMask);
+                        (uint64_t(info.grown) << kGrownShift) | (info.padding << kPaddingShift) |
+                        (info.hash_bits & kHashMask);
   out->key_and_data_len = info.key_len | (key_width < 64 ? info.data_len << key_width : 0);
   return true;
 }

@@ -40,8 +40,12 @@ inline uint64_t FreeWord0(uint64_t prev) {
 inline uint64_t FreeWord1(unsigned bucket, uint64_t len) {
   return (uint64_t(bucket) << 56) | (len & format::kOffsetMask56);
 }
-inline uint64_t FreePrev(const format::FreeRecord& f) { return f.magic_and_prev & format::kOffsetMask56; }
-inline uint64_t FreeLen(const format::FreeRecord& f) { return f.bucket_and_len & format::kOffsetMask56; }
+inline uint64_t FreePrev(const format::FreeRecord& f) {
+  return f.magic_and_prev & format::kOffsetMask56;
+}
+inline uint64_t FreeLen(const format::FreeRecord& f) {
+  return f.bucket_and_len & format::kOffsetMask56;
+}
 inline unsigned FreeBucket(const format::FreeRecord& f) { return unsigned(f.bucket_and_len >> 56); }
 
 // The free-list bucket for a record whose length after its header is `len` (>= 8):

@@ -18,8 +18,6 @@ Status FileBackend::Summary(bool histograms, std::string* report) {
   return SummarizeDatabase(reader, histograms, report);
 }
 
-Status FileBackend::ApplyFlags(unsigned flags) {
-  return storage_->SetMmap((flags & kNoMmap) == 0);
-}
+Status FileBackend::ApplyFlags(unsigned flags) { return storage_->SetMmap((flags & kNoMmap) == 0); }
 
 }  // namespace ptdb

@@ -16,10 +16,12 @@ class FileBackend final : public Backend {
  public:
   // Opens or creates `name` as `options` say. *flags gets the flags the file forces on
   // the handle (kCantCheck, kRdonly). REQUIRES: options validated by the frontend.
-  static Status Open(const std::string& name, const Options& options, Stats* stats,
-                     unsigned* flags, std::unique_ptr<Backend>* out);
+  static Status Open(const std::string& name, const Options& options, Stats* stats, unsigned* flags,
+                     std::unique_ptr<Backend>* out);
 
-  Status Fetch(std::string_view key, std::string* data) override { return engine_.Fetch(key, data); }
+  Status Fetch(std::string_view key, std::string* data) override {
+    return engine_.Fetch(key, data);
+  }
   Status Parse(std::string_view key, const ParseFn& fn) override { return engine_.Parse(key, fn); }
   Status Exists(std::string_view key, bool* exists) override { return engine_.Exists(key, exists); }
   Status Store(std::string_view key, std::string_view data, StoreMode mode) override {

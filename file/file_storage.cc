@@ -55,8 +55,11 @@ FileStorage::~FileStorage() {
 
 Status FileStorage::Map() {
   if (size_ == 0) return Err(Error::kIo, "cannot map an empty file");
-  void* p = mmap(nullptr, size_, writable_ ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd_, 0);
-  if (p == MAP_FAILED) return Err(Error::kIo, "mmap of %llu bytes failed: %s", (unsigned long long)size_, strerror(errno));
+  void* p =
+      mmap(nullptr, size_, writable_ ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED)
+    return Err(Error::kIo, "mmap of %llu bytes failed: %s", (unsigned long long)size_,
+               strerror(errno));
   base_ = static_cast<uint8_t*>(p);
   return Status::OK();
 }
@@ -73,7 +76,9 @@ Status FileStorage::PRead(uint64_t off, size_t len, void* buf, const void** out)
   while (len > 0) {
     const ssize_t n = pread(fd_, p, len, off_t(off));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Err(Error::kIo, "read of %zu bytes at %llu failed: %s", len, (unsigned long long)off, n == 0 ? "end of file" : strerror(errno));
+    if (n <= 0)
+      return Err(Error::kIo, "read of %zu bytes at %llu failed: %s", len, (unsigned long long)off,
+                 n == 0 ? "end of file" : strerror(errno));
     p += n;
     off += uint64_t(n);
     len -= size_t(n);
@@ -87,7 +92,9 @@ Status FileStorage::PWrite(uint64_t off, const void* src, size_t len) {
   while (len > 0) {
     const ssize_t n = pwrite(fd_, p, len, off_t(off));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Err(Error::kIo, "write of %zu bytes at %llu failed: %s", len, (unsigned long long)off, n == 0 ? "no progress" : strerror(errno));
+    if (n <= 0)
+      return Err(Error::kIo, "write of %zu bytes at %llu failed: %s", len, (unsigned long long)off,
+                 n == 0 ? "no progress" : strerror(errno));
     p += n;
     off += uint64_t(n);
     len -= size_t(n);
@@ -108,14 +115,18 @@ Status FileStorage::Grow(uint64_t min_bytes, Extent* added) {
   if (new_size >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
   if (mode_ == Mode::kMemory) {
     void* p = std::realloc(base_, new_size);
-    if (p == nullptr) return Err(Error::kOom, "cannot grow the in-memory database to %llu bytes", (unsigned long long)new_size);
+    if (p == nullptr)
+      return Err(Error::kOom, "cannot grow the in-memory database to %llu bytes",
+                 (unsigned long long)new_size);
     base_ = static_cast<uint8_t*>(p);
     std::memset(base_ + size_, 0, grow);
   } else {
     // Allocate the blocks now: a write through the mapping into a hole on a full file
     // system would be a SIGBUS, not an error we could return.
     const int err = posix_fallocate(fd_, off_t(size_), off_t(grow));
-    if (err != 0) return Err(err == ENOSPC ? Error::kOom : Error::kIo, "cannot grow the file by %llu bytes: %s", (unsigned long long)grow, strerror(err));
+    if (err != 0)
+      return Err(err == ENOSPC ? Error::kOom : Error::kIo, "cannot grow the file by %llu bytes: %s",
+                 (unsigned long long)grow, strerror(err));
     if (base_ != nullptr) {
       void* p = mremap(base_, size_, new_size, MREMAP_MAYMOVE);
       if (p == MAP_FAILED) {

@@ -22,13 +22,15 @@ Status DbImpl::Report(Status st) const {
 
 Status DbImpl::CheckKey(std::string_view key) const {
   if (key.size() >> 32) {
-    return Err(Error::kEinval, "%s: key of %zu bytes is too long (limit 2^32-1)", name_.c_str(), key.size());
+    return Err(Error::kEinval, "%s: key of %zu bytes is too long (limit 2^32-1)", name_.c_str(),
+               key.size());
   }
   return Status::OK();
 }
 
 Status DbImpl::CheckWritable(const char* op) const {
-  if (flags_ & kRdonly) return Err(Error::kRdonly, "%s: %s on a read-only database", name_.c_str(), op);
+  if (flags_ & kRdonly)
+    return Err(Error::kRdonly, "%s: %s on a read-only database", name_.c_str(), op);
   return Status::OK();
 }
 
@@ -39,12 +41,14 @@ Status DbImpl::AfterWrite(Status st) {
 
 Status DbImpl::Store(std::string_view key, std::string_view data, StoreMode mode) noexcept {
   if (mode != StoreMode::kReplace && mode != StoreMode::kInsert && mode != StoreMode::kModify) {
-    return Report(Err(Error::kEinval, "%s: store mode %d is not replace, insert or modify", name_.c_str(), int(mode)));
+    return Report(Err(Error::kEinval, "%s: store mode %d is not replace, insert or modify",
+                      name_.c_str(), int(mode)));
   }
   Status st = CheckWritable("store");
   if (st.ok()) st = CheckKey(key);
   if (st.ok() && !CanEncode(key.size(), data.size())) {
-    st = Err(Error::kEinval, "%s: record of %zu + %zu bytes is too large", name_.c_str(), key.size(), data.size());
+    st = Err(Error::kEinval, "%s: record of %zu + %zu bytes is too large", name_.c_str(),
+             key.size(), data.size());
   }
   if (!st.ok()) return Report(st);
   return AfterWrite(backend_->Store(key, data, mode));
@@ -108,7 +112,9 @@ Status DbImpl::WipeAll() noexcept {
 
 Status DbImpl::Check(const CheckFn& fn) noexcept {
   if (flags_ & kCantCheck) {
-    if (log_) log_(LogLevel::kWarning, Error::kSuccess, name_ + ": has a capability check() does not understand; not checked");
+    if (log_)
+      log_(LogLevel::kWarning, Error::kSuccess,
+           name_ + ": has a capability check() does not understand; not checked");
     return Status::OK();
   }
   return Report(backend_->Check(fn));
@@ -125,7 +131,8 @@ Status DbImpl::ChangeFlag(unsigned flag, bool add) {
     return Err(Error::kEinval, "%s: flags of an in-memory database cannot change", name_.c_str());
   }
   if (flag == 0 || (flag & ~kSettableFlagsMask)) {
-    return Err(Error::kEinval, "%s: flag %#x cannot be %s", name_.c_str(), flag, add ? "added" : "removed");
+    return Err(Error::kEinval, "%s: flag %#x cannot be %s", name_.c_str(), flag,
+               add ? "added" : "removed");
   }
   if (!add && (flag & kRdonly) && opened_rdonly_) {
     return Err(Error::kRdonly, "%s: opened read-only, so kRdonly cannot be removed", name_.c_str());

@@ -19,13 +19,17 @@ Status ValidateOptions(std::string_view name, const Options& o) {
   if (name.empty()) return Err(Error::kEinval, "a database name is required (or kInternal)");
   const int acc = o.open_flags & O_ACCMODE;
   if (acc != O_RDONLY && acc != O_RDWR) {
-    return Err(Error::kEinval, "%.*s: open flags must be O_RDONLY or O_RDWR (not O_WRONLY)", int(name.size()), name.data());
+    return Err(Error::kEinval, "%.*s: open flags must be O_RDONLY or O_RDWR (not O_WRONLY)",
+               int(name.size()), name.data());
   }
   if ((o.flags & kRdonly) && acc == O_RDWR) {
-    return Err(Error::kEinval, "%.*s: kRdonly with O_RDWR; open O_RDONLY, or add kRdonly after opening", int(name.size()), name.data());
+    return Err(Error::kEinval,
+               "%.*s: kRdonly with O_RDWR; open O_RDONLY, or add kRdonly after opening",
+               int(name.size()), name.data());
   }
   if (o.seed && !(o.open_flags & O_CREAT)) {
-    return Err(Error::kEinval, "%.*s: a seed can only be given with O_CREAT", int(name.size()), name.data());
+    return Err(Error::kEinval, "%.*s: a seed can only be given with O_CREAT", int(name.size()),
+               name.data());
   }
   return Status::OK();
 }

@@ -31,7 +31,8 @@ enum Flag : unsigned {
 constexpr unsigned kOpenFlagsMask =
     kInternal | kNoLock | kNoMmap | kNoSync | kSeqnum | kAllowNesting | kRdonly;
 // Flags AddFlag/RemoveFlag may change after open.
-constexpr unsigned kSettableFlagsMask = kNoLock | kNoMmap | kNoSync | kSeqnum | kAllowNesting | kRdonly;
+constexpr unsigned kSettableFlagsMask =
+    kNoLock | kNoMmap | kNoSync | kSeqnum | kAllowNesting | kRdonly;
 
 // How Store treats an existing key (TDB2 values).
 enum class StoreMode : int {
@@ -56,17 +57,17 @@ using OpenHookFn = std::function<Status(int fd)>;
 
 // Counters the database keeps while it is open (read them with Db::GetStats).
 struct Stats {
-  uint64_t allocs = 0;           // records allocated
-  uint64_t alloc_subhash = 0;    // hash sub-groups created
-  uint64_t alloc_chain = 0;      // bottom-level chains created
-  uint64_t alloc_grow = 0;       // sub-groups doubled in place
+  uint64_t allocs = 0;         // records allocated
+  uint64_t alloc_subhash = 0;  // hash sub-groups created
+  uint64_t alloc_chain = 0;    // bottom-level chains created
+  uint64_t alloc_grow = 0;     // sub-groups doubled in place
   uint64_t alloc_bucket_exact = 0;
   uint64_t alloc_bucket_max = 0;
-  uint64_t alloc_leftover = 0;   // allocations that split off a free remainder
+  uint64_t alloc_leftover = 0;  // allocations that split off a free remainder
   uint64_t alloc_coalesce_tried = 0;
   uint64_t alloc_coalesce_succeeded = 0;
   uint64_t alloc_coalesce_num_merged = 0;
-  uint64_t compares = 0;         // key candidates examined
+  uint64_t compares = 0;                  // key candidates examined
   uint64_t compare_wrong_offsetbits = 0;  // rejected by the extra hash bits in the entry
   uint64_t compare_wrong_rechash = 0;     // rejected by the hash bits in the record header
   uint64_t compare_wrong_keylen = 0;
@@ -74,10 +75,10 @@ struct Stats {
   uint64_t transactions = 0;
   uint64_t transaction_cancel = 0;
   uint64_t transaction_nest = 0;
-  uint64_t expands = 0;          // times the database grew (file or pool)
+  uint64_t expands = 0;  // times the database grew (file or pool)
   uint64_t frees = 0;
   uint64_t record_grows_in_place = 0;
-  uint64_t record_moves = 0;     // records reallocated because they outgrew their room
+  uint64_t record_moves = 0;  // records reallocated because they outgrew their room
 };
 
 struct Options {

@@ -15,14 +15,14 @@ namespace ptdb {
 
 enum class Error : int {
   kSuccess = 0,
-  kCorrupt = -1,   // the database is not what it should be
-  kIo = -2,        // the operating system refused a read, write or sync
-  kLock = -3,      // a lock could not be taken (would block, or misuse)
-  kOom = -4,       // out of memory (or, for a pool, out of pool space)
-  kExists = -5,    // insert of a key that is present
-  kNoExist = -6,   // the key (or record) is absent
-  kEinval = -7,    // invalid argument
-  kRdonly = -8,    // write attempted on a read-only handle
+  kCorrupt = -1,  // the database is not what it should be
+  kIo = -2,       // the operating system refused a read, write or sync
+  kLock = -3,     // a lock could not be taken (would block, or misuse)
+  kOom = -4,      // out of memory (or, for a pool, out of pool space)
+  kExists = -5,   // insert of a key that is present
+  kNoExist = -6,  // the key (or record) is absent
+  kEinval = -7,   // invalid argument
+  kRdonly = -8,   // write attempted on a read-only handle
 };
 
 // TDB2's strings for each code ("Success", "Corrupt database", ...).

@@ -16,7 +16,8 @@ TempDir::TempDir() {
     base = env;
   } else {
     struct stat st;
-    base = stat("/dev/shm", &st) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path().string();
+    base =
+        stat("/dev/shm", &st) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path().string();
   }
   std::string templ = base + "/ptdb-test-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {
