@@ -82,9 +82,9 @@ uint64_t JenkinsHash64(const void* key, size_t len, uint64_t seed) {
   }
   if (len == 0) return (uint64_t(c) << 32) | b;  // lookup3 skips the final mix here
   // The last 1..12 bytes, zero-padded, as lookup3's tail switch does.
-  a += Load(k, len < 4 ? len : 4);
-  if (len > 4) b += Load(k + 4, len < 8 ? len - 4 : 4);
-  if (len > 8) c += Load(k + 8, len - 8);
+  a += len >= 4 ? Load4(k) : Load(k, len);
+  if (len > 4) b += len >= 8 ? Load4(k + 4) : Load(k + 4, len - 4);
+  if (len > 8) c += len == 12 ? Load4(k + 8) : Load(k + 8, len - 8);
   Final(a, b, c);
   return (uint64_t(c) << 32) | b;
 }
