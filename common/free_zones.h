@@ -175,9 +175,10 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
   PTDB_RETURN_IF_ERROR(ReadStruct(s_, BucketHeadOffset(zone, 0), &heads));
   for (unsigned b = SizeToBucket(len); b < format::kFreeBuckets; b++) {
     // In the first bucket an entry may be too small; above it the head always fits.
-    // Look at a few entries only: a long walk costs more than taking a bigger record.
+    // Walk a little only: a long walk costs more than splitting a bigger record.
     uint64_t cur = heads[b];
-    for (int tries = 0; cur != 0 && tries < 8; tries++) {
+    const int max_tries = b == SizeToBucket(len) ? 32 : 1;
+    for (int tries = 0; cur != 0 && tries < max_tries; tries++) {
       format::FreeRecord f;
       PTDB_RETURN_IF_ERROR(ReadFree(cur, &f));
       const uint64_t have = FreeLen(f);
@@ -307,16 +308,18 @@ Status FreeZones<S>::Grow(uint64_t len) {
 template <class S>
 Status FreeZones<S>::Alloc(uint64_t len, uint64_t* off, uint64_t* room) {
   len = std::max(AlignRecord(len), format::kMinDataLen);
-  bool found;
-  PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
-  if (!found && frees_since_[hint_] > 0) {
-    PTDB_RETURN_IF_ERROR(Coalesce(hint_));
-    PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
-  }
-  for (size_t i = 0; !found && i < zones_.size(); i++) {
-    if (i == hint_) continue;
-    PTDB_RETURN_IF_ERROR(AllocInZone(i, len, off, room, &found));
-    if (found) hint_ = i;
+  bool found = false;
+  // The hint zone first, then the others; a zone that has seen frees since its last
+  // coalescing is coalesced before we give up on it. Only when every zone is full
+  // does the space grow.
+  for (size_t n = 0; !found && n < zones_.size(); n++) {
+    const size_t z = (hint_ + n) % zones_.size();
+    PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
+    if (!found && frees_since_[z] > 0) {
+      PTDB_RETURN_IF_ERROR(Coalesce(z));
+      PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
+    }
+    if (found) hint_ = z;
   }
   if (!found) {
     PTDB_RETURN_IF_ERROR(Grow(len));
