@@ -1,0 +1,176 @@
+#include "bench/child.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "bench/numbers.h"
+
+namespace ptdb {
+namespace bench {
+namespace {
+
+// One line per message: "backend <label>", "phase <name> <ops> <ns> <file bytes> <peak rss>
+// <failures>", "error <text>".
+void SendLine(FILE* channel, const std::string& line) {
+  std::string flat = line;
+  for (char& c : flat) {
+    if (c == '\n') c = ' ';
+  }
+  std::fprintf(channel, "%s\n", flat.c_str());
+  std::fflush(channel);
+}
+
+void PrintProgress(const std::string& label, const PhaseResult& r) {
+  std::fprintf(stderr,
+               "%s  %-8s %10" PRIu64 " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s\n",
+               label.c_str(), r.phase.c_str(), r.ops, r.ns / 1e9, WithCommas(r.OpsPerSec()).c_str(),
+               r.NsPerOp(), WithCommas(r.file_bytes).c_str(), WithCommas(r.peak_rss_bytes).c_str(),
+               r.failures == 0 ? "" : ("  FAILURES " + std::to_string(r.failures)).c_str());
+}
+
+// Body of the child process; the result is its exit status.
+int ChildMain(const std::string& name, const StoreConfig& config, const std::string& label,
+              FILE* channel) {
+  std::unique_ptr<Store> store = MakeStore(name, config);
+  if (store == nullptr) {
+    SendLine(channel, "error store " + name + " is not built in");
+    return 1;
+  }
+  SendLine(channel, "backend " + store->Backend());
+  if (store->Open() != Result::kOk) {
+    SendLine(channel, "error open: " + store->error());
+    return 1;
+  }
+  std::string first_failure;
+  uint64_t failures = 0;
+  RunPhases(
+      store.get(), config.n,
+      [&](const PhaseResult& r) {
+        failures += r.failures;
+        char line[256];
+        std::snprintf(line, sizeof(line),
+                      "phase %s %" PRIu64 " %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+                      r.phase.c_str(), r.ops, r.ns, r.file_bytes, r.peak_rss_bytes, r.failures);
+        SendLine(channel, line);
+        PrintProgress(label, r);
+      },
+      &first_failure);
+  store->Close();
+  if (!first_failure.empty()) SendLine(channel, "error " + first_failure);
+  return failures == 0 ? 0 : 1;
+}
+
+void ParseLine(const std::string& line, StoreRun* run) {
+  std::istringstream in(line);
+  std::string tag;
+  in >> tag;
+  if (tag == "backend") {
+    in >> run->backend;
+  } else if (tag == "phase") {
+    PhaseResult r;
+    in >> r.phase >> r.ops >> r.ns >> r.file_bytes >> r.peak_rss_bytes >> r.failures;
+    if (in) run->phases.push_back(r);
+  } else if (tag == "error" && run->error.empty()) {
+    run->error = line.substr(tag.size() + 1);
+  }
+}
+
+std::string DescribeExit(int status) {
+  if (WIFSIGNALED(status)) {
+    return std::string("child killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
+  }
+  return "child exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// Reads the child's report lines until it closes the pipe.
+void ReadReports(int fd, StoreRun* run) {
+  FILE* channel = fdopen(fd, "r");
+  if (channel == nullptr) {
+    close(fd);
+    return;
+  }
+  char* line = nullptr;
+  size_t capacity = 0;
+  ssize_t length;
+  while ((length = getline(&line, &capacity, channel)) > 0) {
+    const bool newline = line[length - 1] == '\n';
+    ParseLine(std::string(line, static_cast<size_t>(length) - newline), run);
+  }
+  std::free(line);
+  std::fclose(channel);
+}
+
+void RunChild(const std::string& store, const StoreConfig& config, const std::string& label,
+              StoreRun* result) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    result->error = std::string("pipe: ") + std::strerror(errno);
+    return;
+  }
+  // Buffered output would otherwise be written twice, once by each process.
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    FILE* channel = fdopen(fds[1], "w");
+    const int status = channel == nullptr ? 1 : ChildMain(store, config, label, channel);
+    if (channel != nullptr) std::fclose(channel);
+    std::fflush(stderr);
+    _exit(status);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    result->error = std::string("fork: ") + std::strerror(errno);
+    close(fds[0]);
+    return;
+  }
+  ReadReports(fds[0], result);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (result->error.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    result->error = DescribeExit(status);
+  }
+  if (result->error.empty() && result->phases.size() != PhaseNames().size()) {
+    result->error = "child reported " + std::to_string(result->phases.size()) + " of " +
+                    std::to_string(PhaseNames().size()) + " phases";
+  }
+}
+
+}  // namespace
+
+bool StoreRun::ok() const { return error.empty() && phases.size() == PhaseNames().size(); }
+
+StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config,
+                         const std::string& parent_dir, int run, int runs) {
+  StoreRun result;
+  result.store = store;
+  result.run = run;
+  StoreConfig child_config = config;
+  child_config.dir = parent_dir + "/ptdb-bench-" + store + "-XXXXXX";
+  if (mkdtemp(child_config.dir.data()) == nullptr) {
+    result.error = "mkdtemp " + child_config.dir + ": " + std::strerror(errno);
+    return result;
+  }
+  std::string label = store + " run " + std::to_string(run + 1) + "/" + std::to_string(runs);
+  // Lines up the progress of the usual store names.
+  label.resize(std::max<size_t>(label.size(), 16), ' ');
+  RunChild(store, child_config, label, &result);
+  std::error_code ignored;
+  std::filesystem::remove_all(child_config.dir, ignored);
+  return result;
+}
+
+}  // namespace bench
+}  // namespace ptdb

@@ -1,0 +1,74 @@
+// ptdb-bench: the phases of tdb2's speed tool on the peer workload, for ptdb and its peers
+// in one invocation, so that every figure can be read as a ratio. See README.md.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench/child.h"
+#include "bench/machine.h"
+#include "bench/options.h"
+#include "bench/report.h"
+
+namespace ptdb {
+namespace bench {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int Main(int argc, char** argv) {
+  RunContext context;
+  std::string error;
+  if (!ParseOptions(argc, argv, &context.options, &error)) {
+    std::fprintf(stderr, "ptdb-bench: %s (see ptdb-bench --help)\n", error.c_str());
+    return kExitUsage;
+  }
+  const BenchOptions& options = context.options;
+  if (options.help) {
+    std::fputs(Usage(), stdout);
+    return 0;
+  }
+  if (access(options.dir.c_str(), W_OK | X_OK) != 0) {
+    std::fprintf(stderr, "ptdb-bench: --dir %s: not a writable directory\n", options.dir.c_str());
+    return kExitUsage;
+  }
+  context.date = DateUtc();
+  context.machine = MachineDescription();
+  context.fs = FileSystemType(options.dir);
+
+  StoreConfig config;
+  config.n = options.n;
+  config.key_size = options.key_size;
+  config.value_size = options.value_size;
+  config.ptdb_backend = options.ptdb_backend;
+
+  // Interleaved (every store's run 1, then every store's run 2, ...) so that drift of a
+  // shared machine falls on all stores alike.
+  std::vector<StoreRun> runs;
+  bool ok = true;
+  for (int run = 0; run < options.runs; ++run) {
+    for (const std::string& store : options.stores) {
+      runs.push_back(RunStoreInChild(store, config, options.dir, run, options.runs));
+      const StoreRun& result = runs.back();
+      if (!result.ok()) {
+        std::fprintf(stderr, "ptdb-bench: %s run %d failed: %s\n", store.c_str(), run + 1,
+                     result.error.c_str());
+        ok = false;
+      }
+      if (!options.json_path.empty() && !AppendJson(options.json_path, context, result, &error)) {
+        std::fprintf(stderr, "ptdb-bench: --json %s\n", error.c_str());
+        ok = false;
+      }
+    }
+  }
+  PrintTable(context, runs, stdout);
+  return ok ? 0 : kExitFailure;
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace ptdb
+
+int main(int argc, char** argv) { return ptdb::bench::Main(argc, argv); }

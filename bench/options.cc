@@ -1,0 +1,179 @@
+#include "bench/options.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "bench/store.h"
+#include "bench/workload.h"
+
+namespace ptdb {
+namespace bench {
+namespace {
+
+constexpr uint64_t kQuickN = 100000;
+// Keys run up to 2n and the fastest store needs about a second per million records, so a
+// billion is beyond any useful run.
+constexpr uint64_t kMaxN = 1000000000;
+constexpr uint64_t kMaxSize = 1 << 20;
+constexpr uint64_t kMaxRuns = 100;
+
+// Digits with an optional k (10^3) or M (10^6) suffix.
+bool ParseCount(const std::string& text, uint64_t* value) {
+  size_t digits = 0;
+  uint64_t result = 0;
+  for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
+    if (result > (UINT64_MAX - 9) / 10) return false;
+    result = result * 10 + static_cast<uint64_t>(text[digits] - '0');
+  }
+  if (digits == 0) return false;
+  const std::string suffix = text.substr(digits);
+  uint64_t scale = 1;
+  if (suffix == "k" || suffix == "K") {
+    scale = 1000;
+  } else if (suffix == "m" || suffix == "M") {
+    scale = 1000000;
+  } else if (!suffix.empty()) {
+    return false;
+  }
+  if (result > UINT64_MAX / scale) return false;
+  *value = result * scale;
+  return true;
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  std::string part;
+  while (std::getline(stream, part, ',')) parts.push_back(part);
+  return parts;
+}
+
+std::string Join(const std::vector<std::string>& parts) {
+  std::string joined;
+  for (const std::string& part : parts) joined += (joined.empty() ? "" : ",") + part;
+  return joined;
+}
+
+bool CheckStores(const std::vector<std::string>& stores, std::string* error) {
+  const std::vector<std::string> built = BuiltStores();
+  if (stores.empty()) {
+    *error = "--stores: empty list (built: " + Join(built) + ")";
+    return false;
+  }
+  for (size_t i = 0; i < stores.size(); ++i) {
+    if (std::find(built.begin(), built.end(), stores[i]) == built.end()) {
+      *error = "--stores: unknown store '" + stores[i] + "' (built: " + Join(built) + ")";
+      return false;
+    }
+    if (std::find(stores.begin(), stores.begin() + i, stores[i]) != stores.begin() + i) {
+      *error = "--stores: '" + stores[i] + "' given twice";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string DefaultDir() { return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp"; }
+
+}  // namespace
+
+const char* Usage() {
+  return "usage: ptdb-bench [--n N] [--dir DIR] [--key-size K] [--value-size V]\n"
+         "                  [--stores S1,S2,...] [--runs R] [--json FILE] [--quick]\n"
+         "                  [--ptdb-flags nommap|internal] [--help]\n"
+         "\n"
+         "Runs the phases of tdb2's speed tool (add, find, miss, traverse, delete, re-add,\n"
+         "append, churn) on every store, each in its own child process and directory, and\n"
+         "prints ops/s per phase with the ptdb/tdb ratio.\n"
+         "\n"
+         "  --n N            records (default 1000000; k and M suffixes allowed)\n"
+         "  --quick          same as --n 100000\n"
+         "  --dir DIR        where the databases go (default /dev/shm, else /tmp); each run\n"
+         "                   gets a fresh subdirectory, removed afterwards\n"
+         "  --key-size K     key bytes, at least 16 (default 16)\n"
+         "  --value-size V   value bytes (default 100)\n"
+         "  --stores LIST    comma-separated stores to run (default: all built)\n"
+         "  --runs R         runs per store, interleaved; the table shows medians and the\n"
+         "                   spread (max-min)/median (default 1)\n"
+         "  --json FILE      append one JSON line per store, run and phase to FILE\n"
+         "  --ptdb-flags F   nommap: ptdb's file backend with pread/pwrite; internal: memory\n"
+         "                   only (default: file with mmap)\n"
+         "  --help           this text\n"
+         "\n"
+         "Exit status: 0 all phases verified, 1 a store failed or a check failed, 2 bad usage.\n";
+}
+
+bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* error) {
+  std::string stores;
+  bool stores_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      options->help = true;
+      return true;
+    }
+    if (flag == "--quick") {
+      options->n = kQuickN;
+      continue;
+    }
+    const bool takes_value = flag == "--n" || flag == "--dir" || flag == "--key-size" ||
+                             flag == "--value-size" || flag == "--stores" || flag == "--runs" ||
+                             flag == "--json" || flag == "--ptdb-flags";
+    if (!takes_value) {
+      *error = "unknown argument '" + flag + "'";
+      return false;
+    }
+    if (i + 1 >= argc) {
+      *error = flag + " needs a value";
+      return false;
+    }
+    const std::string value = argv[++i];
+    uint64_t number = 0;
+    const bool numeric = ParseCount(value, &number);
+    auto bad_value = [&](const char* why) {
+      *error = flag + " " + value + ": " + why;
+      return false;
+    };
+    if (flag == "--n") {
+      if (!numeric || number == 0 || number > kMaxN) return bad_value("need 1 to 1000000000");
+      options->n = number;
+    } else if (flag == "--key-size") {
+      if (!numeric || number < kMinKeySize || number > kMaxSize) {
+        return bad_value("need 16 to 1048576 (keys hold 16 hex digits)");
+      }
+      options->key_size = number;
+    } else if (flag == "--value-size") {
+      if (!numeric || number > kMaxSize) return bad_value("need 0 to 1048576");
+      options->value_size = number;
+    } else if (flag == "--runs") {
+      if (!numeric || number == 0 || number > kMaxRuns) return bad_value("need 1 to 100");
+      options->runs = static_cast<int>(number);
+    } else if (flag == "--dir") {
+      if (value.empty()) return bad_value("empty directory");
+      options->dir = value;
+    } else if (flag == "--json") {
+      if (value.empty()) return bad_value("empty file name");
+      options->json_path = value;
+    } else if (flag == "--stores") {
+      stores = value;
+      stores_given = true;
+    } else if (value == "nommap" || value == "internal") {  // --ptdb-flags
+      options->ptdb_backend = value == "nommap" ? "file-nommap" : "internal";
+    } else {
+      return bad_value("need nommap or internal");
+    }
+  }
+  if (stores_given) {
+    options->stores = SplitCommas(stores);
+    if (!CheckStores(options->stores, error)) return false;
+  } else {
+    options->stores = BuiltStores();
+  }
+  if (options->dir.empty()) options->dir = DefaultDir();
+  return true;
+}
+
+}  // namespace bench
+}  // namespace ptdb

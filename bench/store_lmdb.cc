@@ -1,0 +1,158 @@
+// LMDB configured like the peer harness's "lmdb" store: MDB_NOSYNC, no MDB_WRITEMAP, map size
+// max(1 GiB, 16 * n * (key + value)). LMDB has no writes outside a transaction, so every
+// write is its own write transaction; reads reuse one read transaction (reset, renew), the
+// documented idiom for many short reads.
+#include <lmdb.h>
+
+#include <algorithm>
+
+#include "bench/store.h"
+
+namespace ptdb {
+namespace bench {
+namespace {
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+std::string_view View(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+class LmdbStore : public Store {
+ public:
+  using Store::Store;
+  ~LmdbStore() override { Close(); }
+
+  Result Open() override {
+    const uint64_t wanted = 16 * config().n * (config().key_size + config().value_size);
+    const uint64_t map_size = std::max<uint64_t>(wanted, uint64_t{1} << 30);
+    if (int rc = mdb_env_create(&env_)) return Fail("mdb_env_create", rc);
+    if (int rc = mdb_env_set_mapsize(env_, map_size)) return Fail("mdb_env_set_mapsize", rc);
+    if (int rc = mdb_env_open(env_, config().dir.c_str(), MDB_NOSYNC, 0600)) {
+      return Fail("mdb_env_open", rc);
+    }
+    MDB_txn* txn;
+    if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn)) return Fail("mdb_txn_begin", rc);
+    if (int rc = mdb_dbi_open(txn, nullptr, 0, &dbi_)) {
+      mdb_txn_abort(txn);
+      return Fail("mdb_dbi_open", rc);
+    }
+    if (int rc = mdb_txn_commit(txn)) return Fail("mdb_txn_commit", rc);
+    return Result::kOk;
+  }
+
+  Result Insert(std::string_view key, std::string_view value) override {
+    return Write([&](MDB_txn* txn) {
+      MDB_val k = Val(key), v = Val(value);
+      return mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
+    });
+  }
+
+  Result Fetch(std::string_view key, std::string_view* value) override {
+    int rc;
+    if (read_txn_ == nullptr) {
+      rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &read_txn_);
+      if (rc != 0) read_txn_ = nullptr;
+    } else {
+      EndRead();
+      rc = mdb_txn_renew(read_txn_);
+    }
+    if (rc != 0) return Fail("read transaction", rc);
+    reading_ = true;
+    MDB_val k = Val(key), v;
+    rc = mdb_get(read_txn_, dbi_, &k, &v);
+    if (rc == MDB_NOTFOUND) return Result::kNoExist;
+    if (rc != 0) return Fail("mdb_get", rc);
+    *value = View(v);
+    return Result::kOk;
+  }
+
+  Result Delete(std::string_view key) override {
+    return Write([&](MDB_txn* txn) {
+      MDB_val k = Val(key);
+      return mdb_del(txn, dbi_, &k, nullptr);
+    });
+  }
+
+  // LMDB has no append: read, extend and rewrite inside one write transaction.
+  Result Append(std::string_view key, std::string_view data) override {
+    return Write([&](MDB_txn* txn) {
+      MDB_val k = Val(key), v;
+      if (int rc = mdb_get(txn, dbi_, &k, &v)) return rc;
+      appended_.assign(View(v));
+      appended_.append(data);
+      v = Val(appended_);
+      return mdb_put(txn, dbi_, &k, &v, 0);
+    });
+  }
+
+  Result Traverse(TraverseTally* tally) override {
+    EndRead();
+    MDB_txn* txn;
+    if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn)) return Fail("mdb_txn_begin", rc);
+    MDB_cursor* cursor;
+    int rc = mdb_cursor_open(txn, dbi_, &cursor);
+    if (rc == 0) {
+      MDB_val k, v;
+      while ((rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) == 0) tally->Visit(View(k), View(v));
+      mdb_cursor_close(cursor);
+    }
+    mdb_txn_abort(txn);
+    return rc == MDB_NOTFOUND ? Result::kOk : Fail("mdb_cursor_get", rc);
+  }
+
+  void Close() override {
+    if (env_ == nullptr) return;
+    if (read_txn_ != nullptr) mdb_txn_abort(read_txn_);
+    read_txn_ = nullptr;
+    reading_ = false;
+    mdb_env_close(env_);
+    env_ = nullptr;
+  }
+
+  std::string Backend() const override { return "lmdb"; }
+
+ private:
+  using Store::Fail;
+  Result Fail(const char* call, int rc) {
+    return Fail(std::string(call) + ": " + mdb_strerror(rc));
+  }
+
+  // A write transaction may not start while this thread's read transaction is live.
+  void EndRead() {
+    if (reading_) mdb_txn_reset(read_txn_);
+    reading_ = false;
+  }
+
+  // One write transaction around op, committed if op returns 0.
+  template <typename Op>
+  Result Write(Op op) {
+    EndRead();
+    MDB_txn* txn;
+    if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn)) return Fail("mdb_txn_begin", rc);
+    const int rc = op(txn);
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      if (rc == MDB_NOTFOUND) return Result::kNoExist;
+      if (rc == MDB_KEYEXIST) return Result::kExists;
+      return Fail("write", rc);
+    }
+    if (int commit_rc = mdb_txn_commit(txn)) return Fail("mdb_txn_commit", commit_rc);
+    return Result::kOk;
+  }
+
+  MDB_env* env_ = nullptr;
+  MDB_dbi dbi_ = 0;
+  MDB_txn* read_txn_ = nullptr;
+  bool reading_ = false;
+  std::string appended_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> MakeLmdbStore(const StoreConfig& config) {
+  return std::make_unique<LmdbStore>(config);
+}
+
+}  // namespace bench
+}  // namespace ptdb
