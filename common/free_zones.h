@@ -69,7 +69,7 @@ class FreeZones {
   S* s_;
   Stats* stats_;
   std::vector<Extent> zones_;          // address order
-  std::vector<uint32_t> frees_since_;  // per zone: frees since its last coalescing
+  std::vector<uint64_t> freed_bytes_;  // per zone: bytes freed since its last coalescing
   size_t hint_ = 0;                    // the zone we allocate from first
 };
 
@@ -78,7 +78,7 @@ class FreeZones {
 template <class S>
 Status FreeZones<S>::Load() {
   zones_.clear();
-  frees_since_.clear();
+  freed_bytes_.clear();
   uint64_t off;
   PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, first_zone), &off));
   uint64_t prev_end = format::kHeaderSize;
@@ -100,7 +100,7 @@ Status FreeZones<S>::Load() {
     uint64_t last;
     PTDB_RETURN_IF_ERROR(s_->Read(off + body.zone_size - 8, 8, &last, &p));
     zones_.push_back({off, body.zone_size});
-    frees_since_.push_back(1);
+    freed_bytes_.push_back(1);
     prev_end = off + body.zone_size;
     off = body.next_zone;
     if (zones_.size() > (prev_end >> 9)) return Err(Error::kCorrupt, "zone list loops");
@@ -211,7 +211,7 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
 template <class S>
 Status FreeZones<S>::Coalesce(size_t zone) {
   stats_->alloc_coalesce_tried++;
-  frees_since_[zone] = 0;
+  freed_bytes_[zone] = 0;
   const Extent z = zones_[zone];
   uint64_t run_start = 0, run_end = 0;
   unsigned run_count = 0;
@@ -290,7 +290,7 @@ Status FreeZones<S>::AddZone(const Extent& ext) {
         s_, last + format::kUsedHeaderSize + offsetof(format::ZoneBody, next_zone), ext.off));
   }
   zones_.push_back(ext);
-  frees_since_.push_back(0);
+  freed_bytes_.push_back(0);
   const uint64_t free_off = ext.off + format::kZoneRecordSize;
   return PushFree(zones_.size() - 1, free_off, ext.end() - free_off - format::kUsedHeaderSize);
 }
@@ -309,13 +309,14 @@ template <class S>
 Status FreeZones<S>::Alloc(uint64_t len, uint64_t* off, uint64_t* room) {
   len = std::max(AlignRecord(len), format::kMinDataLen);
   bool found = false;
-  // The hint zone first, then the others; a zone that has seen frees since its last
-  // coalescing is coalesced before we give up on it. Only when every zone is full
-  // does the space grow.
+  // The hint zone first, then the others. Only when every zone is full does the
+  // space grow.
   for (size_t n = 0; !found && n < zones_.size(); n++) {
     const size_t z = (hint_ + n) % zones_.size();
     PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
-    if (!found && frees_since_[z] > 0) {
+    // Coalescing costs a scan of the zone: worth it in the hint zone, elsewhere only
+    // once a sixteenth of the zone has been freed since the last time.
+    if (!found && freed_bytes_[z] > 0 && (n == 0 || freed_bytes_[z] >= zones_[z].len / 16)) {
       PTDB_RETURN_IF_ERROR(Coalesce(z));
       PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
     }
@@ -335,7 +336,7 @@ template <class S>
 Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
   const size_t zone = ZoneOf(off);
   stats_->frees++;
-  frees_since_[zone]++;
+  freed_bytes_[zone] += total;
   return PushFree(zone, off, total - format::kUsedHeaderSize);
 }
 
@@ -349,7 +350,7 @@ Status FreeZones<S>::ResetAll() {
         s_, z.off + format::kUsedHeaderSize + offsetof(format::ZoneBody, next_zone), next));
     const uint64_t free_off = z.off + format::kZoneRecordSize;
     PTDB_RETURN_IF_ERROR(PushFree(i, free_off, z.end() - free_off - format::kUsedHeaderSize));
-    frees_since_[i] = 0;
+    freed_bytes_[i] = 0;
   }
   hint_ = 0;
   return Status::OK();
