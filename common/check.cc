@@ -1,0 +1,737 @@
+#include "common/check.h"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/hash.h"
+#include "common/record.h"
+
+namespace ptdb {
+namespace {
+
+using format::Header;
+using format::UsedHeader;
+using format::ZoneBody;
+
+struct Hex {
+  uint64_t v;
+};
+std::ostream& operator<<(std::ostream& os, Hex h) {
+  return os << "0x" << std::hex << h.v << std::dec;
+}
+
+template <class... Args>
+Status Corrupt(const Args&... args) {
+  std::ostringstream os;
+  os << "check: ";
+  (os << ... << args);
+  return Status(Error::kCorrupt, os.str());
+}
+
+// Reads len bytes at off into buf (which has room for them), whatever the backend does.
+Status ReadInto(SpaceReader& space, uint64_t off, size_t len, void* buf, const char* what) {
+  const void* p = nullptr;
+  Status s = space.Read(off, len, buf, &p);
+  if (!s.ok()) {
+    if (!s.IsCorrupt()) return s;
+    return Corrupt(what, " at ", off, ": cannot read ", len, " bytes (", s.message(), ")");
+  }
+  if (p != buf && len > 0) std::memcpy(buf, p, len);
+  return Status::OK();
+}
+
+// ---- Hash bit positions ----
+
+// The first (most significant) hash bit position of this level's bucket bits, counted
+// from the top: the top level uses its group bits first, every sub-level its bucket bits.
+unsigned BucketStart(unsigned level) {
+  return level == 0 ? format::kTopGroupBits : format::kTopBits + (level - 1) * format::kSubBits;
+}
+unsigned HashBucket(uint64_t h, unsigned level) {
+  return unsigned(h >> (64 - BucketStart(level) - format::kBucketBits)) & 7;
+}
+// The full group number this hash selects at this level (before masking by the group count).
+unsigned HashGroup(uint64_t h, unsigned level) {
+  if (level == 0) return unsigned(h >> (64 - format::kTopGroupBits));
+  return unsigned(h >> (64 - BucketStart(level) - format::kSubBits)) & 7;
+}
+// The 7 bits that follow the bucket bits, zero-filled past the hash's end.
+unsigned HashExtra(uint64_t h, unsigned level) {
+  return unsigned((h << (BucketStart(level) + format::kBucketBits)) >> format::kEntryExtraShift);
+}
+
+const char* KindName(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::kUsed:
+      return "used record";
+    case RecordKind::kSubGroup:
+      return "sub-group";
+    case RecordKind::kChain:
+      return "chain";
+    case RecordKind::kCapability:
+      return "capability record";
+    case RecordKind::kFree:
+      return "free record";
+  }
+  return "record";
+}
+
+// ---- The linear scan ----
+
+Status CheckExtents(const std::vector<Extent>& extents) {
+  if (extents.empty()) return Corrupt("the space has no extents");
+  uint64_t prev_end = format::kHeaderSize;
+  for (const Extent& e : extents) {
+    if (e.off % format::kRecordAlign != 0 || e.len % format::kRecordAlign != 0 || e.len == 0 ||
+        e.off < prev_end || e.len > format::kOffsetLimit - e.off) {
+      return Corrupt("extent [", e.off, ", +", e.len,
+                     ") is empty, unaligned, out of order or past the offset limit");
+    }
+    prev_end = e.end();
+  }
+  return Status::OK();
+}
+
+// Checks a used-style header of an internal record: key length 0 and hash bits 0.
+Status CheckInternalHeader(const RecordInfo& info, uint64_t off) {
+  if (info.key_len != 0 || info.hash_bits != 0) {
+    return Corrupt("record at ", off, " (magic ", Hex{info.magic}, "): key length ", info.key_len,
+                   " and hash bits ", info.hash_bits, ", expected 0 and 0");
+  }
+  return Status::OK();
+}
+
+Status ParseUsed(SpaceReader& space, uint64_t off, uint64_t left, const UsedHeader& h,
+                 ScannedRecord* rec) {
+  const RecordInfo info = DecodeUsedHeader(h);
+  UsedHeader again;
+  if (!EncodeUsedHeader(info, &again) || again.magic_and_meta != h.magic_and_meta ||
+      again.key_and_data_len != h.key_and_data_len) {
+    return Corrupt("record at ", off, ": header ", Hex{h.magic_and_meta}, " ",
+                   Hex{h.key_and_data_len}, " is not a well-formed record header");
+  }
+  switch (info.magic) {
+    case format::kUsedMagic:
+      rec->kind = RecordKind::kUsed;
+      break;
+    case format::kSubHashMagic:
+      rec->kind = RecordKind::kSubGroup;
+      if (Status s = CheckInternalHeader(info, off); !s.ok()) return s;
+      if (info.data_len != 64 && info.data_len != 128 && info.data_len != 256 &&
+          info.data_len != 512) {
+        return Corrupt("sub-group at ", off, ": data length ", info.data_len,
+                       ", expected 64, 128, 256 or 512");
+      }
+      break;
+    case format::kChainMagic:
+      rec->kind = RecordKind::kChain;
+      if (Status s = CheckInternalHeader(info, off); !s.ok()) return s;
+      if (info.data_len != format::kChainDataLen) {
+        return Corrupt("chain at ", off, ": data length ", info.data_len, ", expected ",
+                       format::kChainDataLen);
+      }
+      break;
+    case format::kCapMagic:
+      rec->kind = RecordKind::kCapability;
+      if (Status s = CheckInternalHeader(info, off); !s.ok()) return s;
+      if (info.data_len < sizeof(format::CapabilityBody)) {
+        return Corrupt("capability record at ", off, ": data length ", info.data_len,
+                       ", expected at least ", sizeof(format::CapabilityBody));
+      }
+      break;
+    case format::kZoneMagic:
+      return Corrupt("record at ", off, ": a zone record inside a zone");
+    default:
+      return Corrupt("record at ", off, ": bad magic ", Hex{info.magic});
+  }
+  // Each part is checked on its own first, so the sum cannot overflow.
+  const uint64_t room = left - format::kUsedHeaderSize;
+  if (info.key_len > room || info.data_len > room || info.padding > room ||
+      info.Capacity() > room) {
+    return Corrupt("record at ", off, ": ", info.key_len, "+", info.data_len, "+", info.padding,
+                   " bytes of key, data and padding but only ", room, " left in its zone");
+  }
+  if (info.TotalSize() % format::kRecordAlign != 0) {
+    return Corrupt("record at ", off, ": total size ", info.TotalSize(), " is not a multiple of ",
+                   format::kRecordAlign);
+  }
+  if (rec->kind == RecordKind::kUsed && info.padding > 0) {
+    uint8_t first = 0;
+    const uint64_t pad_off = off + format::kUsedHeaderSize + info.key_len + info.data_len;
+    if (Status s = ReadInto(space, pad_off, 1, &first, "padding"); !s.ok()) return s;
+    if (first != 0) {
+      return Corrupt("record at ", off, ": first padding byte (at ", pad_off, ") is ",
+                     unsigned(first), ", expected 0");
+    }
+  }
+  rec->size = info.TotalSize();
+  rec->key_len = info.key_len;
+  rec->data_len = info.data_len;
+  rec->padding = info.padding;
+  rec->hash_bits = info.hash_bits;
+  return Status::OK();
+}
+
+Status ScanZoneRecords(SpaceReader& space, uint64_t start, uint64_t end, uint32_t zone,
+                       std::vector<ScannedRecord>* out) {
+  uint64_t off = start;
+  while (off < end) {
+    const uint64_t left = end - off;
+    if (left < format::kMinRecord) {
+      return Corrupt("record at ", off, ": only ", left, " bytes left before the zone end at ",
+                     end);
+    }
+    uint64_t w[3];
+    if (Status s = ReadInto(space, off, sizeof(w), w, "record"); !s.ok()) return s;
+    ScannedRecord rec;
+    rec.off = off;
+    rec.zone = zone;
+    if (IsFreeRecord(w[0])) {
+      const format::FreeRecord f{w[0], w[1], w[2]};
+      const uint64_t len = FreeLen(f);
+      if (len < format::kMinDataLen || len % format::kRecordAlign != 0) {
+        return Corrupt("free record at ", off, ": length ", len,
+                       ", expected a multiple of 8 of at least ", format::kMinDataLen);
+      }
+      if (len > left - format::kUsedHeaderSize) {
+        return Corrupt("free record at ", off, ": length ", len, " runs past the zone end at ",
+                       end);
+      }
+      rec.kind = RecordKind::kFree;
+      rec.size = format::kUsedHeaderSize + len;
+      rec.data_len = len;
+      rec.bucket = FreeBucket(f);
+    } else {
+      if (Status s = ParseUsed(space, off, left, UsedHeader{w[0], w[1]}, &rec); !s.ok()) {
+        return s;
+      }
+    }
+    out->push_back(rec);
+    off += rec.size;
+  }
+  return Status::OK();
+}
+
+Status CheckZoneRecord(const UsedHeader& h, uint64_t off) {
+  const RecordInfo info = DecodeUsedHeader(h);
+  UsedHeader again;
+  const bool canonical = EncodeUsedHeader(info, &again) &&
+                         again.magic_and_meta == h.magic_and_meta &&
+                         again.key_and_data_len == h.key_and_data_len;
+  if (!canonical || info.magic != format::kZoneMagic || info.key_len != 0 ||
+      info.data_len != sizeof(ZoneBody) || info.padding != 0 || info.hash_bits != 0) {
+    return Corrupt("zone at ", off, ": header ", Hex{h.magic_and_meta}, " ",
+                   Hex{h.key_and_data_len}, " is not a zone record (magic ",
+                   Hex{format::kZoneMagic}, ", data length ", sizeof(ZoneBody), ")");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+const ScannedRecord* ScannedSpace::Find(uint64_t off) const {
+  auto it = std::lower_bound(records.begin(), records.end(), off,
+                             [](const ScannedRecord& r, uint64_t o) { return r.off < o; });
+  return it != records.end() && it->off == off ? &*it : nullptr;
+}
+
+Status ReadHeader(SpaceReader& space, Header* header) {
+  return ReadInto(space, 0, sizeof(Header), header, "header");
+}
+
+Status ScanSpace(SpaceReader& space, uint64_t first_zone, ScannedSpace* out) {
+  const std::vector<Extent> extents = space.Extents();
+  if (Status s = CheckExtents(extents); !s.ok()) return s;
+  out->end = extents.back().end();
+  if (first_zone != extents[0].off) {
+    return Corrupt("first zone at ", first_zone, " but the space starts at ", extents[0].off);
+  }
+  size_t ext = 0;
+  uint64_t off = first_zone;
+  // Each zone starts where the last ended, so the walk cannot loop.
+  for (;;) {
+    struct {
+      UsedHeader h;
+      ZoneBody body;
+    } z;
+    static_assert(sizeof(z) == format::kZoneRecordSize);
+    const uint64_t room = extents[ext].end() - off;
+    if (room < format::kZoneRecordSize) {
+      return Corrupt("zone at ", off, ": only ", room, " bytes left in its extent");
+    }
+    if (Status s = ReadInto(space, off, sizeof(z), &z, "zone"); !s.ok()) return s;
+    if (Status s = CheckZoneRecord(z.h, off); !s.ok()) return s;
+    const uint64_t size = z.body.zone_size;
+    if (size < format::kZoneRecordSize || size % format::kRecordAlign != 0 || size > room) {
+      return Corrupt("zone at ", off, ": size ", size, ", expected a multiple of 8 from ",
+                     format::kZoneRecordSize, " to the ", room, " bytes left in its extent");
+    }
+    if (out->zones.size() >= UINT32_MAX) return Corrupt("too many zones");
+    const uint32_t index = uint32_t(out->zones.size());
+    ScannedZone zone;
+    zone.off = off;
+    zone.size = size;
+    std::memcpy(zone.buckets, z.body.buckets, sizeof(zone.buckets));
+    out->zones.push_back(zone);
+    if (Status s =
+            ScanZoneRecords(space, off + format::kZoneRecordSize, off + size, index, &out->records);
+        !s.ok()) {
+      return s;
+    }
+    uint64_t expected = off + size;
+    if (expected == extents[ext].end()) {
+      expected = ++ext < extents.size() ? extents[ext].off : 0;
+    }
+    if (z.body.next_zone != expected) {
+      if (expected == 0) {
+        return Corrupt("zone at ", off, ": next zone ", z.body.next_zone,
+                       " but it ends the space at ", off + size);
+      }
+      return Corrupt("zone at ", off, ": next zone ", z.body.next_zone, " but the next byte after ",
+                     "it is at ", expected, " (zones must tile the space)");
+    }
+    if (expected == 0) return Status::OK();
+    off = expected;
+  }
+}
+
+namespace {
+
+// One level of the path from the top to a table: where an entry was found.
+struct Step {
+  unsigned level;
+  unsigned group;   // physical group within the table
+  unsigned groups;  // groups in the table
+  unsigned bucket;  // home bucket
+};
+
+struct Path {
+  Step steps[format::kMaxSubLevels + 1];
+  unsigned n = 0;
+
+  Path With(const Step& s) const {
+    Path p = *this;
+    p.steps[p.n++] = s;
+    return p;
+  }
+};
+
+class Checker {
+ public:
+  Checker(SpaceReader& space, const KeyHasher& hash, const CheckFn& fn)
+      : space_(space), hash_(hash), fn_(fn) {}
+
+  Status Run() {
+    if (Status s = ReadHeader(space_, &header_); !s.ok()) return s;
+    if (Status s = CheckHeader(); !s.ok()) return s;
+    if (Status s = ScanSpace(space_, header_.first_zone, &scan_); !s.ok()) return s;
+    reached_.assign(scan_.records.size(), 0);
+    if (Status s = CheckRecovery(); !s.ok()) return s;
+    if (Status s = CheckCapabilities(); !s.ok()) return s;
+    if (Status s = CheckFreeLists(); !s.ok()) return s;
+    if (Status s =
+            WalkTable(format::kTopHashOffset, header_.top_hash, format::kTopSlots, 0, Path());
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = CheckDuplicates(); !s.ok()) return s;
+    return CheckTotals();
+  }
+
+ private:
+  // reached_ values: 0 = not yet; kInTree = reached from the tree or capability list;
+  // a free record gets the number of its list (> kInTree), so a cycle is told apart.
+  static constexpr uint32_t kInTree = 1;
+
+  Status CheckHeader();
+  Status CheckRecovery();
+  Status CheckCapabilities();
+  Status CheckFreeLists();
+  Status CheckFreeList(uint32_t zone, unsigned bucket);
+  Status WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned nslots, unsigned level,
+                   const Path& path);
+  Status WalkChain(uint64_t off, const Path& path);
+  Status CheckRecordEntry(uint64_t entry, uint64_t slot_off, unsigned level, bool chain,
+                          const Path& path);
+  Status CheckDuplicates();
+  Status CheckTotals();
+
+  // The scanned record at off of the wanted kind, not reached before; marks it reached.
+  Status Reach(uint64_t off, RecordKind kind, uint64_t from, const char* via,
+               const ScannedRecord** rec);
+  // Makes a used record's key (and, if data is not null, its data) readable; the views
+  // last until the next read.
+  Status ReadKeyData(const ScannedRecord& r, std::string_view* key, std::string_view* data);
+
+  SpaceReader& space_;
+  const KeyHasher& hash_;
+  const CheckFn& fn_;
+  Header header_;
+  ScannedSpace scan_;
+  std::vector<uint32_t> reached_;
+  std::vector<std::pair<uint64_t, uint64_t>> hashes_;  // (hash, offset) of every record
+  std::vector<char> buf_;
+};
+
+Status Checker::CheckHeader() {
+  char magic[sizeof(header_.magic_food)] = {};
+  std::memcpy(magic, format::kMagicFood, sizeof(format::kMagicFood));
+  if (std::memcmp(magic, header_.magic_food, sizeof(magic)) != 0) {
+    return Corrupt("header at 0: magic_food is not \"TDB2 file (ptdb)\\n\" followed by zeros");
+  }
+  if (header_.version != format::kVersion) {
+    if (header_.version == __builtin_bswap64(format::kVersion)) {
+      return Corrupt("header at 64: version ", Hex{header_.version},
+                     " is byte-swapped: the file has a foreign byte order");
+    }
+    return Corrupt("header at 64: version ", Hex{header_.version}, ", expected ",
+                   Hex{format::kVersion});
+  }
+  // The hasher has the seed applied already.
+  const uint64_t test = HashTestValue(hash_);
+  if (header_.hash_test != test) {
+    return Corrupt("header at 72: hash_test ", Hex{header_.hash_test}, " but the hash gives ",
+                   Hex{test}, " (a different hash function or seed)");
+  }
+  if (header_.features_used & ~header_.features_offered) {
+    return Corrupt("header at 112: features_used ", Hex{header_.features_used},
+                   " not a subset of features_offered ", Hex{header_.features_offered});
+  }
+  for (size_t i = 0; i < std::size(header_.reserved); i++) {
+    if (header_.reserved[i] != 0) {
+      return Corrupt("header at ", offsetof(Header, reserved) + 8 * i, ": reserved word is ",
+                     Hex{header_.reserved[i]}, ", expected 0");
+    }
+  }
+  if (header_.first_zone != format::kHeaderSize) {
+    return Corrupt("header at 88: first_zone ", header_.first_zone, ", expected ",
+                   format::kHeaderSize);
+  }
+  return Status::OK();
+}
+
+Status Checker::CheckRecovery() {
+  for (size_t i = 0; i < std::size(header_.recovery); i++) {
+    const uint64_t r = header_.recovery[i];
+    if (r != 0 && (r < format::kHeaderSize || r >= scan_.end)) {
+      return Corrupt("header at ", offsetof(Header, recovery) + 8 * i, ": recovery area ", r,
+                     " outside the space [", format::kHeaderSize, ", ", scan_.end, ")");
+    }
+  }
+  return Status::OK();
+}
+
+Status Checker::Reach(uint64_t off, RecordKind kind, uint64_t from, const char* via,
+                      const ScannedRecord** rec) {
+  const ScannedRecord* r = scan_.Find(off);
+  if (r == nullptr) {
+    return Corrupt(via, " at ", from, ": points to ", off, ", where no record starts");
+  }
+  if (r->kind != kind) {
+    return Corrupt(via, " at ", from, ": points to a ", KindName(r->kind), " at ", off,
+                   ", expected a ", KindName(kind));
+  }
+  uint32_t& mark = reached_[scan_.IndexOf(r)];
+  if (mark != 0) {
+    return Corrupt(via, " at ", from, ": ", KindName(kind), " at ", off,
+                   " is reached a second time");
+  }
+  mark = kInTree;
+  *rec = r;
+  return Status::OK();
+}
+
+Status Checker::CheckCapabilities() {
+  uint64_t from = offsetof(Header, capabilities);
+  const char* via = "header";
+  // Reach() refuses a record seen before, so a cycle ends the walk with kCorrupt.
+  for (uint64_t off = header_.capabilities; off != 0;) {
+    const ScannedRecord* r;
+    if (Status s = Reach(off, RecordKind::kCapability, from, via, &r); !s.ok()) return s;
+    format::CapabilityBody body;
+    if (Status s = ReadInto(space_, off + format::kUsedHeaderSize, sizeof(body), &body,
+                            "capability record");
+        !s.ok()) {
+      return s;
+    }
+    from = off;
+    via = "capability record";
+    off = body.next;
+  }
+  return Status::OK();
+}
+
+Status Checker::CheckFreeLists() {
+  for (uint32_t z = 0; z < scan_.zones.size(); z++) {
+    for (unsigned b = 0; b < format::kFreeBuckets; b++) {
+      if (Status s = CheckFreeList(z, b); !s.ok()) return s;
+    }
+  }
+  return Status::OK();
+}
+
+Status Checker::CheckFreeList(uint32_t z, unsigned b) {
+  const ScannedZone& zone = scan_.zones[z];
+  const uint64_t head = zone.buckets[b];
+  const uint32_t list = kInTree + 1 + z * format::kFreeBuckets + b;
+  uint64_t prev = 0;
+  uint64_t head_prev = 0;
+  uint64_t from = zone.off + format::kUsedHeaderSize + offsetof(ZoneBody, buckets) + 8 * b;
+  for (uint64_t off = head; off != 0;) {
+    const ScannedRecord* r = scan_.Find(off);
+    if (r == nullptr || r->kind != RecordKind::kFree) {
+      return Corrupt("free list ", b, " of zone ", zone.off, ": entry at ", from, " points to ",
+                     off, ", which is not a free record");
+    }
+    if (r->zone != z) {
+      return Corrupt("free record at ", off, " is in a list of zone ", zone.off,
+                     " but lies in zone ", scan_.zones[r->zone].off);
+    }
+    uint32_t& mark = reached_[scan_.IndexOf(r)];
+    if (mark == list) {
+      return Corrupt("free list ", b, " of zone ", zone.off, " cycles back to ", off);
+    }
+    if (mark != 0) return Corrupt("free record at ", off, " is in two free lists");
+    mark = list;
+    if (r->bucket != b) {
+      return Corrupt("free record at ", off, ": bucket field ", r->bucket,
+                     " but it is in the list of bucket ", b);
+    }
+    if (SizeToBucket(r->data_len) != b) {
+      return Corrupt("free record at ", off, ": length ", r->data_len, " belongs in bucket ",
+                     SizeToBucket(r->data_len), " but it is in bucket ", b);
+    }
+    uint64_t w[3];
+    if (Status s = ReadInto(space_, off, sizeof(w), w, "free record"); !s.ok()) return s;
+    const uint64_t rec_prev = FreePrev(format::FreeRecord{w[0], w[1], w[2]});
+    if (off == head) {
+      head_prev = rec_prev;
+    } else if (rec_prev != prev) {
+      return Corrupt("free record at ", off, ": prev ", rec_prev,
+                     " but the previous record in its list is ", prev);
+    }
+    prev = off;
+    from = off + offsetof(format::FreeRecord, next);
+    off = w[2];
+  }
+  if (head != 0 && head_prev != prev) {
+    return Corrupt("free list ", b, " of zone ", zone.off, ": head at ", head, " has prev ",
+                   head_prev, " but the tail is ", prev);
+  }
+  return Status::OK();
+}
+
+Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned nslots,
+                          unsigned level, const Path& path) {
+  const unsigned groups = nslots / format::kGroupSlots;
+  for (unsigned g = 0; g < groups; g++) {
+    const uint64_t* group = slots + g * format::kGroupSlots;
+    for (unsigned s = 0; s < format::kGroupSlots; s++) {
+      const uint64_t e = group[s];
+      if (e == 0) continue;
+      const uint64_t slot_off = slots_off + 8 * (g * format::kGroupSlots + s);
+      const unsigned b = format::EntryBucket(e);
+      if (format::EntryIsSubHash(e)) {
+        if (level > 0 && groups != format::kMaxSubGroups) {
+          return Corrupt("sub-hash entry at ", slot_off, ": in a sub-group of ", nslots,
+                         " slots, but only the top level and 64-slot sub-groups may have them");
+        }
+        if (b != s) {
+          return Corrupt("sub-hash entry at ", slot_off, ": home bucket ", b,
+                         " but stored in bucket ", s);
+        }
+        // It stands for many keys, so it carries no key's extra bits.
+        if (format::EntryExtra(e) != 0) {
+          return Corrupt("sub-hash entry at ", slot_off, ": extra bits ", format::EntryExtra(e),
+                         ", expected 0");
+        }
+        const Path child_path = path.With(Step{level, g, groups, s});
+        const ScannedRecord* child;
+        if (level == format::kMaxSubLevels) {
+          if (Status st = Reach(format::EntryOffset(e), RecordKind::kChain, slot_off,
+                                "sub-hash entry", &child);
+              !st.ok()) {
+            return st;
+          }
+          if (Status st = WalkChain(child->off, child_path); !st.ok()) return st;
+          continue;
+        }
+        if (Status st = Reach(format::EntryOffset(e), RecordKind::kSubGroup, slot_off,
+                              "sub-hash entry", &child);
+            !st.ok()) {
+          return st;
+        }
+        const unsigned child_slots = unsigned(child->data_len / 8);
+        std::vector<uint64_t> child_table(child_slots);
+        const uint64_t child_slots_off = child->off + format::kUsedHeaderSize;
+        if (Status st =
+                ReadInto(space_, child_slots_off, child->data_len, child_table.data(), "sub-group");
+            !st.ok()) {
+          return st;
+        }
+        if (Status st =
+                WalkTable(child_slots_off, child_table.data(), child_slots, level + 1, child_path);
+            !st.ok()) {
+          return st;
+        }
+        continue;
+      }
+      if (format::EntryIsSubHash(group[b])) {
+        return Corrupt("entry at ", slot_off, ": home bucket ", b,
+                       " holds a sub-hash entry, so the record belongs below it");
+      }
+      for (unsigned i = b; i != s; i = (i + 1) % format::kGroupSlots) {
+        if (group[i] == 0) {
+          return Corrupt("entry at ", slot_off, ": home bucket ", b, " but stored in bucket ", s,
+                         " with bucket ", i, " empty in between");
+        }
+      }
+      if (Status st =
+              CheckRecordEntry(e, slot_off, level, false, path.With(Step{level, g, groups, b}));
+          !st.ok()) {
+        return st;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status Checker::WalkChain(uint64_t off, const Path& path) {
+  // Reach() marks every chain, so a cyclic next link ends the walk with kCorrupt.
+  for (;;) {
+    uint64_t words[format::kChainSlots + 1];
+    const uint64_t slots_off = off + format::kUsedHeaderSize;
+    if (Status s = ReadInto(space_, slots_off, sizeof(words), words, "chain"); !s.ok()) return s;
+    for (unsigned i = 0; i < format::kChainSlots; i++) {
+      const uint64_t e = words[i];
+      if (e == 0) continue;
+      const uint64_t slot_off = slots_off + 8 * i;
+      if (format::EntryIsSubHash(e) || format::EntryBucket(e) != 0 || format::EntryExtra(e) != 0) {
+        return Corrupt("chain entry at ", slot_off, ": ", Hex{e},
+                       " has a sub-hash flag, bucket or extra bits (all must be 0 in a chain)");
+      }
+      if (Status s = CheckRecordEntry(e, slot_off, format::kMaxSubLevels, true, path); !s.ok()) {
+        return s;
+      }
+    }
+    const uint64_t next = words[format::kChainSlots];
+    if (next == 0) return Status::OK();
+    const ScannedRecord* r;
+    if (Status s = Reach(next, RecordKind::kChain, slots_off + 8 * format::kChainSlots,
+                         "chain next link", &r);
+        !s.ok()) {
+      return s;
+    }
+    off = next;
+  }
+}
+
+Status Checker::ReadKeyData(const ScannedRecord& r, std::string_view* key, std::string_view* data) {
+  const uint64_t len = r.key_len + (data ? r.data_len : 0);
+  if (buf_.size() < len) buf_.resize(len);
+  const void* p = nullptr;
+  Status s = space_.Read(r.off + format::kUsedHeaderSize, len, buf_.data(), &p);
+  if (!s.ok()) {
+    if (!s.IsCorrupt()) return s;
+    return Corrupt("record at ", r.off, ": cannot read its key and data (", s.message(), ")");
+  }
+  const char* bytes = static_cast<const char*>(p);
+  *key = std::string_view(bytes, r.key_len);
+  if (data) *data = std::string_view(bytes + r.key_len, r.data_len);
+  return Status::OK();
+}
+
+Status Checker::CheckRecordEntry(uint64_t entry, uint64_t slot_off, unsigned level, bool chain,
+                                 const Path& path) {
+  const ScannedRecord* r;
+  if (Status s = Reach(format::EntryOffset(entry), RecordKind::kUsed, slot_off, "hash entry", &r);
+      !s.ok()) {
+    return s;
+  }
+  std::string_view key, data;
+  // The data is read only for the callback: a file without a mapping copies it.
+  if (Status s = ReadKeyData(*r, &key, fn_ ? &data : nullptr); !s.ok()) return s;
+  const uint64_t h = hash_(key.data(), key.size());
+  for (unsigned i = 0; i < path.n; i++) {
+    const Step& st = path.steps[i];
+    const unsigned hg = HashGroup(h, st.level) & (st.groups - 1);
+    if (hg != st.group) {
+      return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives group ", hg, " at level ",
+                     st.level, " but stored in group ", st.group);
+    }
+    const unsigned hb = HashBucket(h, st.level);
+    if (hb != st.bucket) {
+      return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives bucket ", hb, " at level ",
+                     st.level, " but stored in bucket ", st.bucket);
+    }
+  }
+  if (!chain && HashExtra(h, level) != format::EntryExtra(entry)) {
+    return Corrupt("entry at ", slot_off, ": extra hash bits ", format::EntryExtra(entry),
+                   " but the key of record ", r->off, " gives ", HashExtra(h, level));
+  }
+  const unsigned low = unsigned(h & ((1u << format::kHashBitsInRecord) - 1));
+  if (r->hash_bits != low) {
+    return Corrupt("record at ", r->off, ": header hash bits ", r->hash_bits,
+                   " but its key hashes to ", low);
+  }
+  hashes_.emplace_back(h, r->off);
+  if (fn_) return fn_(key, data);
+  return Status::OK();
+}
+
+Status Checker::CheckDuplicates() {
+  // Equal keys have equal hashes, so only runs of equal hashes need their keys compared.
+  std::sort(hashes_.begin(), hashes_.end());
+  std::vector<std::pair<std::string, uint64_t>> keys;
+  for (size_t i = 0; i < hashes_.size();) {
+    size_t end = i + 1;
+    while (end < hashes_.size() && hashes_[end].first == hashes_[i].first) end++;
+    if (end - i > 1) {
+      keys.clear();
+      for (size_t j = i; j < end; j++) {
+        std::string_view key;
+        if (Status s = ReadKeyData(*scan_.Find(hashes_[j].second), &key, nullptr); !s.ok()) {
+          return s;
+        }
+        keys.emplace_back(std::string(key), hashes_[j].second);
+      }
+      std::sort(keys.begin(), keys.end());
+      for (size_t j = 1; j < keys.size(); j++) {
+        if (keys[j].first == keys[j - 1].first) {
+          return Corrupt("records at ", keys[j - 1].second, " and ", keys[j].second,
+                         " have the same key");
+        }
+      }
+    }
+    i = end;
+  }
+  return Status::OK();
+}
+
+Status Checker::CheckTotals() {
+  for (size_t i = 0; i < scan_.records.size(); i++) {
+    if (reached_[i] != 0) continue;
+    const ScannedRecord& r = scan_.records[i];
+    if (r.kind == RecordKind::kFree) {
+      return Corrupt("free record at ", r.off, " is in no free list");
+    }
+    if (r.kind == RecordKind::kCapability) {
+      return Corrupt("capability record at ", r.off, " is not in the capability list");
+    }
+    return Corrupt(KindName(r.kind), " at ", r.off, " is not reachable from the hash tree");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckDatabase(SpaceReader& space, const KeyHasher& hash, const CheckFn& fn) {
+  Checker checker(space, hash, fn);
+  return checker.Run();
+}
+
+}  // namespace ptdb
