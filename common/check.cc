@@ -544,14 +544,13 @@ Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
           return Corrupt("sub-hash entry at ", slot_off, ": home bucket ", b,
                          " but stored in bucket ", s);
         }
-        // It stands for many keys, so it carries no key's extra bits.
-        if (format::EntryExtra(e) != 0) {
-          return Corrupt("sub-hash entry at ", slot_off, ": extra bits ", format::EntryExtra(e),
-                         ", expected 0");
-        }
         const Path child_path = path.With(Step{level, g, groups, s});
         const ScannedRecord* child;
         if (level == format::kMaxSubLevels) {
+          if (format::EntryExtra(e) != 0) {
+            return Corrupt("sub-hash entry at ", slot_off, ": extra bits ", format::EntryExtra(e),
+                           ", expected 0 for a chain");
+          }
           if (Status st = Reach(format::EntryOffset(e), RecordKind::kChain, slot_off,
                                 "sub-hash entry", &child);
               !st.ok()) {
@@ -566,6 +565,12 @@ Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
           return st;
         }
         const unsigned child_slots = unsigned(child->data_len / 8);
+        // A sub-hash entry's extra bits give its sub-group's size, so a lookup can go
+        // straight to the right group without reading the sub-group's header.
+        if (format::EntryExtra(e) != format::SubGroupSizeCode(child_slots / format::kGroupSlots)) {
+          return Corrupt("sub-hash entry at ", slot_off, ": extra bits ", format::EntryExtra(e),
+                         " but its sub-group has ", child_slots, " slots");
+        }
         std::vector<uint64_t> child_table(child_slots);
         const uint64_t child_slots_off = child->off + format::kUsedHeaderSize;
         if (Status st =

@@ -6,6 +6,7 @@
 #ifndef PTDB_COMMON_ENGINE_H_
 #define PTDB_COMMON_ENGINE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -87,6 +88,7 @@ class Engine {
   }
   Status ReadRecordData(const HashLocation& loc, std::string* data);
   Status ReadKey(uint64_t rec_off, std::string* key);
+  Status GroupHolds(uint64_t group_off, uint64_t entry, bool* present);
   Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
                      std::string_view data2, unsigned hash_bits, bool grown);
   Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
@@ -100,7 +102,7 @@ class Engine {
   HashTree<S> tree_;
   typename HashTree<S>::Walker walker_;
   std::string scratch_;
-  std::vector<std::pair<uint64_t, uint64_t>> batch_;  // traverse: (slot, entry)
+  std::vector<std::pair<uint64_t, uint64_t>> batch_;  // traverse: (group, entry)
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -194,7 +196,7 @@ Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::s
     len = key.size() + data1.size() + data2.size() + format::kMaxPadding;
   }
   uint64_t room;
-  PTDB_RETURN_IF_ERROR(zones_.Alloc(len, off, &room));
+  PTDB_RETURN_IF_ERROR(zones_.Alloc(len, FreeZones<S>::Use::kRecord, off, &room));
   if (room - (key.size() + data1.size() + data2.size()) > format::kMaxPadding) {
     return Err(Error::kCorrupt, "allocator returned %llu bytes for %llu", (unsigned long long)room,
                (unsigned long long)len);
@@ -280,15 +282,17 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   std::string key, data;
   for (unsigned g = 0; g < format::kTopGroups; g++) {
     // Collect the group first, then visit: the callback may change the tree. Before each
-    // visit the slot is re-read, so a record deleted or moved meanwhile is skipped.
+    // visit the entry's 8-slot group is searched again, so a record deleted or moved away
+    // meanwhile is skipped. (A delete re-places the entries after it within their group,
+    // which is why the check is "still in the group", not "still in the slot".)
     batch_.clear();
     walker_.Start(g);
     for (;;) {
-      uint64_t slot, e;
+      uint64_t group_off, e;
       bool done;
-      PTDB_RETURN_IF_ERROR(walker_.Next(&slot, &e, &done));
+      PTDB_RETURN_IF_ERROR(walker_.Next(&group_off, &e, &done));
       if (done) break;
-      batch_.push_back({slot, e});
+      batch_.push_back({group_off, e});
     }
     constexpr size_t kPrefetchAhead = 8;
     for (size_t i = 0; i < batch_.size() && i < kPrefetchAhead; i++) {
@@ -298,10 +302,10 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
       if (i + kPrefetchAhead < batch_.size()) {
         s_->Prefetch(format::EntryOffset(batch_[i + kPrefetchAhead].second));
       }
-      uint64_t now;
-      PTDB_RETURN_IF_ERROR(ReadWord(s_, batch_[i].first, &now));
-      if (now != batch_[i].second) continue;
-      const uint64_t off = format::EntryOffset(now);
+      bool present;
+      PTDB_RETURN_IF_ERROR(GroupHolds(batch_[i].first, batch_[i].second, &present));
+      if (!present) continue;
+      const uint64_t off = format::EntryOffset(batch_[i].second);
       format::UsedHeader hdr;
       PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
       const RecordInfo r = DecodeUsedHeader(hdr);
@@ -331,6 +335,16 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
     }
   }
   if (count) *count = visited;
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::GroupHolds(uint64_t group_off, uint64_t entry, bool* present) {
+  uint64_t buf[format::kGroupSlots];
+  const void* p;
+  PTDB_RETURN_IF_ERROR(s_->Read(group_off, sizeof(buf), buf, &p));
+  const uint64_t* slots = static_cast<const uint64_t*>(p);
+  *present = std::find(slots, slots + format::kGroupSlots, entry) != slots + format::kGroupSlots;
   return Status::OK();
 }
 

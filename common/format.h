@@ -154,6 +154,12 @@ constexpr unsigned EntryBucket(uint64_t e) { return unsigned(e & kEntryBucketMas
 constexpr unsigned EntryExtra(uint64_t e) { return unsigned(e >> kEntryExtraShift); }
 constexpr bool EntryIsSubHash(uint64_t e) { return (e >> kEntrySubHashBit) & 1; }
 
+// In a sub-hash entry the extra bits hold log2 of the child sub-group's group count
+// (0 for a chain), so a lookup goes to the right group without reading the child's header.
+constexpr unsigned SubGroupSizeCode(unsigned groups) {
+  return groups <= 1 ? 0 : 1 + SubGroupSizeCode(groups / 2);
+}
+
 // A sub-group record: used header (kSubHashMagic, key length 0, hash bits 0) followed by
 // 8, 16, 32 or 64 slots (1, 2, 4 or 8 groups of 8).
 // A chain: used header (kChainMagic) followed by 8 slots and the next chain's offset.

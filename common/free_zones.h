@@ -35,9 +35,14 @@ class FreeZones {
   // Turns [ext.off, ext.end()) into a zone with one free record, linked after the last.
   Status AddZone(const Extent& ext);
 
+  // What an allocation is for. Hash sub-groups and chains are kept in zones of their
+  // own, so the tree a lookup walks is packed into few pages (fewer TLB misses) instead
+  // of being scattered among the records.
+  enum class Use { kRecord, kHashTable };
+
   // Finds room for `len` bytes after a record header. On success *off is the record's
   // offset and *room the bytes after its header that belong to it (>= len).
-  Status Alloc(uint64_t len, uint64_t* off, uint64_t* room);
+  Status Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room);
 
   // Returns the record [off, off + total) to its zone's free list.
   Status Free(uint64_t off, uint64_t total);
@@ -64,13 +69,13 @@ class FreeZones {
   Status AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room, bool* found);
   Status Coalesce(size_t zone);
   Status FormatZone(const Extent& ext);
-  Status Grow(uint64_t len);
+  Status Grow(uint64_t len, size_t* zone);
 
   S* s_;
   Stats* stats_;
   std::vector<Extent> zones_;          // address order
   std::vector<uint64_t> freed_bytes_;  // per zone: bytes freed since its last coalescing
-  size_t hint_ = 0;                    // the zone we allocate from first
+  size_t hint_[2] = {0, 0};            // per Use: the zone we allocate from first
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -106,7 +111,7 @@ Status FreeZones<S>::Load() {
     if (zones_.size() > (prev_end >> 9)) return Err(Error::kCorrupt, "zone list loops");
   }
   if (zones_.empty()) return Err(Error::kCorrupt, "database has no zones");
-  hint_ = zones_.size() - 1;
+  hint_[0] = hint_[1] = zones_.size() - 1;
   return Status::OK();
 }
 
@@ -296,23 +301,25 @@ Status FreeZones<S>::AddZone(const Extent& ext) {
 }
 
 template <class S>
-Status FreeZones<S>::Grow(uint64_t len) {
+Status FreeZones<S>::Grow(uint64_t len, size_t* zone) {
   Extent ext;
   PTDB_RETURN_IF_ERROR(s_->Grow(format::kZoneRecordSize + format::kUsedHeaderSize + len, &ext));
   stats_->expands++;
   PTDB_RETURN_IF_ERROR(AddZone(ext));
-  hint_ = zones_.size() - 1;
+  *zone = zones_.size() - 1;
   return Status::OK();
 }
 
 template <class S>
-Status FreeZones<S>::Alloc(uint64_t len, uint64_t* off, uint64_t* room) {
+Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room) {
   len = std::max(AlignRecord(len), format::kMinDataLen);
+  size_t& hint = hint_[use == Use::kHashTable];
   bool found = false;
-  // The hint zone first, then the others. Only when every zone is full does the
-  // space grow.
-  for (size_t n = 0; !found && n < zones_.size(); n++) {
-    const size_t z = (hint_ + n) % zones_.size();
+  // The hint zone first; for records then every other zone, so space is reused before
+  // the file grows. Hash tables take a new zone rather than spill among the records.
+  const size_t tries = use == Use::kHashTable ? 1 : zones_.size();
+  for (size_t n = 0; !found && n < tries; n++) {
+    const size_t z = (hint + n) % zones_.size();
     PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
     // Coalescing costs a scan of the zone: worth it in the hint zone, elsewhere only
     // once a sixteenth of the zone has been freed since the last time.
@@ -320,13 +327,14 @@ Status FreeZones<S>::Alloc(uint64_t len, uint64_t* off, uint64_t* room) {
       PTDB_RETURN_IF_ERROR(Coalesce(z));
       PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
     }
-    if (found) hint_ = z;
+    if (found) hint = z;
   }
   if (!found) {
-    PTDB_RETURN_IF_ERROR(Grow(len));
-    PTDB_RETURN_IF_ERROR(AllocInZone(hint_, len, off, room, &found));
-    if (!found)
+    PTDB_RETURN_IF_ERROR(Grow(len, &hint));
+    PTDB_RETURN_IF_ERROR(AllocInZone(hint, len, off, room, &found));
+    if (!found) {
       return Err(Error::kCorrupt, "new zone cannot hold %llu bytes", (unsigned long long)len);
+    }
   }
   stats_->allocs++;
   return Status::OK();
@@ -352,7 +360,7 @@ Status FreeZones<S>::ResetAll() {
     PTDB_RETURN_IF_ERROR(PushFree(i, free_off, z.end() - free_off - format::kUsedHeaderSize));
     freed_bytes_[i] = 0;
   }
-  hint_ = 0;
+  hint_[0] = hint_[1] = 0;
   return Status::OK();
 }
 

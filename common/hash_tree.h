@@ -180,39 +180,37 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
   unsigned table_nslots = format::kGroupSlots;
   unsigned group_in_table = 0;
   for (;;) {
-    uint64_t slots[8];
-    PTDB_RETURN_IF_ERROR(ReadGroup(loc->group_off, slots));
+    // Slots are used in place (a pointer into the map when there is one): a probe
+    // usually touches one or two of them, and copying all eight would cost a second
+    // cache line for nothing.
+    uint64_t buf[8];
+    const void* p;
+    PTDB_RETURN_IF_ERROR(s_->Read(loc->group_off, sizeof(buf), buf, &p));
+    const uint64_t* slots = static_cast<const uint64_t*>(p);
     const uint64_t home = slots[loc->bucket];
     auto& step = loc->path[loc->depth++];
     step = {table_slots, table_nslots, group_in_table * 8 + loc->bucket, false};
     if (home != 0 && format::EntryIsSubHash(home) && format::EntryBucket(home) == loc->bucket) {
-      // Every key with this home bucket lives in the child.
+      // Every key with this home bucket lives in the child. The entry's extra bits give
+      // the child's size, so its group is read without reading its header first.
       const uint64_t child = format::EntryOffset(home);
       loc->parent_slot = loc->group_off + 8 * loc->bucket;
       loc->level++;
-      format::UsedHeader hdr;
-      PTDB_RETURN_IF_ERROR(ReadStruct(s_, child, &hdr));
-      const RecordInfo info = DecodeUsedHeader(hdr);
-      if (loc->level > format::kMaxSubLevels) {
-        if (info.magic != format::kChainMagic || info.data_len != format::kChainDataLen) {
-          return Err(Error::kCorrupt, "expected a chain at %llu", (unsigned long long)child);
-        }
-        return LocateInChain(key, h, child, loc);
-      }
-      const uint64_t nslots = info.data_len / 8;
-      if (info.magic != format::kSubHashMagic || info.key_len != 0 || info.data_len % 64 ||
-          nslots == 0 || nslots > format::kMaxSubSlots || (nslots & (nslots - 1))) {
-        return Err(Error::kCorrupt, "expected a hash sub-group at %llu", (unsigned long long)child);
+      if (loc->level > format::kMaxSubLevels) return LocateInChain(key, h, child, loc);
+      const unsigned size_code = format::EntryExtra(home);
+      if (size_code > format::kSubGroupBits) {
+        return Err(Error::kCorrupt, "hash entry at %llu: bad sub-group size code %u",
+                   (unsigned long long)loc->parent_slot, size_code);
       }
       loc->table_off = child;
-      loc->table_groups = unsigned(nslots / 8);
+      loc->table_groups = 1u << size_code;
       loc->bucket = HashBits(h, loc->bits_used, format::kBucketBits);
       const unsigned gb = HashBits(h, loc->bits_used + format::kBucketBits, format::kSubGroupBits);
       loc->extra = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
       loc->bits_used += format::kSubBits;
       group_in_table = gb & (loc->table_groups - 1);
       table_slots = child + format::kUsedHeaderSize;
-      table_nslots = unsigned(nslots);
+      table_nslots = loc->table_groups * format::kGroupSlots;
       loc->group_off = table_slots + uint64_t(group_in_table) * 64;
       continue;
     }
@@ -229,6 +227,7 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
         stats_->compare_wrong_offsetbits++;
         continue;
       }
+      // Compare reads into its own buffer, so `slots` (possibly `buf`) stays valid.
       bool match;
       PTDB_RETURN_IF_ERROR(Compare(key, h, format::EntryOffset(e), loc, &match));
       if (match) {
@@ -286,7 +285,7 @@ Status HashTree<S>::LocateInChain(std::string_view key, uint64_t h, uint64_t cha
 template <class S>
 Status HashTree<S>::AllocTable(uint16_t magic, uint64_t data_len, uint64_t* off) {
   uint64_t room;
-  PTDB_RETURN_IF_ERROR(zones_->Alloc(data_len, off, &room));
+  PTDB_RETURN_IF_ERROR(zones_->Alloc(data_len, FreeZones<S>::Use::kHashTable, off, &room));
   RecordInfo info;
   info.magic = magic;
   info.data_len = data_len;
@@ -342,8 +341,9 @@ Status HashTree<S>::Double(HashLocation* loc) {
   PTDB_RETURN_IF_ERROR(s_->Write(new_off + format::kUsedHeaderSize, slots.data(), groups * 64));
   uint64_t parent;
   PTDB_RETURN_IF_ERROR(ReadWord(s_, loc->parent_slot, &parent));
-  PTDB_RETURN_IF_ERROR(
-      WriteWord(s_, loc->parent_slot, (parent & ~format::kEntryOffsetMask) | new_off));
+  PTDB_RETURN_IF_ERROR(WriteWord(s_, loc->parent_slot,
+                                 format::MakeEntry(new_off, format::EntryBucket(parent),
+                                                   format::SubGroupSizeCode(groups), true)));
   format::UsedHeader hdr;
   PTDB_RETURN_IF_ERROR(ReadStruct(s_, old_off, &hdr));
   stats_->alloc_grow++;
@@ -468,7 +468,7 @@ Status HashTree<S>::Clear() {
 }
 
 // Walks the records of one top-level group depth-first, in slot order. Next() yields
-// each record entry with the offset of its slot. A path from Locate resumes a walk
+// each record entry with the offset of its group. A path from Locate resumes a walk
 // just after (or, for a missing key, at) the key's position.
 template <class S>
 class HashTree<S>::Walker {
@@ -488,8 +488,9 @@ class HashTree<S>::Walker {
     if (!loc.found && depth_ > 0) frames_[depth_ - 1].next--;  // the missing key's spot
   }
 
-  // Sets *done when the group is exhausted.
-  Status Next(uint64_t* slot_off, uint64_t* entry, bool* done) {
+  // Yields the next record entry and the offset of the 8-slot group (or chain link)
+  // holding it. Sets *done when the top-level group is exhausted.
+  Status Next(uint64_t* group_off, uint64_t* entry, bool* done) {
     while (depth_ > 0) {
       Frame& f = frames_[depth_ - 1];
       if (f.next >= f.nslots) {
@@ -512,7 +513,7 @@ class HashTree<S>::Walker {
       PTDB_RETURN_IF_ERROR(ReadWord(s_, off, &e));
       if (e == 0) continue;
       if (!format::EntryIsSubHash(e)) {
-        *slot_off = off;
+        *group_off = f.slots_off + 64 * ((f.next - 1) / format::kGroupSlots);
         *entry = e;
         *done = false;
         return Status::OK();

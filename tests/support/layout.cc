@@ -250,7 +250,12 @@ bool Layout::LinkChild(uint64_t hash, unsigned level, uint64_t child) {
     ADD_FAILURE() << "Layout: the home slot for a sub-hash entry is taken";
     return false;
   }
-  Put64(at, format::MakeEntry(child, bucket, 0, true));
+  // A sub-group's entry carries its size code; a chain's carries 0.
+  const format::UsedHeader ch{Get64(child), Get64(child + 8)};
+  const unsigned code = DecodeUsedHeader(ch).magic == format::kSubHashMagic
+                            ? format::SubGroupSizeCode(SlotsOf(child) / format::kGroupSlots)
+                            : 0;
+  Put64(at, format::MakeEntry(child, bucket, code, true));
   return true;
 }
 
