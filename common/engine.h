@@ -313,6 +313,7 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
         return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
                    (unsigned long long)off);
       }
+      PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
       const uint64_t len = r.key_len + r.data_len;
       if (scratch_.size() < len) scratch_.resize(len);
       const void* p;
@@ -357,6 +358,7 @@ Status Engine<S>::ReadKey(uint64_t rec_off, std::string* key) {
     return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
                (unsigned long long)rec_off);
   }
+  PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, r));
   key->resize(r.key_len);
   const void* p;
   PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, r.key_len, key->data(), &p));

@@ -146,6 +146,7 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
                (unsigned long long)off);
   }
   const RecordInfo info = DecodeUsedHeader(hdr);
+  PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, info));
   if (info.hash_bits != (h & ((1u << format::kHashBitsInRecord) - 1))) {
     stats_->compare_wrong_rechash++;
     return Status::OK();
@@ -247,9 +248,16 @@ Status HashTree<S>::LocateInChain(std::string_view key, uint64_t h, uint64_t cha
   loc->table_off = chain;
   loc->bucket = 0;
   loc->extra = 0;
-  // A chain can hold at most one link per 88 bytes of space: bound the walk.
+  // There is at most one link per 88 bytes of space: that bounds a looping chain.
+  const uint64_t max_links = s_->size() / (format::kUsedHeaderSize + format::kChainDataLen);
   for (uint64_t links = 0; chain != 0; links++) {
-    if (links > (uint64_t(1) << 50) / 88) return Err(Error::kCorrupt, "hash chain loops");
+    if (links > max_links) return Err(Error::kCorrupt, "hash chain loops");
+    format::UsedHeader hdr;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, chain, &hdr));
+    const RecordInfo info = DecodeUsedHeader(hdr);
+    if (info.magic != format::kChainMagic || info.data_len != format::kChainDataLen) {
+      return Err(Error::kCorrupt, "expected a hash chain at %llu", (unsigned long long)chain);
+    }
     uint64_t slots[format::kChainSlots + 1];
     PTDB_RETURN_IF_ERROR(ReadStruct(s_, chain + format::kUsedHeaderSize, &slots));
     loc->chain_tail = chain;
@@ -271,13 +279,6 @@ Status HashTree<S>::LocateInChain(std::string_view key, uint64_t h, uint64_t cha
       }
     }
     chain = slots[format::kChainSlots];
-    if (chain != 0 && !loc->found) {
-      format::UsedHeader hdr;
-      PTDB_RETURN_IF_ERROR(ReadStruct(s_, chain, &hdr));
-      if (RecordMagic(hdr.magic_and_meta) != format::kChainMagic) {
-        return Err(Error::kCorrupt, "chain link at %llu is not a chain", (unsigned long long)chain);
-      }
-    }
   }
   return Status::OK();
 }
@@ -307,6 +308,7 @@ Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
     return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
                (unsigned long long)rec_off);
   }
+  PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, info));
   if (key_buf_.size() < info.key_len) key_buf_.resize(info.key_len);
   const void* p;
   PTDB_RETURN_IF_ERROR(
@@ -498,7 +500,7 @@ class HashTree<S>::Walker {
           uint64_t next_link;
           PTDB_RETURN_IF_ERROR(ReadWord(s_, f.slots_off + 8 * format::kChainSlots, &next_link));
           if (next_link != 0) {
-            if (++chain_links_ > (uint64_t(1) << 50) / 88) {
+            if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
               return Err(Error::kCorrupt, "hash chain loops");
             }
             f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true};

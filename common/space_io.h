@@ -28,6 +28,20 @@ inline Status WriteWord(S* s, uint64_t off, uint64_t v) {
   return s->Write(off, &v, sizeof(v));
 }
 
+// kCorrupt unless the record described by `info` lies inside the space. Called before
+// anything is sized from a header's lengths, so a corrupt length of 2^40 is an error,
+// not a 1 TB allocation.
+template <class S, class Info>
+inline Status CheckRecordFits(S* s, uint64_t off, const Info& info) {
+  const uint64_t size = s->size();
+  if (info.key_len > size || info.data_len > size || info.padding > size || off > size ||
+      info.TotalSize() > size - off) {
+    return Err(Error::kCorrupt, "record at %llu claims %llu bytes, past the end of the database",
+               (unsigned long long)off, (unsigned long long)info.TotalSize());
+  }
+  return Status::OK();
+}
+
 }  // namespace ptdb
 
 #endif  // PTDB_COMMON_SPACE_IO_H_

@@ -17,6 +17,9 @@
 //   // turns it into a free zone. File: extends the file; pmem: allocates a zone object.
 //   Status Grow(uint64_t min_bytes, Extent* added);
 //
+//   // Bytes of address space; every valid offset is below it. Bounds loop walks.
+//   uint64_t size() const;
+//
 //   // The extents of raw space after the header, in address order. Every byte of each
 //   // must belong to exactly one zone (the checker verifies this).
 //   const std::vector<Extent>& Extents() const;

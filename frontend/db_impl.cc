@@ -1,11 +1,28 @@
 #include "frontend/db_impl.h"
 
 #include <exception>
+#include <new>
 
 #include "common/errors.h"
 #include "common/record.h"
 
 namespace ptdb {
+namespace {
+
+// No exception may cross the noexcept API: allocation failures (a huge value, a
+// callback's copies) become kOom, anything else thrown below us kIo.
+template <class F>
+Status Guard(F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status(Error::kOom, "out of memory");
+  } catch (const std::exception& e) {
+    return Err(Error::kIo, "unexpected exception: %s", e.what());
+  }
+}
+
+}  // namespace
 
 DbImpl::DbImpl(std::string name, const Options& options, unsigned flags, bool opened_rdonly)
     : name_(std::move(name)), log_(options.log), flags_(flags), opened_rdonly_(opened_rdonly) {}
@@ -51,13 +68,13 @@ Status DbImpl::Store(std::string_view key, std::string_view data, StoreMode mode
              key.size(), data.size());
   }
   if (!st.ok()) return Report(st);
-  return AfterWrite(backend_->Store(key, data, mode));
+  return AfterWrite(Guard([&] { return backend_->Store(key, data, mode); }));
 }
 
 Status DbImpl::Fetch(std::string_view key, std::string* data) noexcept {
   Status st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return Report(backend_->Fetch(key, data));
+  return Report(Guard([&] { return backend_->Fetch(key, data); }));
 }
 
 Status DbImpl::Append(std::string_view key, std::string_view data) noexcept {
@@ -67,47 +84,51 @@ Status DbImpl::Append(std::string_view key, std::string_view data) noexcept {
     st = Err(Error::kEinval, "%s: append of %zu bytes is too large", name_.c_str(), data.size());
   }
   if (!st.ok()) return Report(st);
-  return AfterWrite(backend_->Append(key, data));
+  return AfterWrite(Guard([&] { return backend_->Append(key, data); }));
 }
 
 Status DbImpl::Delete(std::string_view key) noexcept {
   Status st = CheckWritable("delete");
   if (st.ok()) st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return AfterWrite(backend_->Delete(key));
+  return AfterWrite(Guard([&] { return backend_->Delete(key); }));
 }
 
 Status DbImpl::Exists(std::string_view key, bool* exists) noexcept {
   *exists = false;
   Status st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return Report(backend_->Exists(key, exists));
+  return Report(Guard([&] { return backend_->Exists(key, exists); }));
 }
 
 Status DbImpl::ParseRecord(std::string_view key, const ParseFn& fn) noexcept {
   if (!fn) return Report(Err(Error::kEinval, "%s: parse_record without a function", name_.c_str()));
   Status st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return Report(backend_->Parse(key, fn));
+  return Report(Guard([&] { return backend_->Parse(key, fn); }));
 }
 
 Status DbImpl::Traverse(const TraverseFn& fn, uint64_t* count) noexcept {
-  if (fn) return Report(backend_->Traverse(fn, count));
-  return Report(backend_->Traverse([](std::string_view, std::string_view) { return true; }, count));
+  return Report(Guard([&] {
+    if (fn) return backend_->Traverse(fn, count);
+    return backend_->Traverse([](std::string_view, std::string_view) { return true; }, count);
+  }));
 }
 
-Status DbImpl::FirstKey(std::string* key) noexcept { return Report(backend_->FirstKey(key)); }
+Status DbImpl::FirstKey(std::string* key) noexcept {
+  return Report(Guard([&] { return backend_->FirstKey(key); }));
+}
 
 Status DbImpl::NextKey(std::string* key) noexcept {
   Status st = CheckKey(*key);
   if (!st.ok()) return Report(st);
-  return Report(backend_->NextKey(key));
+  return Report(Guard([&] { return backend_->NextKey(key); }));
 }
 
 Status DbImpl::WipeAll() noexcept {
   Status st = CheckWritable("wipe_all");
   if (!st.ok()) return Report(st);
-  return AfterWrite(backend_->Wipe());
+  return AfterWrite(Guard([&] { return backend_->Wipe(); }));
 }
 
 Status DbImpl::Check(const CheckFn& fn) noexcept {
@@ -117,14 +138,16 @@ Status DbImpl::Check(const CheckFn& fn) noexcept {
            name_ + ": has a capability check() does not understand; not checked");
     return Status::OK();
   }
-  return Report(backend_->Check(fn));
+  return Report(Guard([&] { return backend_->Check(fn); }));
 }
 
 Status DbImpl::Summary(bool histograms, std::string* report) noexcept {
-  return Report(backend_->Summary(histograms, report));
+  return Report(Guard([&] { return backend_->Summary(histograms, report); }));
 }
 
-Status DbImpl::GetSeqnum(uint64_t* seqnum) noexcept { return Report(backend_->ReadSeqnum(seqnum)); }
+Status DbImpl::GetSeqnum(uint64_t* seqnum) noexcept {
+  return Report(Guard([&] { return backend_->ReadSeqnum(seqnum); }));
+}
 
 Status DbImpl::ChangeFlag(unsigned flag, bool add) {
   if (flags_ & kInternal) {
@@ -138,7 +161,7 @@ Status DbImpl::ChangeFlag(unsigned flag, bool add) {
     return Err(Error::kRdonly, "%s: opened read-only, so kRdonly cannot be removed", name_.c_str());
   }
   const unsigned next = add ? flags_ | flag : flags_ & ~flag;
-  PTDB_RETURN_IF_ERROR(backend_->ApplyFlags(next));
+  PTDB_RETURN_IF_ERROR(Guard([&] { return backend_->ApplyFlags(next); }));
   flags_ = next;
   return Status::OK();
 }
