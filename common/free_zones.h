@@ -35,9 +35,9 @@ class FreeZones {
   // Turns [ext.off, ext.end()) into a zone with one free record, linked after the last.
   Status AddZone(const Extent& ext);
 
-  // What an allocation is for. Hash sub-groups and chains are kept in zones of their
-  // own, so the tree a lookup walks is packed into few pages (fewer TLB misses) instead
-  // of being scattered among the records.
+  // What an allocation is for. Hash sub-groups and chains are allocated from a zone of
+  // their own while it has room: they are freed and reallocated in a few sizes as they
+  // double, and packed together those holes get reused (1M records: 179 -> 159 MB).
   enum class Use { kRecord, kHashTable };
 
   // Finds room for `len` bytes after a record header. On success *off is the record's
@@ -315,10 +315,11 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
   len = std::max(AlignRecord(len), format::kMinDataLen);
   size_t& hint = hint_[use == Use::kHashTable];
   bool found = false;
-  // The hint zone first; for records then every other zone, so space is reused before
-  // the file grows. Hash tables take a new zone rather than spill among the records.
-  const size_t tries = use == Use::kHashTable ? 1 : zones_.size();
-  for (size_t n = 0; !found && n < tries; n++) {
+  // The hint zone first, then every other zone, so space is reused before the file
+  // grows. Records and hash tables keep separate hints, so each fills its own zones
+  // while there is room at their end, and the holes doubled sub-groups leave behind are
+  // refilled by later sub-groups.
+  for (size_t n = 0; !found && n < zones_.size(); n++) {
     const size_t z = (hint + n) % zones_.size();
     PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
     // Coalescing costs a scan of the zone: worth it in the hint zone, elsewhere only
