@@ -1,5 +1,7 @@
 #include "common/check.h"
 
+#include "common/hash_bits.h"
+
 #include <algorithm>
 #include <cstring>
 #include <sstream>
@@ -42,26 +44,6 @@ Status ReadInto(SpaceReader& space, uint64_t off, size_t len, void* buf, const c
   }
   if (p != buf && len > 0) std::memcpy(buf, p, len);
   return Status::OK();
-}
-
-// ---- Hash bit positions ----
-
-// The first (most significant) hash bit position of this level's bucket bits, counted
-// from the top: the top level uses its group bits first, every sub-level its bucket bits.
-unsigned BucketStart(unsigned level) {
-  return level == 0 ? format::kTopGroupBits : format::kTopBits + (level - 1) * format::kSubBits;
-}
-unsigned HashBucket(uint64_t h, unsigned level) {
-  return unsigned(h >> (64 - BucketStart(level) - format::kBucketBits)) & 7;
-}
-// The full group number this hash selects at this level (before masking by the group count).
-unsigned HashGroup(uint64_t h, unsigned level) {
-  if (level == 0) return unsigned(h >> (64 - format::kTopGroupBits));
-  return unsigned(h >> (64 - BucketStart(level) - format::kSubBits)) & 7;
-}
-// The 7 bits that follow the bucket bits, zero-filled past the hash's end.
-unsigned HashExtra(uint64_t h, unsigned level) {
-  return unsigned((h << (BucketStart(level) + format::kBucketBits)) >> format::kEntryExtraShift);
 }
 
 const char* KindName(RecordKind kind) {
@@ -663,20 +645,20 @@ Status Checker::CheckRecordEntry(uint64_t entry, uint64_t slot_off, unsigned lev
   const uint64_t h = hash_(key.data(), key.size());
   for (unsigned i = 0; i < path.n; i++) {
     const Step& st = path.steps[i];
-    const unsigned hg = HashGroup(h, st.level) & (st.groups - 1);
+    const unsigned hg = LevelGroup(h, st.level) & (st.groups - 1);
     if (hg != st.group) {
       return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives group ", hg, " at level ",
                      st.level, " but stored in group ", st.group);
     }
-    const unsigned hb = HashBucket(h, st.level);
+    const unsigned hb = LevelBucket(h, st.level);
     if (hb != st.bucket) {
       return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives bucket ", hb, " at level ",
                      st.level, " but stored in bucket ", st.bucket);
     }
   }
-  if (!chain && HashExtra(h, level) != format::EntryExtra(entry)) {
+  if (!chain && LevelExtra(h, level) != format::EntryExtra(entry)) {
     return Corrupt("entry at ", slot_off, ": extra hash bits ", format::EntryExtra(entry),
-                   " but the key of record ", r->off, " gives ", HashExtra(h, level));
+                   " but the key of record ", r->off, " gives ", LevelExtra(h, level));
   }
   const unsigned low = unsigned(h & ((1u << format::kHashBitsInRecord) - 1));
   if (r->hash_bits != low) {

@@ -16,8 +16,8 @@
 namespace ptdb {
 namespace {
 
+using ptdb::LevelBucket;
 using test::Layout;
-using test::LevelBucket;
 using test::PathMask;
 using test::VectorSpace;
 

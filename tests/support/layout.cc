@@ -14,28 +14,10 @@ namespace {
 
 using format::kUsedHeaderSize;
 
-// Where the bucket bits of each level start, counted from the hash's top bit.
-unsigned BucketStart(unsigned level) {
-  return level == 0 ? format::kTopGroupBits : format::kTopBits + (level - 1) * format::kSubBits;
-}
-
 constexpr uint64_t kZoneNextOffset = kUsedHeaderSize + offsetof(format::ZoneBody, next_zone);
 constexpr uint64_t kZoneSizeOffset = kUsedHeaderSize + offsetof(format::ZoneBody, zone_size);
 
 }  // namespace
-
-unsigned LevelBucket(uint64_t hash, unsigned level) {
-  return unsigned(hash >> (64 - BucketStart(level) - format::kBucketBits)) & 7;
-}
-
-unsigned LevelGroup(uint64_t hash, unsigned level) {
-  if (level == 0) return unsigned(hash >> (64 - format::kTopGroupBits));
-  return unsigned(hash >> (64 - BucketStart(level) - format::kSubBits)) & 7;
-}
-
-unsigned LevelExtra(uint64_t hash, unsigned level) {
-  return unsigned((hash << (BucketStart(level) + format::kBucketBits)) >> 57);
-}
 
 uint64_t PathMask(unsigned level) {
   const unsigned bits = level == 0 ? format::kTopBits : format::kTopBits + level * format::kSubBits;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/format.h"
+#include "common/hash_bits.h"
 #include "common/space_reader.h"
 #include "ptdb/options.h"
 
@@ -22,9 +23,6 @@ namespace ptdb::test {
 inline constexpr uint64_t kLayoutSeed = 0x5eedf00dcafe1234ULL;
 
 // The hash bits each level of the tree uses (level 0 = top, 1..9 = sub-levels).
-unsigned LevelBucket(uint64_t hash, unsigned level);
-unsigned LevelGroup(uint64_t hash, unsigned level);  // before masking by the group count
-unsigned LevelExtra(uint64_t hash, unsigned level);
 // The mask of the hash bits that pick the path down to (and including) `level`'s bucket and
 // group bits.
 uint64_t PathMask(unsigned level);
