@@ -340,9 +340,9 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
   for (size_t n = 0; !found && n < zones_.size(); n++) {
     const size_t z = (hint + n) % zones_.size();
     PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
-    // Coalescing costs a scan of the zone: worth it in the hint zone once more than the
-    // request has been freed there, elsewhere once a sixteenth of the zone has been.
-    if (!found && freed_bytes_[z] > len && (n == 0 || freed_bytes_[z] >= zones_[z].len / 16)) {
+    // Coalescing costs a scan of the zone, so it waits until a sixteenth of the zone
+    // has been freed since the last one: O(1) scanned records per freed record.
+    if (!found && freed_bytes_[z] >= std::max(len, zones_[z].len / 16)) {
       PTDB_RETURN_IF_ERROR(Coalesce(z));
       PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
     }
