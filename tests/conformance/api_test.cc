@@ -18,6 +18,10 @@ namespace ptdb::test {
 namespace {
 
 using ApiTest = DbModeTest;
+// Tests that need a file (reopen, seed, hash check, open hook, settable flags).
+using FileApiTest = DbModeTest;
+// Tests of what only an in-memory handle does.
+using InternalApiTest = DbModeTest;
 
 std::string Fetched(Db* db, std::string_view key) {
   std::string value;
@@ -468,8 +472,7 @@ TEST_P(ApiTest, SeqnumBumpsOnEveryWriteWithFlag) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, AddFlagSeqnumStartsBumping) {
-  if (mode() == Mode::kInternal) GTEST_SKIP() << "internal handles refuse AddFlag";
+TEST_P(FileApiTest, AddFlagSeqnumStartsBumping) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
   const uint64_t start = Seqnum(db.get());
@@ -507,8 +510,7 @@ TEST_P(ApiTest, GetFlagsReflectsOpenFlags) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, AddAndRemoveSettableFlags) {
-  if (mode() == Mode::kInternal) GTEST_SKIP() << "internal handles refuse AddFlag";
+TEST_P(FileApiTest, AddAndRemoveSettableFlags) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
   Dump expected = StoreNumbered(db.get(), 50);
@@ -547,8 +549,7 @@ TEST_P(ApiTest, UnknownFlagIsEinval) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, InternalRefusesFlagChanges) {
-  if (mode() != Mode::kInternal) GTEST_SKIP() << "internal handles only";
+TEST_P(InternalApiTest, InternalRefusesFlagChanges) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
   const unsigned before = db->GetFlags();
@@ -570,8 +571,7 @@ void ExpectWritesRefused(Db* db) {
   EXPECT_EQ(db->WipeAll().code(), Error::kRdonly);
 }
 
-TEST_P(ApiTest, RdonlyFlagRefusesWritesUntilRemoved) {
-  if (mode() == Mode::kInternal) GTEST_SKIP() << "internal handles refuse AddFlag";
+TEST_P(FileApiTest, RdonlyFlagRefusesWritesUntilRemoved) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
   PTDB_ASSERT_OK(db->Store("k", "v"));
@@ -592,8 +592,7 @@ TEST_P(ApiTest, RdonlyFlagRefusesWritesUntilRemoved) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, OpenedReadOnlyStaysReadOnly) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, OpenedReadOnlyStaysReadOnly) {
   {
     std::unique_ptr<Db> db;
     PTDB_ASSERT_OK(Create(&db));
@@ -735,8 +734,7 @@ TEST_P(ApiTest, CheckCallbackSeesEveryRecordOnce) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, ReopenSeesSameData) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, ReopenSeesSameData) {
   Dump expected;
   uint64_t seqnum = 0;
   {
@@ -798,8 +796,7 @@ TEST_P(ApiTest, SeedFixesTraversalOrder) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, SeedWithoutCreateIsEinval) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, SeedWithoutCreateIsEinval) {
   {
     std::unique_ptr<Db> db;
     PTDB_ASSERT_OK(Create(&db));
@@ -834,8 +831,7 @@ TEST_P(ApiTest, CustomHashIsUsed) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, ReopenWithOtherHashFails) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, ReopenWithOtherHashFails) {
   HashFn mine = [](const void* key, size_t len, uint64_t seed) {
     return Fnv(key, len, seed, 0xcbf29ce484222325ULL);
   };
@@ -868,8 +864,7 @@ TEST_P(ApiTest, ReopenWithOtherHashFails) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, OpenHookGetsTheFileBeforeTheHeaderIsRead) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, OpenHookGetsTheFileBeforeTheHeaderIsRead) {
   int calls = 0;
   Options options = CreateOptions();
   // On creation the hook sees the new, still empty file.
@@ -906,8 +901,7 @@ TEST_P(ApiTest, OpenHookGetsTheFileBeforeTheHeaderIsRead) {
 }
 
 // TDB1's CLEAR_IF_FIRST, emulated: the hook empties the file, so Open initialises it.
-TEST_P(ApiTest, OpenHookTruncateReinitialises) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, OpenHookTruncateReinitialises) {
   {
     std::unique_ptr<Db> db;
     PTDB_ASSERT_OK(Create(&db));
@@ -931,8 +925,7 @@ TEST_P(ApiTest, OpenHookTruncateReinitialises) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, OpenHookErrorFailsOpen) {
-  if (!persistent()) GTEST_SKIP() << "needs a file";
+TEST_P(FileApiTest, OpenHookErrorFailsOpen) {
   {
     std::unique_ptr<Db> db;
     PTDB_ASSERT_OK(Create(&db));
@@ -950,8 +943,7 @@ TEST_P(ApiTest, OpenHookErrorFailsOpen) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(ApiTest, OpenHookNotCalledForInternal) {
-  if (mode() != Mode::kInternal) GTEST_SKIP() << "internal handles only";
+TEST_P(InternalApiTest, OpenHookNotCalledForInternal) {
   int calls = 0;
   Options options = CreateOptions();
   options.open_hook = [&](int) {
@@ -965,6 +957,9 @@ TEST_P(ApiTest, OpenHookNotCalledForInternal) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, ApiTest, ::testing::ValuesIn(AllModes()), ParamName);
+INSTANTIATE_TEST_SUITE_P(FileModes, FileApiTest,
+                         ::testing::Values(Mode::kFileMmap, Mode::kFileNoMmap), ParamName);
+INSTANTIATE_TEST_SUITE_P(Internal, InternalApiTest, ::testing::Values(Mode::kInternal), ParamName);
 
 }  // namespace
 }  // namespace ptdb::test
