@@ -107,7 +107,8 @@ class HashTree {
   }
   Status Compare(std::string_view key, uint64_t h, uint64_t off, HashLocation* loc, bool* match);
   Status LocateInChain(std::string_view key, uint64_t h, uint64_t chain, HashLocation* loc);
-  Status AllocTable(uint16_t magic, uint64_t data_len, uint64_t* off);
+  // A new sub-group or chain holding `slots` (data_len bytes).
+  Status AllocTable(uint16_t magic, const uint64_t* slots, uint64_t data_len, uint64_t* off);
   Status Expand(HashLocation* loc, unsigned new_bucket);
   Status Double(HashLocation* loc);
   Status PushDown(HashLocation* loc, unsigned new_bucket);
@@ -284,19 +285,22 @@ Status HashTree<S>::LocateInChain(std::string_view key, uint64_t h, uint64_t cha
 }
 
 template <class S>
-Status HashTree<S>::AllocTable(uint16_t magic, uint64_t data_len, uint64_t* off) {
+Status HashTree<S>::AllocTable(uint16_t magic, const uint64_t* slots, uint64_t data_len,
+                               uint64_t* off) {
   uint64_t room;
   PTDB_RETURN_IF_ERROR(zones_->Alloc(data_len, FreeZones<S>::Use::kHashTable, off, &room));
   RecordInfo info;
   info.magic = magic;
   info.data_len = data_len;
   info.padding = room - data_len;
-  // Header, zeroed slots, and a zero first padding byte, in one write.
-  std::vector<uint8_t> buf(format::kUsedHeaderSize + data_len + (info.padding ? 1 : 0), 0);
+  // Header, slots and a zero first padding byte, in one write.
+  uint8_t buf[format::kUsedHeaderSize + format::kMaxSubSlots * 8 + 1];
   format::UsedHeader hdr;
   EncodeUsedHeader(info, &hdr);
-  std::memcpy(buf.data(), &hdr, sizeof(hdr));
-  return s_->Write(*off, buf.data(), buf.size());
+  std::memcpy(buf, &hdr, sizeof(hdr));
+  std::memcpy(buf + sizeof(hdr), slots, data_len);
+  buf[sizeof(hdr) + data_len] = 0;
+  return s_->Write(*off, buf, sizeof(hdr) + data_len + (info.padding ? 1 : 0));
 }
 
 template <class S>
@@ -324,12 +328,13 @@ Status HashTree<S>::Double(HashLocation* loc) {
   const unsigned groups = loc->table_groups * 2;
   const uint64_t old_off = loc->table_off;
   const uint64_t old_slots_len = uint64_t(loc->table_groups) * 64;
-  std::vector<uint64_t> old(loc->table_groups * 8);
+  uint64_t buf[format::kMaxSubSlots];
   const void* p;
-  PTDB_RETURN_IF_ERROR(s_->Read(old_off + format::kUsedHeaderSize, old_slots_len, old.data(), &p));
-  if (p != old.data()) std::memcpy(old.data(), p, old_slots_len);
-  std::vector<uint64_t> slots(groups * 8, 0);
-  for (uint64_t e : old) {
+  PTDB_RETURN_IF_ERROR(s_->Read(old_off + format::kUsedHeaderSize, old_slots_len, buf, &p));
+  const uint64_t* old = static_cast<const uint64_t*>(p);
+  uint64_t slots[format::kMaxSubSlots] = {};
+  for (unsigned i = 0; i < loc->table_groups * 8; i++) {
+    const uint64_t e = old[i];
     if (e == 0) continue;
     const unsigned g =
         (format::EntryExtra(e) >> (format::kExtraHashBits - format::kSubGroupBits)) & (groups - 1);
@@ -339,8 +344,7 @@ Status HashTree<S>::Double(HashLocation* loc) {
     }
   }
   uint64_t new_off;
-  PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, groups * 64, &new_off));
-  PTDB_RETURN_IF_ERROR(s_->Write(new_off + format::kUsedHeaderSize, slots.data(), groups * 64));
+  PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, slots, groups * 64, &new_off));
   uint64_t parent;
   PTDB_RETURN_IF_ERROR(ReadWord(s_, loc->parent_slot, &parent));
   PTDB_RETURN_IF_ERROR(WriteWord(s_, loc->parent_slot,
@@ -367,15 +371,7 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     if (count[b] > count[victim]) victim = b;
   }
   const bool chain = loc->level + 1 > format::kMaxSubLevels;
-  uint64_t child;
   uint64_t child_slots[format::kChainSlots + 1] = {};
-  if (chain) {
-    PTDB_RETURN_IF_ERROR(AllocTable(format::kChainMagic, format::kChainDataLen, &child));
-    stats_->alloc_chain++;
-  } else {
-    PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, 64, &child));
-    stats_->alloc_subhash++;
-  }
   uint64_t kept[8] = {};
   unsigned chain_used = 0;
   for (uint64_t e : slots) {
@@ -395,9 +391,14 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     const unsigned x = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
     PlaceInGroup(child_slots, format::MakeEntry(off, b, x, false));
   }
-  if (chain_used || !chain) {
-    PTDB_RETURN_IF_ERROR(s_->Write(child + format::kUsedHeaderSize, child_slots,
-                                   chain ? format::kChainDataLen : 64));
+  uint64_t child;
+  if (chain) {
+    PTDB_RETURN_IF_ERROR(
+        AllocTable(format::kChainMagic, child_slots, format::kChainDataLen, &child));
+    stats_->alloc_chain++;
+  } else {
+    PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, child_slots, 64, &child));
+    stats_->alloc_subhash++;
   }
   kept[victim] = format::MakeEntry(child, victim, 0, true);
   for (uint64_t e : slots) {
@@ -423,10 +424,9 @@ Status HashTree<S>::Insert(std::string_view key, uint64_t h, uint64_t rec_off, H
     }
     if (loc->in_chain) {
       uint64_t link;
-      PTDB_RETURN_IF_ERROR(AllocTable(format::kChainMagic, format::kChainDataLen, &link));
+      uint64_t slots[format::kChainSlots + 1] = {format::MakeEntry(rec_off, 0, 0, false)};
+      PTDB_RETURN_IF_ERROR(AllocTable(format::kChainMagic, slots, format::kChainDataLen, &link));
       stats_->alloc_chain++;
-      PTDB_RETURN_IF_ERROR(
-          WriteWord(s_, link + format::kUsedHeaderSize, format::MakeEntry(rec_off, 0, 0, false)));
       return WriteWord(s_, loc->chain_tail + format::kUsedHeaderSize + 8 * format::kChainSlots,
                        link);
     }

@@ -9,6 +9,16 @@
 namespace ptdb {
 
 // A decoded used-record header.
+// Where the used header's fields sit in word 0 (format.h has the picture).
+namespace record_bits {
+constexpr unsigned kKbitsShift = 43;
+constexpr unsigned kGrownShift = 42;
+constexpr unsigned kPaddingShift = 11;
+constexpr uint64_t kHashMask = (1ULL << format::kHashBitsInRecord) - 1;
+// Bits needed to hold v (0 for 0).
+inline unsigned BitWidth(uint64_t v) { return v ? 64 - unsigned(__builtin_clzll(v)) : 0; }
+}  // namespace record_bits
+
 struct RecordInfo {
   uint16_t magic = 0;
   bool grown = false;
@@ -28,7 +38,8 @@ bool EncodeUsedHeader(const RecordInfo& info, format::UsedHeader* out);
 // True if a record with these lengths (and no padding) can be encoded.
 bool CanEncode(uint64_t key_len, uint64_t data_len);
 // Decodes any used header. Does not validate the magic; callers compare it.
-RecordInfo DecodeUsedHeader(const format::UsedHeader& h);
+// Inline: every lookup decodes at least one.
+inline RecordInfo DecodeUsedHeader(const format::UsedHeader& h);
 // The magic of a word-0 value: a 16-bit used magic, or kFreeMagic << 8 for a free record.
 inline uint16_t RecordMagic(uint64_t word0) { return uint16_t(word0 >> 48); }
 inline bool IsFreeRecord(uint64_t word0) { return uint8_t(word0 >> 56) == format::kFreeMagic; }
@@ -50,11 +61,37 @@ inline unsigned FreeBucket(const format::FreeRecord& f) { return unsigned(f.buck
 
 // The free-list bucket for a record whose length after its header is `len` (>= 8):
 // 8-byte steps up to 72, then powers of two.
-unsigned SizeToBucket(uint64_t len);
+inline unsigned SizeToBucket(uint64_t len);
 
 // Rounds up to the record alignment.
 inline constexpr uint64_t AlignRecord(uint64_t n) {
   return (n + format::kRecordAlign - 1) & ~(format::kRecordAlign - 1);
+}
+
+inline RecordInfo DecodeUsedHeader(const format::UsedHeader& h) {
+  using namespace record_bits;
+  RecordInfo info;
+  const uint64_t w0 = h.magic_and_meta;
+  info.magic = uint16_t(w0 >> 48);
+  const unsigned key_width = 2 * unsigned((w0 >> kKbitsShift) & 0x1F);
+  info.grown = (w0 >> kGrownShift) & 1;
+  info.padding = (w0 >> kPaddingShift) & format::kMaxPadding;
+  info.hash_bits = unsigned(w0 & kHashMask);
+  if (key_width >= 64) {
+    info.key_len = h.key_and_data_len;  // corrupt: no room for data; checkers reject it
+    info.data_len = 0;
+  } else {
+    info.key_len = h.key_and_data_len & ((1ULL << key_width) - 1);
+    info.data_len = h.key_and_data_len >> key_width;
+  }
+  return info;
+}
+
+inline unsigned SizeToBucket(uint64_t len) {
+  if (len < format::kMinDataLen) return 0;
+  if (len - format::kMinDataLen <= 64) return unsigned((len - format::kMinDataLen) / 8);
+  const unsigned b = record_bits::BitWidth(len - format::kMinDataLen) - 1 + 3;
+  return b < format::kFreeBuckets ? b : format::kFreeBuckets - 1;
 }
 
 }  // namespace ptdb
