@@ -94,6 +94,7 @@ class Engine {
   Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
                    unsigned hash_bits, bool grown, uint64_t* off);
   Status KeyFromGroup(unsigned group, std::string* key, bool* found);
+  Status InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
 
   S* s_;
   HashConfig hash_;
@@ -204,6 +205,21 @@ Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::s
   return WriteRecord(*off, room, key, data1, data2, hash_bits, grown);
 }
 
+// Links a new record into the tree. If that fails (the tree needed space and the disk
+// is full), the record goes back to the free list, so the database stays consistent.
+template <class S>
+Status Engine<S>::InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off,
+                                  HashLocation* loc) {
+  Status st = tree_.Insert(key, h, rec_off, loc);
+  if (!st.ok() && st.code() != Error::kCorrupt) {
+    format::UsedHeader hdr;
+    if (ReadStruct(s_, rec_off, &hdr).ok()) {
+      (void)zones_.Free(rec_off, DecodeUsedHeader(hdr).TotalSize());
+    }
+  }
+  return st;
+}
+
 template <class S>
 Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode mode) {
   const uint64_t h = tree_.Hash(key);
@@ -225,7 +241,7 @@ Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode m
   if (mode == StoreMode::kModify) return Status(Error::kNoExist, "");
   uint64_t off;
   PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, &off));
-  return tree_.Insert(key, h, off, &loc);
+  return InsertOrRelease(key, h, off, &loc);
 }
 
 template <class S>
@@ -236,7 +252,7 @@ Status Engine<S>::Append(std::string_view key, std::string_view data) {
   if (!loc.found) {
     uint64_t off;
     PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, &off));
-    return tree_.Insert(key, h, off, &loc);
+    return InsertOrRelease(key, h, off, &loc);
   }
   const RecordInfo& r = loc.rec;
   if (r.Capacity() - r.key_len - r.data_len >= data.size()) {
