@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/format.h"
 #include "common/space_reader.h"
+#include "common/space_scan.h"
 #include "ptdb/db.h"
 #include "ptdb/status.h"
 
@@ -21,48 +21,6 @@ namespace ptdb {
 // fn (may be null) sees every record; its first non-OK result stops the check and is
 // returned as is.
 Status CheckDatabase(SpaceReader& space, const KeyHasher& hash, const CheckFn& fn);
-
-// ---- The linear scan, shared with the summary --------------------------------------
-
-enum class RecordKind : uint8_t { kUsed, kSubGroup, kChain, kCapability, kFree };
-
-// One record found by the scan. For a free record, data_len is its length field (bytes
-// after the 16-byte header) and bucket its bucket field; key_len and padding are 0.
-struct ScannedRecord {
-  uint64_t off = 0;
-  uint64_t size = 0;  // total bytes, header included
-  uint64_t key_len = 0;
-  uint64_t data_len = 0;
-  uint64_t padding = 0;
-  uint32_t zone = 0;  // index into ScannedSpace::zones
-  unsigned hash_bits = 0;
-  unsigned bucket = 0;
-  RecordKind kind = RecordKind::kUsed;
-};
-
-struct ScannedZone {
-  uint64_t off = 0;
-  uint64_t size = 0;
-  uint64_t buckets[format::kFreeBuckets] = {};
-};
-
-struct ScannedSpace {
-  std::vector<ScannedZone> zones;      // in address order
-  std::vector<ScannedRecord> records;  // every record after a zone record, in address order
-  uint64_t end = 0;                    // end of the last extent
-
-  // The record starting exactly at off, or null.
-  const ScannedRecord* Find(uint64_t off) const;
-  size_t IndexOf(const ScannedRecord* r) const { return size_t(r - records.data()); }
-};
-
-// Reads the header (kCorrupt if the space cannot hold one).
-Status ReadHeader(SpaceReader& space, format::Header* header);
-
-// Walks the zones from first_zone, checks that they tile every extent exactly, and parses
-// every record in them: each must be a well-formed used, sub-group, chain, capability or
-// free record inside its zone. Does not look at free lists or the hash tree.
-Status ScanSpace(SpaceReader& space, uint64_t first_zone, ScannedSpace* out);
 
 }  // namespace ptdb
 

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/check.h"
 #include "common/format.h"
+#include "common/space_scan.h"
 
 namespace ptdb {
 namespace {
