@@ -17,6 +17,7 @@
 #include "common/free_zones.h"
 #include "common/hash.h"
 #include "common/hash_tree.h"
+#include "common/hash_walker.h"
 #include "common/record.h"
 #include "common/space_io.h"
 #include "ptdb/db.h"
@@ -101,7 +102,7 @@ class Engine {
   Stats* stats_;
   FreeZones<S> zones_;
   HashTree<S> tree_;
-  typename HashTree<S>::Walker walker_;
+  HashWalker<S> walker_;
   std::string scratch_;
   std::vector<std::pair<uint64_t, uint64_t>> batch_;  // traverse: (group, entry)
 };

@@ -1,0 +1,107 @@
+// Walking the hash tree in slot order, for traverse and first/next key.
+#ifndef PTDB_COMMON_HASH_WALKER_H_
+#define PTDB_COMMON_HASH_WALKER_H_
+
+#include <cstdint>
+
+#include "common/format.h"
+#include "common/hash_tree.h"
+#include "common/record.h"
+#include "common/space_io.h"
+
+namespace ptdb {
+
+// Walks the records of one top-level group depth-first, in slot order. Next() yields
+// each record entry with the offset of its group. A path from Locate resumes a walk
+// just after (or, for a missing key, at) the key's position.
+template <class S>
+class HashWalker {
+ public:
+  explicit HashWalker(S* storage) : s_(storage) {}
+
+  void Start(unsigned group) {
+    depth_ = 1;
+    frames_[0] = {format::kTopHashOffset + uint64_t(group) * 64, format::kGroupSlots, 0, false};
+  }
+  void Resume(const HashLocation& loc) {
+    depth_ = loc.depth;
+    for (unsigned i = 0; i < depth_; i++) {
+      const auto& st = loc.path[i];
+      frames_[i] = {st.slots_off, st.nslots, st.index + 1, st.chain};
+    }
+    if (!loc.found && depth_ > 0) frames_[depth_ - 1].next--;  // the missing key's spot
+  }
+
+  // Yields the next record entry and the offset of the 8-slot group (or chain link)
+  // holding it. Sets *done when the top-level group is exhausted.
+  Status Next(uint64_t* group_off, uint64_t* entry, bool* done) {
+    while (depth_ > 0) {
+      Frame& f = frames_[depth_ - 1];
+      if (f.next >= f.nslots) {
+        if (f.chain) {
+          uint64_t next_link;
+          PTDB_RETURN_IF_ERROR(ReadWord(s_, f.slots_off + 8 * format::kChainSlots, &next_link));
+          if (next_link != 0) {
+            if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
+              return Err(Error::kCorrupt, "hash chain loops");
+            }
+            f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true};
+            continue;
+          }
+        }
+        depth_--;
+        continue;
+      }
+      const uint64_t off = f.slots_off + 8 * uint64_t(f.next++);
+      uint64_t e;
+      PTDB_RETURN_IF_ERROR(ReadWord(s_, off, &e));
+      if (e == 0) continue;
+      if (!format::EntryIsSubHash(e)) {
+        *group_off = f.slots_off + 64 * ((f.next - 1) / format::kGroupSlots);
+        *entry = e;
+        *done = false;
+        return Status::OK();
+      }
+      PTDB_RETURN_IF_ERROR(Descend(format::EntryOffset(e)));
+    }
+    *done = true;
+    return Status::OK();
+  }
+
+ private:
+  struct Frame {
+    uint64_t slots_off;
+    unsigned nslots;
+    unsigned next;
+    bool chain;
+  };
+
+  Status Descend(uint64_t child) {
+    if (depth_ >= kMaxDepth) return Err(Error::kCorrupt, "hash tree deeper than possible");
+    format::UsedHeader hdr;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, child, &hdr));
+    const RecordInfo info = DecodeUsedHeader(hdr);
+    const uint64_t slots_off = child + format::kUsedHeaderSize;
+    if (info.magic == format::kChainMagic && info.data_len == format::kChainDataLen) {
+      frames_[depth_++] = {slots_off, unsigned(format::kChainSlots), 0, true};
+      return Status::OK();
+    }
+    const uint64_t nslots = info.data_len / 8;
+    if (info.magic != format::kSubHashMagic || info.data_len % 64 || nslots == 0 ||
+        nslots > format::kMaxSubSlots) {
+      return Err(Error::kCorrupt, "bad hash sub-group at %llu", (unsigned long long)child);
+    }
+    frames_[depth_++] = {slots_off, unsigned(nslots), 0, false};
+    return Status::OK();
+  }
+
+  static constexpr unsigned kMaxDepth = format::kMaxSubLevels + 2;
+  S* s_;
+  Frame frames_[kMaxDepth];
+  unsigned depth_ = 0;
+  uint64_t chain_links_ = 0;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_COMMON_HASH_WALKER_H_
