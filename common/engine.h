@@ -337,16 +337,11 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
       PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, scratch_.data(), &p));
       visited++;
       const char* c = static_cast<const char*>(p);
-      bool go_on;
-      if (p == scratch_.data()) {
-        // The callback may traverse or fetch, reusing scratch_: give it its own copy.
-        key.assign(c, r.key_len);
-        data.assign(c + r.key_len, r.data_len);
-        go_on = fn(key, data);
-      } else {
-        go_on = fn(std::string_view(c, r.key_len), std::string_view(c + r.key_len, r.data_len));
-      }
-      if (!go_on) {
+      // The callback gets its own copy: it may write, and a write that grows the database
+      // can move the mapping (or reuse scratch_) under a pointer into it.
+      key.assign(c, r.key_len);
+      data.assign(c + r.key_len, r.data_len);
+      if (!fn(key, data)) {
         if (count) *count = visited;
         return Status::OK();
       }

@@ -24,6 +24,9 @@ Status Guard(F&& f) {
 
 }  // namespace
 
+// Out of line: it anchors Db's vtable (and its export) in this library.
+Db::~Db() = default;
+
 DbImpl::DbImpl(std::string name, const Options& options, unsigned flags, bool opened_rdonly)
     : name_(std::move(name)), log_(options.log), flags_(flags), opened_rdonly_(opened_rdonly) {}
 

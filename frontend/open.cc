@@ -34,10 +34,7 @@ Status ValidateOptions(std::string_view name, const Options& o) {
   return Status::OK();
 }
 
-}  // namespace
-
-Status Db::Open(std::string_view name, const Options& options, std::unique_ptr<Db>* db) {
-  db->reset();
+Status OpenDb(std::string_view name, const Options& options, std::unique_ptr<Db>* db) {
   Status st = ValidateOptions(name, options);
   if (!st.ok()) {
     if (options.log) options.log(LogLevel::kUseError, st.code(), st.message());
@@ -51,16 +48,26 @@ Status Db::Open(std::string_view name, const Options& options, std::unique_ptr<D
   auto impl = std::make_unique<DbImpl>(std::string(name), options, flags, opened_rdonly);
   std::unique_ptr<Backend> backend;
   unsigned forced = 0;
-  try {
-    st = FileBackend::Open(std::string(name), options, impl->stats(), &forced, &backend);
-  } catch (const std::bad_alloc&) {
-    st = Err(Error::kOom, "out of memory opening %.*s", int(name.size()), name.data());
-  }
+  st = FileBackend::Open(std::string(name), options, impl->stats(), &forced, &backend);
   if (!st.ok()) return impl->Report(st);
   impl->AddForcedFlags(forced);
   impl->SetBackend(std::move(backend));
   *db = std::move(impl);
   return Status::OK();
+}
+
+}  // namespace
+
+Status Db::Open(std::string_view name, const Options& options, std::unique_ptr<Db>* db) {
+  db->reset();
+  try {
+    return OpenDb(name, options, db);
+  } catch (const std::bad_alloc&) {
+    return Err(Error::kOom, "out of memory opening %.*s", int(name.size()), name.data());
+  } catch (const std::exception& e) {
+    return Err(Error::kIo, "opening %.*s: unexpected exception: %s", int(name.size()), name.data(),
+               e.what());
+  }
 }
 
 }  // namespace ptdb

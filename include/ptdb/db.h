@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "ptdb/export.h"
 #include "ptdb/options.h"
 #include "ptdb/status.h"
 
@@ -27,7 +28,7 @@ using ParseFn = std::function<Status(std::string_view key, std::string_view data
 // Called by Check for every record; a non-OK result aborts the check with it.
 using CheckFn = std::function<Status(std::string_view key, std::string_view data)>;
 
-class Db {
+class PTDB_EXPORT Db {
  public:
   // Opens (or, with O_CREAT, creates) the database `name`. With kInternal the name is
   // only a label and nothing touches the file system.
@@ -36,7 +37,7 @@ class Db {
   Db() = default;
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
-  virtual ~Db() = default;
+  virtual ~Db();
 
   virtual Status Store(std::string_view key, std::string_view data,
                        StoreMode mode = StoreMode::kReplace) noexcept = 0;

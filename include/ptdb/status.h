@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "ptdb/export.h"
+
 namespace ptdb {
 
 enum class Error : int {
@@ -26,9 +28,9 @@ enum class Error : int {
 };
 
 // TDB2's strings for each code ("Success", "Corrupt database", ...).
-const char* ErrorString(Error code) noexcept;
+PTDB_EXPORT const char* ErrorString(Error code) noexcept;
 
-class [[nodiscard]] Status {
+class [[nodiscard]] PTDB_EXPORT Status {
  public:
   Status() noexcept = default;
   Status(Error code, std::string_view message);

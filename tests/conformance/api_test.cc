@@ -314,6 +314,39 @@ TEST_P(ApiTest, TraverseStopsWhenFnReturnsFalse) {
   PTDB_EXPECT_OK(db->Check());
 }
 
+// The callback may write enough to make the database grow (and the file be mapped
+// again elsewhere): the key and data it was given must stay readable meanwhile.
+TEST_P(ApiTest, TraverseCallbackMayGrowTheDatabase) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  const Dump all = StoreNumbered(db.get(), 20);
+  int grown = 0;
+  uint64_t count = 0;
+  PTDB_ASSERT_OK(db->Traverse(
+      [&](std::string_view k, std::string_view d) {
+        const std::string key_before(k), data_before(d);
+        // 4 MB of new records: several zones' worth of growth.
+        const std::string big(64 << 10, 'g');
+        for (int i = 0; i < 64; i++) {
+          const Status s =
+              db->Store("grow-" + std::to_string(grown) + "-" + std::to_string(i), big);
+          EXPECT_TRUE(s.ok()) << s.ToString();
+        }
+        grown++;
+        EXPECT_EQ(k, key_before);
+        EXPECT_EQ(d, data_before);
+        return grown < 3;
+      },
+      &count));
+  EXPECT_EQ(count, 3u);
+  for (const auto& [k, v] : all) {
+    std::string got;
+    PTDB_EXPECT_OK(db->Fetch(k, &got));
+    EXPECT_EQ(got, v);
+  }
+  PTDB_ASSERT_OK(db->Check());
+}
+
 TEST_P(ApiTest, TraverseMayDeleteCurrentRecord) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));

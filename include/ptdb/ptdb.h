@@ -1,0 +1,278 @@
+// ptdb's C API: TDB2's interface (tdb2.h) with the prefix ptdb_ / PTDB_ instead of
+// tdb_ / TDB_, the same constant values and the same semantics, over the C++ library
+// (ptdb/db.h). Code written for TDB2 ports by renaming.
+//
+// Errors: most calls return an enum PTDB_ERROR and also record it as the context's last
+// error, which ptdb_error() reads. The last error is per context and not thread-safe; it
+// exists for code ported from TDB1. ptdb_errorstr() names a code.
+//
+// Memory: what ptdb_fetch, ptdb_firstkey, ptdb_nextkey and ptdb_summary hand back is
+// allocated with malloc(); the caller frees it. Data handed to callbacks (parse_record,
+// traverse, check) is valid only during the callback and must not be written to.
+//
+// Threads: a context may be used by one thread at a time.
+//
+// Not here yet (they arrive with the features): transactions, chain locks and lockall,
+// repack, and the FLOCK attribute.
+#ifndef PTDB_PTDB_H_
+#define PTDB_PTDB_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "ptdb/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ptdb_context;
+union ptdb_attribute;
+
+// A key or a value: `dsize` bytes at `dptr`.
+typedef struct ptdb_data {
+  unsigned char* dptr;
+  size_t dsize;
+} PTDB_DATA;
+
+enum PTDB_ERROR {
+  PTDB_SUCCESS = 0,
+  PTDB_ERR_CORRUPT = -1,  // the database is not what it should be
+  PTDB_ERR_IO = -2,       // the operating system refused a read, write or sync
+  PTDB_ERR_LOCK = -3,     // a lock could not be taken
+  PTDB_ERR_OOM = -4,      // out of memory
+  PTDB_ERR_EXISTS = -5,   // insert of a key that is present
+  PTDB_ERR_NOEXIST = -6,  // the key is absent
+  PTDB_ERR_EINVAL = -7,   // invalid argument
+  PTDB_ERR_RDONLY = -8,   // write attempted on a read-only context
+  PTDB_ERR_LAST = PTDB_ERR_RDONLY
+};
+
+// Flags for ptdb_open (and ptdb_get_flags / ptdb_add_flag / ptdb_remove_flag).
+#define PTDB_DEFAULT 0
+#define PTDB_INTERNAL 2  // in memory only, no file; implies PTDB_NOLOCK | PTDB_NOMMAP
+#define PTDB_NOLOCK 4
+#define PTDB_NOMMAP 8
+#define PTDB_NOSYNC 64
+#define PTDB_SEQNUM 128  // writes bump the sequence number
+#define PTDB_ALLOW_NESTING 256
+#define PTDB_RDONLY 512       // no writes; implied by O_RDONLY
+#define PTDB_CANT_CHECK 2048  // output only: ptdb_check cannot verify this file
+
+// Flags for ptdb_store.
+#define PTDB_REPLACE 1  // insert or overwrite
+#define PTDB_INSERT 2   // fail with PTDB_ERR_EXISTS if the key is present
+#define PTDB_MODIFY 3   // fail with PTDB_ERR_NOEXIST if the key is absent
+
+enum ptdb_log_level { PTDB_LOG_ERROR = 0, PTDB_LOG_USE_ERROR = 1, PTDB_LOG_WARNING = 2 };
+
+enum ptdb_summary_flags { PTDB_SUMMARY_HISTOGRAMS = 1 };
+
+enum ptdb_attribute_type {
+  PTDB_ATTRIBUTE_LOG = 0,
+  PTDB_ATTRIBUTE_HASH = 1,
+  PTDB_ATTRIBUTE_SEED = 2,
+  PTDB_ATTRIBUTE_STATS = 3,
+  PTDB_ATTRIBUTE_OPENHOOK = 4
+};
+
+// Every attribute starts with this; ptdb_open takes a list linked through `next`.
+struct ptdb_attribute_base {
+  enum ptdb_attribute_type attr;
+  union ptdb_attribute* next;
+};
+
+// Called for every error and warning, with the context (during ptdb_open too). Must not
+// call back into the same context.
+struct ptdb_attribute_log {
+  struct ptdb_attribute_base base;
+  void (*fn)(struct ptdb_context* ctx, enum ptdb_log_level level, enum PTDB_ERROR ecode,
+             const char* message, void* data);
+  void* data;
+};
+
+// Replaces the default hash (Jenkins lookup3 with the database's seed). Every opener of a
+// file must use the same function: ptdb_open fails on a file made with another one.
+struct ptdb_attribute_hash {
+  struct ptdb_attribute_base base;
+  uint64_t (*fn)(const void* key, size_t len, uint64_t seed, void* data);
+  void* data;
+};
+
+// The seed of a new database (only with O_CREAT or PTDB_INTERNAL).
+struct ptdb_attribute_seed {
+  struct ptdb_attribute_base base;
+  uint64_t seed;
+};
+
+// Counters, read with ptdb_get_attribute. Set `size` to sizeof(struct
+// ptdb_attribute_stats) as you compiled it: the library fills only the counters that fit
+// in it and sets `size` to its own size, so new counters (always added at the end) do
+// not break old callers.
+struct ptdb_attribute_stats {
+  struct ptdb_attribute_base base;
+  size_t size;
+  uint64_t allocs;
+  uint64_t alloc_subhash;
+  uint64_t alloc_chain;
+  uint64_t alloc_grow;
+  uint64_t alloc_bucket_exact;
+  uint64_t alloc_bucket_max;
+  uint64_t alloc_leftover;
+  uint64_t alloc_coalesce_tried;
+  uint64_t alloc_coalesce_succeeded;
+  uint64_t alloc_coalesce_num_merged;
+  uint64_t compares;
+  uint64_t compare_wrong_offsetbits;
+  uint64_t compare_wrong_rechash;
+  uint64_t compare_wrong_keylen;
+  uint64_t compare_wrong_keycmp;
+  uint64_t transactions;
+  uint64_t transaction_cancel;
+  uint64_t transaction_nest;
+  uint64_t expands;
+  uint64_t frees;
+  uint64_t record_grows_in_place;
+  uint64_t record_moves;
+};
+
+// Runs during ptdb_open with the file's descriptor, under the open lock and before the
+// header is read; a file left empty is then initialised. Anything but PTDB_SUCCESS fails
+// the open. This is how TDB1's CLEAR_IF_FIRST is emulated. Not called for PTDB_INTERNAL.
+struct ptdb_attribute_openhook {
+  struct ptdb_attribute_base base;
+  enum PTDB_ERROR (*fn)(int fd, void* data);
+  void* data;
+};
+
+union ptdb_attribute {
+  struct ptdb_attribute_base base;
+  struct ptdb_attribute_log log;
+  struct ptdb_attribute_hash hash;
+  struct ptdb_attribute_seed seed;
+  struct ptdb_attribute_stats stats;
+  struct ptdb_attribute_openhook openhook;
+};
+
+// Opens (with O_CREAT, creates) the database `name`; `name` may be NULL only with
+// PTDB_INTERNAL. open_flags are open(2)'s (O_RDONLY or O_RDWR, optionally O_CREAT,
+// O_TRUNC, O_EXCL); mode is for a created file. Returns NULL with errno set on failure:
+// open(2)'s own errno when the file could not be opened, otherwise EIO (corrupt or I/O
+// error), EWOULDBLOCK (lock), ENOMEM or EINVAL. The log attribute, if given, hears why.
+PTDB_EXPORT struct ptdb_context* ptdb_open(const char* name, int ptdb_flags, int open_flags,
+                                           mode_t mode, union ptdb_attribute* attributes);
+
+// Closes and frees the context, even on failure. Returns 0.
+PTDB_EXPORT int ptdb_close(struct ptdb_context* ctx);
+
+// Stores `data` under `key`; flag is PTDB_REPLACE, PTDB_INSERT or PTDB_MODIFY.
+PTDB_EXPORT enum PTDB_ERROR ptdb_store(struct ptdb_context* ctx, struct ptdb_data key,
+                                       struct ptdb_data data, int flag);
+
+// On success data->dptr is a malloc'd copy of the value (free it); PTDB_ERR_NOEXIST if the
+// key is absent.
+PTDB_EXPORT enum PTDB_ERROR ptdb_fetch(struct ptdb_context* ctx, struct ptdb_data key,
+                                       struct ptdb_data* data);
+
+// Appends `data` to the key's value; stores it if the key is absent.
+PTDB_EXPORT enum PTDB_ERROR ptdb_append(struct ptdb_context* ctx, struct ptdb_data key,
+                                        struct ptdb_data data);
+
+// PTDB_ERR_NOEXIST if the key is absent.
+PTDB_EXPORT enum PTDB_ERROR ptdb_delete(struct ptdb_context* ctx, struct ptdb_data key);
+
+// False if the key is absent or on error; ptdb_error() tells which.
+PTDB_EXPORT bool ptdb_exists(struct ptdb_context* ctx, struct ptdb_data key);
+
+// Calls parse(key, data, p) with the value in place (no copy) and returns what parse
+// returned, or PTDB_ERR_NOEXIST. parse must not write to the database.
+PTDB_EXPORT enum PTDB_ERROR ptdb_parse_record(
+    struct ptdb_context* ctx, struct ptdb_data key,
+    enum PTDB_ERROR (*parse)(struct ptdb_data key, struct ptdb_data data, void* p), void* p);
+
+// Calls fn(ctx, key, data, p) for every record until fn returns non-zero (fn may be NULL
+// to count). Returns the number of records visited, including the one that stopped the
+// walk, or a negative enum PTDB_ERROR. No lock is held while fn runs, so fn may change the
+// database; deleting the current record is safe, other changes may be seen or missed.
+PTDB_EXPORT int64_t ptdb_traverse(struct ptdb_context* ctx,
+                                  int (*fn)(struct ptdb_context* ctx, struct ptdb_data key,
+                                            struct ptdb_data data, void* p),
+                                  void* p);
+
+// Iteration by key: ptdb_firstkey, then ptdb_nextkey until PTDB_ERR_NOEXIST. Keys are
+// malloc'd; ptdb_nextkey frees the key it is given (and sets dptr to NULL when it fails).
+PTDB_EXPORT enum PTDB_ERROR ptdb_firstkey(struct ptdb_context* ctx, struct ptdb_data* key);
+PTDB_EXPORT enum PTDB_ERROR ptdb_nextkey(struct ptdb_context* ctx, struct ptdb_data* key);
+
+// The sequence number (bumped by writes of contexts with PTDB_SEQNUM), or a negative
+// enum PTDB_ERROR.
+PTDB_EXPORT int64_t ptdb_get_seqnum(struct ptdb_context* ctx);
+
+// Deletes every record.
+PTDB_EXPORT enum PTDB_ERROR ptdb_wipe_all(struct ptdb_context* ctx);
+
+// Verifies the whole database; PTDB_ERR_CORRUPT if anything is wrong. check (may be NULL)
+// is called for every record; a result other than PTDB_SUCCESS aborts the check with it.
+PTDB_EXPORT enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
+                                       enum PTDB_ERROR (*check)(struct ptdb_data key,
+                                                                struct ptdb_data data, void* p),
+                                       void* p);
+
+// A malloc'd multi-line report on space use (with PTDB_SUMMARY_HISTOGRAMS, histograms).
+PTDB_EXPORT enum PTDB_ERROR ptdb_summary(struct ptdb_context* ctx, enum ptdb_summary_flags flags,
+                                         char** summary);
+
+// The last error recorded on this context.
+PTDB_EXPORT enum PTDB_ERROR ptdb_error(struct ptdb_context* ctx);
+
+// Names an error code ("Invalid error code" for anything else).
+PTDB_EXPORT const char* ptdb_errorstr(enum PTDB_ERROR ecode);
+
+// The context's flags. add/remove change one of PTDB_NOLOCK, PTDB_NOMMAP, PTDB_NOSYNC,
+// PTDB_SEQNUM, PTDB_ALLOW_NESTING, PTDB_RDONLY (not on PTDB_INTERNAL contexts; PTDB_RDONLY
+// cannot be removed from an O_RDONLY context); the outcome goes to ptdb_error().
+PTDB_EXPORT unsigned int ptdb_get_flags(struct ptdb_context* ctx);
+PTDB_EXPORT void ptdb_add_flag(struct ptdb_context* ctx, unsigned flag);
+PTDB_EXPORT void ptdb_remove_flag(struct ptdb_context* ctx, unsigned flag);
+
+// Reads the attribute named by attr->base.attr into *attr. LOG and OPENHOOK give
+// PTDB_ERR_NOEXIST when not set; HASH gives the default hash when none was given.
+PTDB_EXPORT enum PTDB_ERROR ptdb_get_attribute(struct ptdb_context* ctx,
+                                               union ptdb_attribute* attr);
+// Only LOG can be set after opening; anything else is PTDB_ERR_EINVAL.
+PTDB_EXPORT enum PTDB_ERROR ptdb_set_attribute(struct ptdb_context* ctx,
+                                               const union ptdb_attribute* attr);
+// Removes the LOG or OPENHOOK attribute; anything else is PTDB_ERR_EINVAL (see ptdb_error).
+PTDB_EXPORT void ptdb_unset_attribute(struct ptdb_context* ctx, enum ptdb_attribute_type type);
+
+// The name given to ptdb_open (NULL if it was NULL).
+PTDB_EXPORT const char* ptdb_name(const struct ptdb_context* ctx);
+// The file descriptor, or -1 for PTDB_INTERNAL.
+PTDB_EXPORT int ptdb_fd(const struct ptdb_context* ctx);
+
+// Calls fn(ctx, p) for every open context of the process until fn returns non-zero. fn
+// may open and close contexts; one opened meanwhile may be seen or missed.
+PTDB_EXPORT void ptdb_foreach(int (*fn)(struct ptdb_context* ctx, void* p), void* p);
+
+// Whether two keys or values hold the same bytes.
+static inline bool ptdb_deq(struct ptdb_data a, struct ptdb_data b) {
+  return a.dsize == b.dsize && (a.dsize == 0 || memcmp(a.dptr, b.dptr, a.dsize) == 0);
+}
+
+// A ptdb_data over constant bytes (the library never writes through a key or value it is
+// given).
+static inline struct ptdb_data ptdb_mkdata(const void* p, size_t len) {
+  struct ptdb_data d;
+  d.dptr = (unsigned char*)(uintptr_t)p;
+  d.dsize = len;
+  return d;
+}
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // PTDB_PTDB_H_
