@@ -1,0 +1,449 @@
+// End-to-end tests of the ptdb tool: the built binary is run as a user would run it.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace ptdb::test {
+namespace {
+
+struct Result {
+  int exit_code = -1;  // -1: killed by a signal
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+// Runs `ptdb args...` in a child with stdin from `input` and stdout/stderr captured in
+// files (no pipes, so nothing can deadlock); stderr goes to `stderr_fd` if given.
+int Spawn(const std::vector<std::string>& args, const std::string& stdin_path,
+          const std::string& stdout_path, const std::string& stderr_path, int stderr_fd) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(PTDB_CLI_PATH));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open(stdin_path.c_str(), O_RDONLY);
+    const int out = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err =
+        stderr_fd >= 0 ? stderr_fd : open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) _exit(126);
+    dup2(in, STDIN_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -2;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class CliTest : public testing::Test {
+ protected:
+  Result Run(const std::vector<std::string>& args, const std::string& input = "") {
+    WriteFile(dir_.File("stdin"), input);
+    const pid_t pid = Spawn(args, dir_.File("stdin"), dir_.File("stdout"), dir_.File("stderr"), -1);
+    Result r;
+    r.exit_code = Wait(pid);
+    r.out = ReadFile(dir_.File("stdout"));
+    r.err = ReadFile(dir_.File("stderr"));
+    return r;
+  }
+
+  // Runs a command that must succeed and returns its stdout.
+  std::string Ok(const std::vector<std::string>& args, const std::string& input = "") {
+    const Result r = Run(args, input);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    return r.out;
+  }
+
+  std::string Path(const std::string& name) const { return dir_.File(name); }
+
+  TempDir dir_;
+};
+
+const std::vector<std::string> kCommands = {"create", "info",   "check", "summary", "wipe",   "get",
+                                            "set",    "delete", "keys",  "dump",    "restore"};
+
+TEST_F(CliTest, HelpOfEveryCommandExitsZero) {
+  const Result top = Run({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_TRUE(top.err.empty()) << top.err;
+  EXPECT_NE(top.out.find("Exit status"), std::string::npos);
+  for (const std::string& cmd : kCommands) {
+    EXPECT_NE(top.out.find("  " + cmd + " "), std::string::npos) << cmd << " not listed";
+    const Result r = Run({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_EQ(r.out.rfind("Usage: ptdb " + cmd + " ", 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("Exit status"), std::string::npos) << cmd;
+    EXPECT_TRUE(r.err.empty()) << cmd << ": " << r.err;
+  }
+}
+
+TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"frobnicate"},
+      {"get"},
+      {"get", Path("db")},
+      {"get", Path("db"), "k", "extra"},
+      {"info", Path("db"), "--bogus"},
+      {"create", Path("db"), "--seed"},
+      {"create", Path("db"), "--seed", "12x"},
+      {"create", Path("db"), "--force=yes"},
+      {"set", Path("db"), "k", "v", "--insert", "--modify"},
+      {"get", Path("db"), "zz", "--hex"},
+      {"wipe", Path("db")},
+      {"dump", Path("db"), "-o"},
+      {"keys", Path("db"), "--hex"},
+  };
+  for (const auto& args : bad) {
+    const Result r = Run(args);
+    std::string line;
+    for (const auto& a : args) line += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << line;
+    EXPECT_NE(r.err.find("Usage: ptdb"), std::string::npos) << line << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << line;
+  }
+  // Nothing was created by any of them.
+  EXPECT_NE(access(Path("db").c_str(), F_OK), 0);
+}
+
+TEST_F(CliTest, BinaryRoundTripThroughDumpAndRestore) {
+  const std::string db = Path("a.ptdb");
+  Ok({"create", db});
+  // A key of every byte value, given as hex.
+  std::string all_hex;
+  for (int c = 0; c < 256; c++) {
+    char buf[3];
+    snprintf(buf, sizeof(buf), "%02x", c);
+    all_hex += buf;
+  }
+  Ok({"set", db, all_hex, "00ff0a5c", "--hex"});
+  Ok({"set", db, "0a", "", "--hex"});
+  Ok({"set", db, "", "empty key"});
+  Ok({"set", db, "plain", "hello world"});
+  Ok({"set", "--", db, "-dash", "-v"});
+  Ok({"set", db, "from-stdin", "-"}, std::string("line1\nline2\0end", 16));
+
+  EXPECT_EQ(Ok({"get", db, "plain"}), "hello world");
+  EXPECT_EQ(Ok({"get", db, all_hex, "--hex"}), "00ff0a5c\n");
+  EXPECT_EQ(Ok({"get", db, "0a", "--hex"}), "\n");
+  EXPECT_EQ(Ok({"get", db, ""}), "empty key");
+  EXPECT_EQ(Ok({"get", db, "--", "-dash"}), "-v");
+  EXPECT_EQ(Ok({"get", db, "from-stdin"}), std::string("line1\nline2\0end", 16));
+
+  std::string escaped_all;
+  for (int c = 0; c < 256; c++) {
+    char buf[8];
+    if (c == '\\') {
+      escaped_all += "\\\\";
+    } else if (c == '\n') {
+      escaped_all += "\\n";
+    } else if (c == '\t') {
+      escaped_all += "\\t";
+    } else if (c == '\r') {
+      escaped_all += "\\r";
+    } else if (c >= 0x20 && c < 0x7f) {
+      escaped_all += char(c);
+    } else {
+      snprintf(buf, sizeof(buf), "\\x%02x", c);
+      escaped_all += buf;
+    }
+  }
+  const std::string keys = Ok({"keys", db});
+  std::multiset<std::string> lines;
+  std::istringstream in(keys);
+  for (std::string line; std::getline(in, line);) lines.insert(line);
+  EXPECT_EQ(lines,
+            (std::multiset<std::string>{escaped_all, "\\n", "", "plain", "-dash", "from-stdin"}));
+
+  const std::string dump1 = Path("one.dump");
+  Ok({"dump", db, "-o", dump1});
+  const std::string text = ReadFile(dump1);
+  EXPECT_EQ(text.rfind("# ptdb dump v1\n", 0), 0u);
+  EXPECT_NE(text.find("\n# end 6\n"), std::string::npos);
+  EXPECT_EQ(Ok({"dump", db}), text) << "dump to stdout differs from dump -o";
+
+  const std::string copy = Path("b.ptdb");
+  Ok({"restore", copy, "-i", dump1});
+  EXPECT_EQ(Ok({"dump", copy}), text);
+  EXPECT_EQ(Ok({"get", copy, all_hex, "--hex"}), "00ff0a5c\n");
+  EXPECT_EQ(Ok({"get", copy, "from-stdin"}), std::string("line1\nline2\0end", 16));
+
+  // Restoring from standard input gives the same database.
+  const std::string copy2 = Path("c.ptdb");
+  Ok({"restore", copy2}, text);
+  EXPECT_EQ(Ok({"dump", copy2}), text);
+  Ok({"check", copy2});
+}
+
+TEST_F(CliTest, DumpIsIndependentOfSeedAndWriteOrder) {
+  const std::string a = Path("a"), b = Path("b");
+  Ok({"create", a, "--seed", "1"});
+  Ok({"create", b, "--seed", "0xdeadbeef"});
+  for (int i = 0; i < 50; i++) Ok({"set", a, "k" + std::to_string(i), std::to_string(i * i)});
+  for (int i = 49; i >= 0; i--) Ok({"set", b, "k" + std::to_string(i), std::to_string(i * i)});
+  EXPECT_EQ(Ok({"dump", a}), Ok({"dump", b}));
+}
+
+TEST_F(CliTest, GetAndDeleteOfMissingKeyExitFour) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  Result r = Run({"get", db, "nope"});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("no such key"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  r = Run({"delete", db, "nope"});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("no such key"), std::string::npos) << r.err;
+
+  Ok({"set", db, "k", "v"});
+  Ok({"delete", db, "k"});
+  EXPECT_EQ(Run({"get", db, "k"}).exit_code, 4);
+}
+
+TEST_F(CliTest, SetInsertAndModifyModes) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  Ok({"set", db, "k", "1", "--insert"});
+  Result r = Run({"set", db, "k", "2", "--insert"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("exists"), std::string::npos) << r.err;
+  EXPECT_EQ(Ok({"get", db, "k"}), "1");
+  r = Run({"set", db, "other", "2", "--modify"});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(Run({"get", db, "other"}).exit_code, 4);
+  Ok({"set", db, "k", "3", "--modify"});
+  EXPECT_EQ(Ok({"get", db, "k"}), "3");
+  // A hex value from standard input; whitespace (the trailing newline) is ignored.
+  Ok({"set", db, "6b", "-", "--hex"}, "68 69\n");
+  EXPECT_EQ(Ok({"get", db, "k"}), "hi");
+}
+
+TEST_F(CliTest, CheckExitCodes) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  for (int i = 0; i < 20; i++) Ok({"set", db, "key" + std::to_string(i), "value"});
+  Result r = Run({"check", db});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok, 20 records"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+
+  // Overwrite the first top-level hash group with garbage.
+  const int fd = open(db.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  const std::string garbage(64, '\xff');
+  ASSERT_EQ(pwrite(fd, garbage.data(), garbage.size(), 512), 64);
+  close(fd);
+  r = Run({"check", db});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("ptdb check: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Corrupt"), std::string::npos) << r.err;
+
+  WriteFile(Path("text"), std::string(20000, 'x'));
+  r = Run({"check", Path("text")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a ptdb database"), std::string::npos) << r.err;
+  r = Run({"check", Path("missing")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(r.err.empty());
+  EXPECT_NE(access(Path("missing").c_str(), F_OK), 0) << "check created the file";
+}
+
+TEST_F(CliTest, CreateRefusesAnExistingFileUnlessForced) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  Ok({"set", db, "k", "v"});
+  Result r = Run({"create", db});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_EQ(Ok({"get", db, "k"}), "v");
+  WriteFile(Path("empty"), "");
+  EXPECT_EQ(Run({"create", Path("empty")}).exit_code, 1);
+
+  Ok({"create", db, "--force", "--seed", "7"});
+  EXPECT_EQ(Ok({"keys", db}), "");
+  EXPECT_NE(Ok({"info", db}).find("hash seed:         0x7\n"), std::string::npos);
+  EXPECT_EQ(Run({"create", dir_.path(), "--force"}).exit_code, 1);
+}
+
+TEST_F(CliTest, InfoShowsHeaderFieldsAndCounts) {
+  const std::string db = Path("db");
+  Ok({"create", db, "--seed", "12345"});
+  for (int i = 0; i < 7; i++) Ok({"set", db, "k" + std::to_string(i), "v"});
+  const std::string info = Ok({"info", db});
+  struct stat sb;
+  ASSERT_EQ(stat(db.c_str(), &sb), 0);
+  EXPECT_NE(info.find("backend:           file\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("size:              " + std::to_string(sb.st_size) + " bytes\n"),
+            std::string::npos)
+      << info;
+  EXPECT_NE(info.find("records:           7\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("version:           0x7074646200000001\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("hash seed:         0x3039\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("hash check value:  0x"), std::string::npos) << info;
+  EXPECT_NE(info.find("features used:     0x0\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("capabilities:      0\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("zones:             "), std::string::npos) << info;
+  EXPECT_NE(info.find("seqnum:            "), std::string::npos) << info;
+}
+
+TEST_F(CliTest, SummaryAndWipe) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  Ok({"set", db, "a", "1"});
+  Ok({"set", db, "b", "22"});
+  const std::string summary = Ok({"summary", db});
+  EXPECT_NE(summary.find("Number of records: 2\n"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("histogram"), std::string::npos);
+  EXPECT_NE(Ok({"summary", db, "--histograms"}).find("Data size histogram"), std::string::npos);
+
+  Ok({"wipe", db, "--yes"});
+  EXPECT_EQ(Ok({"keys", db}), "");
+  EXPECT_NE(Ok({"summary", db}).find("Number of records: 0\n"), std::string::npos);
+}
+
+TEST_F(CliTest, RestoreRefusesExistingKeysUnlessReplace) {
+  const std::string src = Path("src"), dst = Path("dst");
+  Ok({"create", src});
+  Ok({"set", src, "a", "new-a"});
+  Ok({"set", src, "b", "new-b"});
+  Ok({"dump", src, "-o", Path("dump")});
+  Ok({"create", dst});
+  Ok({"set", dst, "b", "old-b"});
+
+  Result r = Run({"restore", dst, "-i", Path("dump")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 4: key 'b' is already in"), std::string::npos) << r.err;
+  // Refused before anything was written: "a" is not there either.
+  EXPECT_EQ(Run({"get", dst, "a"}).exit_code, 4);
+  EXPECT_EQ(Ok({"get", dst, "b"}), "old-b");
+
+  Ok({"restore", dst, "-i", Path("dump"), "--replace"});
+  EXPECT_EQ(Ok({"get", dst, "a"}), "new-a");
+  EXPECT_EQ(Ok({"get", dst, "b"}), "new-b");
+}
+
+TEST_F(CliTest, RestoreOfMalformedDumpNamesTheLineAndChangesNothing) {
+  const std::string db = Path("db");
+  const std::string dump = "# ptdb dump v1\nkey=1:a\ndata=1:x\nkey=1:b\ndata=5:xy\n# end 2\n";
+  Result r = Run({"restore", db}, dump);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("standard input: line 5: data length is 5"), std::string::npos) << r.err;
+  EXPECT_NE(access(db.c_str(), F_OK), 0) << "a malformed dump created the database";
+
+  Ok({"create", db});
+  WriteFile(Path("truncated"), dump.substr(0, 34));
+  r = Run({"restore", db, "-i", Path("truncated")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(Path("truncated") + ": line 4: "), std::string::npos) << r.err;
+  EXPECT_EQ(Ok({"keys", db}), "");
+
+  r = Run({"restore", db, "-i", Path("no-such-file")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ProgressIsSilentWhenStderrIsNotATerminal) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  for (int i = 0; i < 30; i++) Ok({"set", db, std::to_string(i), "v"});
+  Result r = Run({"dump", db, "-o", Path("dump")});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");
+  r = Run({"restore", Path("copy"), "-i", Path("dump")});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");
+  r = Run({"check", db});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, ProgressIsDrawnAndClearedOnATerminal) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  for (int i = 0; i < 30; i++) Ok({"set", db, std::to_string(i), "v"});
+
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0) << "no pseudo-terminal: " << strerror(errno);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  WriteFile(Path("stdin"), "");
+  const pid_t pid =
+      Spawn({"dump", db, "-o", Path("dump")}, Path("stdin"), Path("stdout"), "", slave);
+  close(slave);
+  // Read until the child's side closes (EIO), so the terminal's buffer never fills.
+  std::string tty;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(master, buf, sizeof(buf));
+    if (n > 0) {
+      tty.append(buf, size_t(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  close(master);
+  EXPECT_EQ(Wait(pid), 0) << tty;
+  EXPECT_NE(tty.find("dump: "), std::string::npos) << tty;
+  EXPECT_NE(tty.find("/30 records"), std::string::npos) << tty;
+  // The line is erased at the end: the last thing written is a carriage return after blanks.
+  ASSERT_FALSE(tty.empty());
+  EXPECT_EQ(tty.back(), '\r');
+  EXPECT_EQ(tty.find('\n'), std::string::npos) << "progress must stay on one line";
+  EXPECT_NE(ReadFile(Path("dump")).find("# end 30\n"), std::string::npos);
+}
+
+TEST_F(CliTest, DumpDoesNotOverwriteTheDatabaseOrLeaveAPartialFile) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  Ok({"set", db, "k", "v"});
+  Result r = Run({"dump", db, "-o", db});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Ok({"get", db, "k"}), "v");
+  r = Run({"dump", db, "-o", Path("no-such-dir/dump")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot create"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ptdb::test
