@@ -14,6 +14,10 @@ namespace ptdb {
 // Walks the records of one top-level group depth-first, in slot order. Next() yields
 // each record entry with the offset of its group. A path from Locate resumes a walk
 // just after (or, for a missing key, at) the key's position.
+//
+// Each table's slots are read once, when the walk enters it (a pointer into the map, or
+// a copy). REQUIRES: nothing writes to the database between Start/Resume and the last
+// Next of a walk; traverse collects a whole group before it calls back.
 template <class S>
 class HashWalker {
  public:
@@ -21,13 +25,14 @@ class HashWalker {
 
   void Start(unsigned group) {
     depth_ = 1;
-    frames_[0] = {format::kTopHashOffset + uint64_t(group) * 64, format::kGroupSlots, 0, false};
+    frames_[0] = {format::kTopHashOffset + uint64_t(group) * 64, format::kGroupSlots, 0, false,
+                  nullptr};
   }
   void Resume(const HashLocation& loc) {
     depth_ = loc.depth;
     for (unsigned i = 0; i < depth_; i++) {
       const auto& st = loc.path[i];
-      frames_[i] = {st.slots_off, st.nslots, st.index + 1, st.chain};
+      frames_[i] = {st.slots_off, st.nslots, st.index + 1, st.chain, nullptr};
     }
     if (!loc.found && depth_ > 0) frames_[depth_ - 1].next--;  // the missing key's spot
   }
@@ -45,16 +50,16 @@ class HashWalker {
             if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
               return Err(Error::kCorrupt, "hash chain loops");
             }
-            f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true};
+            f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true,
+                 nullptr};
             continue;
           }
         }
         depth_--;
         continue;
       }
-      const uint64_t off = f.slots_off + 8 * uint64_t(f.next++);
-      uint64_t e;
-      PTDB_RETURN_IF_ERROR(ReadWord(s_, off, &e));
+      if (f.slots == nullptr) PTDB_RETURN_IF_ERROR(LoadSlots(depth_ - 1));
+      const uint64_t e = f.slots[f.next++];
       if (e == 0) continue;
       if (!format::EntryIsSubHash(e)) {
         *group_off = f.slots_off + 64 * ((f.next - 1) / format::kGroupSlots);
@@ -74,7 +79,16 @@ class HashWalker {
     unsigned nslots;
     unsigned next;
     bool chain;
+    const uint64_t* slots;  // null until the walk enters the table
   };
+
+  Status LoadSlots(unsigned depth) {
+    Frame& f = frames_[depth];
+    const void* p;
+    PTDB_RETURN_IF_ERROR(s_->Read(f.slots_off, 8 * size_t(f.nslots), bufs_[depth], &p));
+    f.slots = static_cast<const uint64_t*>(p);
+    return Status::OK();
+  }
 
   Status Descend(uint64_t child) {
     if (depth_ >= kMaxDepth) return Err(Error::kCorrupt, "hash tree deeper than possible");
@@ -83,7 +97,7 @@ class HashWalker {
     const RecordInfo info = DecodeUsedHeader(hdr);
     const uint64_t slots_off = child + format::kUsedHeaderSize;
     if (info.magic == format::kChainMagic && info.data_len == format::kChainDataLen) {
-      frames_[depth_++] = {slots_off, unsigned(format::kChainSlots), 0, true};
+      frames_[depth_++] = {slots_off, unsigned(format::kChainSlots), 0, true, nullptr};
       return Status::OK();
     }
     const uint64_t nslots = info.data_len / 8;
@@ -91,13 +105,14 @@ class HashWalker {
         nslots > format::kMaxSubSlots) {
       return Err(Error::kCorrupt, "bad hash sub-group at %llu", (unsigned long long)child);
     }
-    frames_[depth_++] = {slots_off, unsigned(nslots), 0, false};
+    frames_[depth_++] = {slots_off, unsigned(nslots), 0, false, nullptr};
     return Status::OK();
   }
 
   static constexpr unsigned kMaxDepth = format::kMaxSubLevels + 2;
   S* s_;
   Frame frames_[kMaxDepth];
+  uint64_t bufs_[kMaxDepth][format::kMaxSubSlots];  // the copies, when there is no map
   unsigned depth_ = 0;
   uint64_t chain_links_ = 0;
 };
