@@ -277,6 +277,10 @@ Status HashTree<S>::LocateInChain(std::string_view key, uint64_t h, uint64_t cha
       }
     }
     chain = slots[format::kChainSlots];
+    if (chain % format::kRecordAlign != 0) {
+      return Err(Error::kCorrupt, "hash chain link at %llu is not aligned",
+                 (unsigned long long)chain);
+    }
   }
   return Status::OK();
 }

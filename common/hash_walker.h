@@ -46,6 +46,10 @@ class HashWalker {
         if (f.chain) {
           uint64_t next_link;
           PTDB_RETURN_IF_ERROR(ReadWord(s_, f.slots_off + 8 * format::kChainSlots, &next_link));
+          if (next_link % format::kRecordAlign != 0) {
+            return Err(Error::kCorrupt, "hash chain link at %llu is not aligned",
+                       (unsigned long long)next_link);
+          }
           if (next_link != 0) {
             if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
               return Err(Error::kCorrupt, "hash chain loops");

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ptdb/db.h"
+#include "tests/fuzz/exercise.h"
 
 namespace {
 
@@ -56,46 +57,6 @@ bool WriteFile(const std::string& path, const uint8_t* data, size_t size) {
   return done == size;
 }
 
-// The seed corpus has files made with a constant hash too, so that the bottom-level
-// chains (which only a degenerate hash reaches) are within the fuzzer's reach.
-uint64_t ConstantHash(const void*, size_t, uint64_t) { return 0; }
-
-void Exercise(int open_flags, unsigned flags) {
-  ptdb::Options options;
-  options.open_flags = open_flags;
-  options.flags = flags;
-  std::unique_ptr<ptdb::Db> db;
-  if (ptdb::Db::Open(DbPath(), options, &db).code() == ptdb::Error::kEinval) {
-    options.hash = ConstantHash;
-    (void)ptdb::Db::Open(DbPath(), options, &db);
-  }
-  if (!db) return;
-
-  (void)db->Check();
-  std::string first_key;
-  uint64_t visited = 0;
-  (void)db->Traverse([&](std::string_view key, std::string_view) {
-    if (visited == 0) first_key = key;
-    return ++visited < 100000;
-  });
-  std::string key;
-  ptdb::Status it = db->FirstKey(&key);
-  for (int i = 0; it.ok() && i < 1000; i++) it = db->NextKey(&key);
-  std::string value;
-  (void)db->Fetch(first_key, &value);
-  (void)db->Fetch("fuzz", &value);
-  bool exists;
-  (void)db->Exists("fuzz", &exists);
-  std::string summary;
-  (void)db->Summary(true, &summary);
-  if ((open_flags & O_ACCMODE) == O_RDWR) {
-    (void)db->Store("fuzz-key", "fuzz-value");
-    (void)db->Append(first_key, "more");
-    (void)db->Delete("fuzz-key");
-    (void)db->Check();
-  }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -108,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
        {Way{O_RDWR, ptdb::kDefault}, Way{O_RDWR, ptdb::kNoMmap}, Way{O_RDONLY, ptdb::kDefault}}) {
     // Each way starts from the input itself: a writer may have changed the file.
     if (!WriteFile(DbPath(), data, size)) std::abort();
-    Exercise(way.open_flags, way.flags);
+    ptdb::test::ExerciseDatabase(DbPath(), way.open_flags, way.flags);
   }
   return 0;
 }
