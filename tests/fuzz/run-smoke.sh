@@ -18,8 +18,10 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus" "$work/artifacts"
 cp "$here"/corpus/* "$work/corpus/"
 
+# A fixed seed keeps CI repeatable; set PTDB_FUZZ_SEED=0 for a random one.
+seed=${PTDB_FUZZ_SEED:-1}
 status=0
-PTDB_FUZZ_DIR="$work" "$bin" -runs="$runs" -max_len=65536 -max_total_time=120 -timeout=30 \
+PTDB_FUZZ_DIR="$work" "$bin" -seed="$seed" -runs="$runs" -max_len=65536 -max_total_time=120 -timeout=30 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" || status=$?
 
 if [ "$status" -ne 0 ]; then
