@@ -296,7 +296,7 @@ Status Engine<S>::Delete(std::string_view key) {
 template <class S>
 Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   uint64_t visited = 0;
-  std::string key, data;
+  std::string copy;
   for (unsigned g = 0; g < format::kTopGroups; g++) {
     // Collect the group first, then visit: the callback may change the tree. Before each
     // visit the entry's 8-slot group is searched again, so a record deleted or moved away
@@ -336,12 +336,13 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
       const void* p;
       PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, scratch_.data(), &p));
       visited++;
-      const char* c = static_cast<const char*>(p);
-      // The callback gets its own copy: it may write, and a write that grows the database
-      // can move the mapping (or reuse scratch_) under a pointer into it.
-      key.assign(c, r.key_len);
-      data.assign(c + r.key_len, r.data_len);
-      if (!fn(key, data)) {
+      // The callback gets its own copy, as in TDB2: it may write, and a write that grows
+      // the database can move the mapping (or reuse scratch_) under a pointer into it.
+      // The copy lives in this call's own buffer, so nested calls cannot touch it.
+      if (copy.size() < len) copy.resize(len);
+      std::memcpy(copy.data(), p, len);
+      if (!fn(std::string_view(copy.data(), r.key_len),
+              std::string_view(copy.data() + r.key_len, r.data_len))) {
         if (count) *count = visited;
         return Status::OK();
       }
