@@ -56,7 +56,7 @@ static_assert(int(LogLevel::kError) == PTDB_LOG_ERROR &&
               int(LogLevel::kUseError) == PTDB_LOG_USE_ERROR &&
               int(LogLevel::kWarning) == PTDB_LOG_WARNING);
 // A counter added to Stats must be added (at the end) to ptdb_attribute_stats too.
-static_assert(sizeof(Stats) == 22 * sizeof(uint64_t));
+static_assert(sizeof(Stats) == 19 * sizeof(uint64_t));
 static_assert(sizeof(ptdb_attribute_stats) ==
               offsetof(ptdb_attribute_stats, allocs) + sizeof(Stats));
 
@@ -303,9 +303,6 @@ void FillStats(const Stats& s, struct ptdb_attribute_stats* c) {
   c->compare_wrong_rechash = s.compare_wrong_rechash;
   c->compare_wrong_keylen = s.compare_wrong_keylen;
   c->compare_wrong_keycmp = s.compare_wrong_keycmp;
-  c->transactions = s.transactions;
-  c->transaction_cancel = s.transaction_cancel;
-  c->transaction_nest = s.transaction_nest;
   c->expands = s.expands;
   c->frees = s.frees;
   c->record_grows_in_place = s.record_grows_in_place;

@@ -72,9 +72,6 @@ struct Stats {
   uint64_t compare_wrong_rechash = 0;     // rejected by the hash bits in the record header
   uint64_t compare_wrong_keylen = 0;
   uint64_t compare_wrong_keycmp = 0;
-  uint64_t transactions = 0;
-  uint64_t transaction_cancel = 0;
-  uint64_t transaction_nest = 0;
   uint64_t expands = 0;  // times the database grew (file or pool)
   uint64_t frees = 0;
   uint64_t record_grows_in_place = 0;

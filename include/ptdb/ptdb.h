@@ -130,9 +130,6 @@ struct ptdb_attribute_stats {
   uint64_t compare_wrong_rechash;
   uint64_t compare_wrong_keylen;
   uint64_t compare_wrong_keycmp;
-  uint64_t transactions;
-  uint64_t transaction_cancel;
-  uint64_t transaction_nest;
   uint64_t expands;
   uint64_t frees;
   uint64_t record_grows_in_place;

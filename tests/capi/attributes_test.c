@@ -320,7 +320,7 @@ static void StatsFromANewerCallerAreClamped(void) {
   memset(&large, 0, sizeof(large));
   large.attr.base.attr = PTDB_ATTRIBUTE_STATS;
   for (int i = 0; i < 4; i++) large.newer[i] = 0xEEEEEEEEEEEEEEEEULL;
-  large.attr.stats.size = offsetof(struct ptdb_attribute_stats, allocs) + 26 * sizeof(uint64_t);
+  large.attr.stats.size = sizeof(struct ptdb_attribute_stats) + sizeof(large.newer);
   CHECK(large.attr.stats.size <= sizeof(large));
   CHECK_EQ(ptdb_get_attribute(ctx, &large.attr), PTDB_SUCCESS);
   CHECK_EQ(large.attr.stats.size, sizeof(struct ptdb_attribute_stats));
