@@ -104,7 +104,6 @@ class Engine {
   HashTree<S> tree_;
   HashWalker<S> walker_;
   std::string scratch_;
-  std::vector<std::pair<uint64_t, uint64_t>> batch_;  // traverse: (group, entry)
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -297,32 +296,34 @@ template <class S>
 Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   uint64_t visited = 0;
   std::string copy;
+  // Local, not a member: the callback may start a traverse of its own.
+  std::vector<std::pair<uint64_t, uint64_t>> batch;  // (group, entry)
   for (unsigned g = 0; g < format::kTopGroups; g++) {
     // Collect the group first, then visit: the callback may change the tree. Before each
     // visit the entry's 8-slot group is searched again, so a record deleted or moved away
     // meanwhile is skipped. (A delete re-places the entries after it within their group,
     // which is why the check is "still in the group", not "still in the slot".)
-    batch_.clear();
+    batch.clear();
     walker_.Start(g);
     for (;;) {
       uint64_t group_off, e;
       bool done;
       PTDB_RETURN_IF_ERROR(walker_.Next(&group_off, &e, &done));
       if (done) break;
-      batch_.push_back({group_off, e});
+      batch.push_back({group_off, e});
     }
     constexpr size_t kPrefetchAhead = 8;
-    for (size_t i = 0; i < batch_.size() && i < kPrefetchAhead; i++) {
-      s_->Prefetch(format::EntryOffset(batch_[i].second));
+    for (size_t i = 0; i < batch.size() && i < kPrefetchAhead; i++) {
+      s_->Prefetch(format::EntryOffset(batch[i].second));
     }
-    for (size_t i = 0; i < batch_.size(); i++) {
-      if (i + kPrefetchAhead < batch_.size()) {
-        s_->Prefetch(format::EntryOffset(batch_[i + kPrefetchAhead].second));
+    for (size_t i = 0; i < batch.size(); i++) {
+      if (i + kPrefetchAhead < batch.size()) {
+        s_->Prefetch(format::EntryOffset(batch[i + kPrefetchAhead].second));
       }
       bool present;
-      PTDB_RETURN_IF_ERROR(GroupHolds(batch_[i].first, batch_[i].second, &present));
+      PTDB_RETURN_IF_ERROR(GroupHolds(batch[i].first, batch[i].second, &present));
       if (!present) continue;
-      const uint64_t off = format::EntryOffset(batch_[i].second);
+      const uint64_t off = format::EntryOffset(batch[i].second);
       format::UsedHeader hdr;
       PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
       const RecordInfo r = DecodeUsedHeader(hdr);

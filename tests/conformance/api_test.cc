@@ -347,6 +347,24 @@ TEST_P(ApiTest, TraverseCallbackMayGrowTheDatabase) {
   PTDB_ASSERT_OK(db->Check());
 }
 
+// A callback may traverse too (it only reads): both walks see every record once.
+TEST_P(ApiTest, TraverseInsideTraverse) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  const Dump all = StoreNumbered(db.get(), 500);
+  std::set<std::string> outer_seen;
+  PTDB_ASSERT_OK(db->Traverse([&](std::string_view k, std::string_view) {
+    EXPECT_TRUE(outer_seen.emplace(k).second) << "twice: " << k;
+    if (outer_seen.size() % 100 == 1) {
+      uint64_t inner = 0;
+      EXPECT_TRUE(db->Traverse(nullptr, &inner).ok());
+      EXPECT_EQ(inner, all.size());
+    }
+    return true;
+  }));
+  EXPECT_EQ(outer_seen.size(), all.size());
+}
+
 TEST_P(ApiTest, TraverseMayDeleteCurrentRecord) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
