@@ -137,9 +137,17 @@ Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
   PTDB_RETURN_IF_ERROR(Find(key, &loc));
   if (!loc.found) return Status(Error::kNoExist, "");
   const uint64_t len = loc.rec.key_len + loc.rec.data_len;
-  if (scratch_.size() < len) scratch_.resize(len);
+  // Without a mapping the record is copied; the copy is this call's own, since fn may
+  // read the database (parse or traverse) itself. Small records stay on the stack.
+  char small[256];
+  std::string large;
+  void* buf = small;
+  if (len > sizeof(small)) {
+    large.resize(len);
+    buf = large.data();
+  }
   const void* p;
-  PTDB_RETURN_IF_ERROR(s_->Read(loc.rec_off + format::kUsedHeaderSize, len, scratch_.data(), &p));
+  PTDB_RETURN_IF_ERROR(s_->Read(loc.rec_off + format::kUsedHeaderSize, len, buf, &p));
   const char* c = static_cast<const char*>(p);
   return fn(std::string_view(c, loc.rec.key_len),
             std::string_view(c + loc.rec.key_len, loc.rec.data_len));

@@ -347,6 +347,26 @@ TEST_P(ApiTest, TraverseCallbackMayGrowTheDatabase) {
   PTDB_ASSERT_OK(db->Check());
 }
 
+// A parse_record callback may read the database, nested parses included, and still see
+// its own record intact (without a mapping the record is a copy: it must be its own).
+TEST_P(ApiTest, ParseRecordMayReadInside) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  PTDB_ASSERT_OK(db->Store("outer", std::string(1000, 'o')));
+  PTDB_ASSERT_OK(db->Store("inner", std::string(5000, 'i')));
+  PTDB_ASSERT_OK(db->ParseRecord("outer", [&](std::string_view k, std::string_view d) {
+    PTDB_EXPECT_OK(db->ParseRecord("inner", [](std::string_view, std::string_view d2) {
+      EXPECT_EQ(d2, std::string(5000, 'i'));
+      return Status::OK();
+    }));
+    std::string fetched;
+    PTDB_EXPECT_OK(db->Fetch("inner", &fetched));
+    EXPECT_EQ(k, "outer");
+    EXPECT_EQ(d, std::string(1000, 'o'));
+    return Status::OK();
+  }));
+}
+
 // A callback may traverse too (it only reads): both walks see every record once.
 TEST_P(ApiTest, TraverseInsideTraverse) {
   std::unique_ptr<Db> db;
