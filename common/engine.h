@@ -91,7 +91,7 @@ class Engine {
   Status ReadKey(uint64_t rec_off, std::string* key);
   Status GroupHolds(uint64_t group_off, uint64_t entry, bool* present);
   Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
-                     std::string_view data2, unsigned hash_bits, bool grown);
+                     std::string_view data2, unsigned hash_bits, bool grown, bool key_in_place);
   Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
                    unsigned hash_bits, bool grown, uint64_t* off);
   Status KeyFromGroup(unsigned group, std::string* key, bool* found);
@@ -164,7 +164,7 @@ Status Engine<S>::Exists(std::string_view key, bool* exists) {
 template <class S>
 Status Engine<S>::WriteRecord(uint64_t off, uint64_t room, std::string_view key,
                               std::string_view data1, std::string_view data2, unsigned hash_bits,
-                              bool grown) {
+                              bool grown, bool key_in_place) {
   RecordInfo info;
   info.magic = format::kUsedMagic;
   info.key_len = key.size();
@@ -178,7 +178,7 @@ Status Engine<S>::WriteRecord(uint64_t off, uint64_t room, std::string_view key,
                (unsigned long long)info.key_len, (unsigned long long)info.data_len);
   }
   uint64_t pos = off + format::kUsedHeaderSize;
-  if (!key.empty()) PTDB_RETURN_IF_ERROR(s_->Write(pos, key.data(), key.size()));
+  if (!key.empty() && !key_in_place) PTDB_RETURN_IF_ERROR(s_->Write(pos, key.data(), key.size()));
   pos += key.size();
   if (!data1.empty()) PTDB_RETURN_IF_ERROR(s_->Write(pos, data1.data(), data1.size()));
   pos += data1.size();
@@ -210,7 +210,7 @@ Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::s
     return Err(Error::kCorrupt, "allocator returned %llu bytes for %llu", (unsigned long long)room,
                (unsigned long long)len);
   }
-  return WriteRecord(*off, room, key, data1, data2, hash_bits, grown);
+  return WriteRecord(*off, room, key, data1, data2, hash_bits, grown, false);
 }
 
 // Links a new record into the tree. If that fails (the tree needed space and the disk
@@ -236,9 +236,9 @@ Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode m
   if (loc.found) {
     if (mode == StoreMode::kInsert) return Status(Error::kExists, "");
     if (loc.rec.Capacity() >= key.size() + data.size()) {
-      // In place: the new data, then the header that makes it visible.
+      // In place: the new data, then the header that makes it visible (the key is there).
       return WriteRecord(loc.rec_off, loc.rec.Capacity(), key, data, {}, RecordHashBits(h),
-                         loc.rec.grown);
+                         loc.rec.grown, true);
     }
     uint64_t off;
     PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), true, &off));
