@@ -5,7 +5,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(PTDB_INTERNAL_LIBS ptdb_common ptdb_file ptdb)
+set(PTDB_INTERNAL_LIBS ptdb_common ptdb_file ptdb_pmem ptdb)
 # One set of objects serves the internal libraries (tests, tools) and both installed
 # ones, so it is position independent, and only what carries PTDB_EXPORT is visible
 # outside the shared library.
@@ -21,8 +21,8 @@ endforeach()
 
 add_library(ptdb_shared SHARED ${PTDB_OBJECTS})
 add_library(ptdb_static STATIC ${PTDB_OBJECTS})
-target_link_libraries(ptdb_shared PRIVATE Threads::Threads)
-target_link_libraries(ptdb_static INTERFACE Threads::Threads)
+target_link_libraries(ptdb_shared PRIVATE Threads::Threads PkgConfig::PMEMOBJ_CPP)
+target_link_libraries(ptdb_static INTERFACE Threads::Threads PkgConfig::PMEMOBJ_CPP)
 set_target_properties(ptdb_shared PROPERTIES
   OUTPUT_NAME ptdb
   EXPORT_NAME ptdb

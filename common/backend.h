@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/locks.h"
 #include "ptdb/db.h"
 #include "ptdb/options.h"
 #include "ptdb/status.h"
@@ -32,6 +33,12 @@ class Backend {
   virtual Status FirstKey(std::string* key) = 0;  // kNoExist
   virtual Status NextKey(std::string* key) = 0;   // kNoExist
   virtual Status Wipe() = 0;
+  // TDB2's chainlock (the key's top-level hash group) and lockall (every group), held
+  // across calls by the calling thread for this handle. kLock on misuse.
+  virtual Status ChainLock(std::string_view key, LockType type) = 0;
+  virtual Status ChainUnlock(std::string_view key, LockType type) = 0;
+  virtual Status LockAll(LockType type) = 0;
+  virtual Status UnlockAll(LockType type) = 0;
   virtual Status Check(const CheckFn& fn) = 0;
   virtual Status Summary(bool histograms, std::string* report) = 0;
   virtual Status ReadSeqnum(uint64_t* seqnum) = 0;

@@ -129,9 +129,8 @@ Status Checker::CheckHeader() {
                      Hex{header_.reserved[i]}, ", expected 0");
     }
   }
-  if (header_.first_zone != format::kHeaderSize) {
-    return Corrupt("header at 88: first_zone ", header_.first_zone, ", expected ",
-                   format::kHeaderSize);
+  if (header_.first_zone < format::kHeaderSize) {
+    return Corrupt("header at 88: first_zone ", header_.first_zone, " is inside the header");
   }
   return Status::OK();
 }

@@ -1,12 +1,16 @@
 // The TDB2 engine: records over the hash tree and the free zones, written once for
 // every backend's Storage (common/storage.h).
 //
-// REQUIRES for every call: the caller holds whatever locks the operation needs and has
-// validated its arguments (frontend/db_impl.cc does both).
+// Each operation takes the TDB2 locks it needs through the storage (S::Lock/Unlock,
+// common/locks.h): a key's top-level hash group (read to look, write to change), the
+// allocator's free-zone and expansion locks (common/free_zones.h), one group at a time
+// for traverse, and none while a callback runs. REQUIRES: validated arguments
+// (frontend/db_impl.cc).
 #ifndef PTDB_COMMON_ENGINE_H_
 #define PTDB_COMMON_ENGINE_H_
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -18,6 +22,7 @@
 #include "common/hash.h"
 #include "common/hash_tree.h"
 #include "common/hash_walker.h"
+#include "common/locks.h"
 #include "common/record.h"
 #include "common/space_io.h"
 #include "ptdb/db.h"
@@ -40,7 +45,8 @@ struct HashConfig {
 
 // Writes a new database's header (zeroed top level) and makes `first_zone` its first zone.
 template <class S>
-Status InitializeDatabase(S* s, const HashConfig& hash, const Extent& first_zone, Stats* stats) {
+Status InitializeDatabase(S* s, const HashConfig& hash, uint64_t features, const Extent& first_zone,
+                          Stats* stats) {
   std::vector<uint8_t> buf(format::kHeaderSize, 0);
   auto* hdr = reinterpret_cast<format::Header*>(buf.data());
   std::memcpy(hdr->magic_food, format::kMagicFood, sizeof(format::kMagicFood));
@@ -48,10 +54,31 @@ Status InitializeDatabase(S* s, const HashConfig& hash, const Extent& first_zone
   hdr->hash_seed = hash.seed;
   hdr->hash_test = HashTestValue(hash);
   hdr->features_offered = format::kFeaturesKnown;
+  hdr->features_used = features;
   PTDB_RETURN_IF_ERROR(s->Write(0, buf.data(), buf.size()));
   FreeZones<S> zones(s, stats);
   return zones.AddZone(first_zone);
 }
+
+// Holds a lock of the storage's lock set for a scope.
+template <class S>
+class ScopedLock {
+ public:
+  ScopedLock(S* s, LockId id, LockType type)
+      : s_(s), id_(id), type_(type), st_(s->Lock(id, type)) {}
+  ~ScopedLock() {
+    if (st_.ok()) (void)s_->Unlock(id_, type_);
+  }
+  ScopedLock(const ScopedLock&) = delete;
+  ScopedLock& operator=(const ScopedLock&) = delete;
+  const Status& status() const { return st_; }
+
+ private:
+  S* s_;
+  LockId id_;
+  LockType type_;
+  Status st_;
+};
 
 template <class S>
 class Engine {
@@ -61,8 +88,7 @@ class Engine {
         hash_(hash),
         stats_(stats),
         zones_(storage, stats),
-        tree_(storage, &zones_, stats, &HashConfig::Call, &hash_),
-        walker_(storage) {}
+        tree_(storage, &zones_, stats, &HashConfig::Call, &hash_) {}
 
   // Loads what the engine caches about the space (the zone list).
   Status Load() { return zones_.Load(); }
@@ -79,13 +105,18 @@ class Engine {
   Status Wipe();
 
   Status ReadSeqnum(uint64_t* seq) { return ReadWord(s_, format::kSeqnumOffset, seq); }
+  Status ReloadZones() { return zones_.Load(); }
   Status BumpSeqnum();
 
   const HashConfig& hash() const { return hash_; }
+  // The top-level hash group of a key: the unit of chainlock.
+  unsigned GroupOf(std::string_view key) const {
+    return unsigned(HashBits(tree_.Hash(key), 0, format::kTopGroupBits));
+  }
 
  private:
-  Status Find(std::string_view key, HashLocation* loc) {
-    return tree_.Locate(key, tree_.Hash(key), loc);
+  static LockId Group(uint64_t h) {
+    return {LockKind::kHashGroup, uint32_t(HashBits(h, 0, format::kTopGroupBits))};
   }
   Status ReadRecordData(const HashLocation& loc, std::string* data);
   Status ReadKey(uint64_t rec_off, std::string* key);
@@ -94,7 +125,10 @@ class Engine {
                      std::string_view data2, unsigned hash_bits, bool grown, bool key_in_place);
   Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
                    unsigned hash_bits, bool grown, uint64_t* off);
-  Status KeyFromGroup(unsigned group, std::string* key, bool* found);
+  // Moves on from `group` (exhausted) through the later groups to the next key.
+  Status KeyFromGroup(HashWalker<S>* walker, unsigned group, std::string* key, bool* found);
+  // The walker's next key within its current group, if any.
+  Status KeyInGroup(HashWalker<S>* walker, std::string* key, bool* found);
   Status InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
 
   S* s_;
@@ -102,8 +136,10 @@ class Engine {
   Stats* stats_;
   FreeZones<S> zones_;
   HashTree<S> tree_;
-  HashWalker<S> walker_;
-  std::string scratch_;
+  // Chain links the current FirstKey/NextKey iteration has crossed (HashWalker). Shared
+  // by the handle's threads: concurrent iterations only add up, towards a bound (every
+  // chain record in the file) that a looping chain passes and an honest walk does not.
+  std::atomic<uint64_t> iteration_chain_links_{0};
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -125,16 +161,22 @@ Status Engine<S>::ReadRecordData(const HashLocation& loc, std::string* data) {
 
 template <class S>
 Status Engine<S>::Fetch(std::string_view key, std::string* data) {
+  const uint64_t h = tree_.Hash(key);
+  ScopedLock<S> lock(s_, Group(h), LockType::kRead);
+  PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
-  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   if (!loc.found) return Status(Error::kNoExist, "");
   return ReadRecordData(loc, data);
 }
 
 template <class S>
 Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
+  const uint64_t h = tree_.Hash(key);
+  ScopedLock<S> lock(s_, Group(h), LockType::kRead);
+  PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
-  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   if (!loc.found) return Status(Error::kNoExist, "");
   const uint64_t len = loc.rec.key_len + loc.rec.data_len;
   // Without a mapping the record is copied; the copy is this call's own, since fn may
@@ -155,8 +197,11 @@ Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
 
 template <class S>
 Status Engine<S>::Exists(std::string_view key, bool* exists) {
+  const uint64_t h = tree_.Hash(key);
+  ScopedLock<S> lock(s_, Group(h), LockType::kRead);
+  PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
-  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   *exists = loc.found;
   return Status::OK();
 }
@@ -231,6 +276,8 @@ Status Engine<S>::InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec
 template <class S>
 Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode mode) {
   const uint64_t h = tree_.Hash(key);
+  ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
   PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   if (loc.found) {
@@ -255,6 +302,8 @@ Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode m
 template <class S>
 Status Engine<S>::Append(std::string_view key, std::string_view data) {
   const uint64_t h = tree_.Hash(key);
+  ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
   PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   if (!loc.found) {
@@ -293,8 +342,11 @@ Status Engine<S>::Append(std::string_view key, std::string_view data) {
 
 template <class S>
 Status Engine<S>::Delete(std::string_view key) {
+  const uint64_t h = tree_.Hash(key);
+  ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
-  PTDB_RETURN_IF_ERROR(Find(key, &loc));
+  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   if (!loc.found) return Status(Error::kNoExist, "");
   PTDB_RETURN_IF_ERROR(tree_.Remove(loc));
   return zones_.Free(loc.rec_off, loc.rec.TotalSize());
@@ -304,21 +356,29 @@ template <class S>
 Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   uint64_t visited = 0;
   std::string copy;
-  // Local, not a member: the callback may start a traverse of its own.
+  // Locals, not members: threads share the engine, and the callback may traverse too.
+  HashWalker<S> walker(s_);
   std::vector<std::pair<uint64_t, uint64_t>> batch;  // (group, entry)
   for (unsigned g = 0; g < format::kTopGroups; g++) {
-    // Collect the group first, then visit: the callback may change the tree. Before each
-    // visit the entry's 8-slot group is searched again, so a record deleted or moved away
-    // meanwhile is skipped. (A delete re-places the entries after it within their group,
-    // which is why the check is "still in the group", not "still in the slot".)
+    const LockId group{LockKind::kHashGroup, g};
+    // Collect the group under its read lock, then visit each entry with the lock taken
+    // again only to check and copy it: the callback runs with no lock held, so it may
+    // change the tree, and others may too. Before each visit the entry's 8-slot group is
+    // searched again, so a record deleted or moved away meanwhile is skipped. (A delete
+    // re-places the entries after it within their group, which is why the check is
+    // "still in the group", not "still in the slot".)
     batch.clear();
-    walker_.Start(g);
-    for (;;) {
-      uint64_t group_off, e;
-      bool done;
-      PTDB_RETURN_IF_ERROR(walker_.Next(&group_off, &e, &done));
-      if (done) break;
-      batch.push_back({group_off, e});
+    {
+      ScopedLock<S> lock(s_, group, LockType::kRead);
+      PTDB_RETURN_IF_ERROR(lock.status());
+      walker.Start(g);
+      for (;;) {
+        uint64_t group_off, e;
+        bool done;
+        PTDB_RETURN_IF_ERROR(walker.Next(&group_off, &e, &done));
+        if (done) break;
+        batch.push_back({group_off, e});
+      }
     }
     constexpr size_t kPrefetchAhead = 8;
     for (size_t i = 0; i < batch.size() && i < kPrefetchAhead; i++) {
@@ -328,28 +388,31 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
       if (i + kPrefetchAhead < batch.size()) {
         s_->Prefetch(format::EntryOffset(batch[i + kPrefetchAhead].second));
       }
-      bool present;
-      PTDB_RETURN_IF_ERROR(GroupHolds(batch[i].first, batch[i].second, &present));
-      if (!present) continue;
-      const uint64_t off = format::EntryOffset(batch[i].second);
-      format::UsedHeader hdr;
-      PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
-      const RecordInfo r = DecodeUsedHeader(hdr);
-      if (r.magic != format::kUsedMagic) {
-        return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
-                   (unsigned long long)off);
+      RecordInfo r;
+      {
+        ScopedLock<S> lock(s_, group, LockType::kRead);
+        PTDB_RETURN_IF_ERROR(lock.status());
+        bool present;
+        PTDB_RETURN_IF_ERROR(GroupHolds(batch[i].first, batch[i].second, &present));
+        if (!present) continue;
+        const uint64_t off = format::EntryOffset(batch[i].second);
+        format::UsedHeader hdr;
+        PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
+        r = DecodeUsedHeader(hdr);
+        if (r.magic != format::kUsedMagic) {
+          return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+                     (unsigned long long)off);
+        }
+        PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
+        // The callback gets its own copy, as in TDB2: the record may change or move
+        // once the lock is dropped.
+        const uint64_t len = r.key_len + r.data_len;
+        if (copy.size() < len) copy.resize(len);
+        const void* p;
+        PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, copy.data(), &p));
+        if (p != copy.data()) std::memcpy(copy.data(), p, len);
       }
-      PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
-      const uint64_t len = r.key_len + r.data_len;
-      if (scratch_.size() < len) scratch_.resize(len);
-      const void* p;
-      PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, scratch_.data(), &p));
       visited++;
-      // The callback gets its own copy, as in TDB2: it may write, and a write that grows
-      // the database can move the mapping (or reuse scratch_) under a pointer into it.
-      // The copy lives in this call's own buffer, so nested calls cannot touch it.
-      if (copy.size() < len) copy.resize(len);
-      std::memcpy(copy.data(), p, len);
       if (!fn(std::string_view(copy.data(), r.key_len),
               std::string_view(copy.data() + r.key_len, r.data_len))) {
         if (count) *count = visited;
@@ -389,45 +452,67 @@ Status Engine<S>::ReadKey(uint64_t rec_off, std::string* key) {
 }
 
 template <class S>
-Status Engine<S>::KeyFromGroup(unsigned group, std::string* key, bool* found) {
-  // The walker is positioned in `group` (Start or Resume); move on through the groups.
-  for (;;) {
-    uint64_t slot, e;
-    bool done;
-    PTDB_RETURN_IF_ERROR(walker_.Next(&slot, &e, &done));
-    if (!done) {
-      *found = true;
-      return ReadKey(format::EntryOffset(e), key);
-    }
-    if (++group >= format::kTopGroups) {
-      *found = false;
-      return Status::OK();
-    }
-    walker_.Start(group);
+Status Engine<S>::KeyFromGroup(HashWalker<S>* walker, unsigned group, std::string* key,
+                               bool* found) {
+  // `group` is exhausted; search the later ones, each under its own read lock.
+  *found = false;
+  while (!*found && ++group < format::kTopGroups) {
+    ScopedLock<S> lock(s_, {LockKind::kHashGroup, group}, LockType::kRead);
+    PTDB_RETURN_IF_ERROR(lock.status());
+    walker->Start(group);
+    PTDB_RETURN_IF_ERROR(KeyInGroup(walker, key, found));
   }
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::KeyInGroup(HashWalker<S>* walker, std::string* key, bool* found) {
+  uint64_t slot, e;
+  bool done;
+  PTDB_RETURN_IF_ERROR(walker->Next(&slot, &e, &done));
+  *found = !done;
+  return done ? Status::OK() : ReadKey(format::EntryOffset(e), key);
 }
 
 template <class S>
 Status Engine<S>::FirstKey(std::string* key) {
-  walker_.Start(0);
+  HashWalker<S> walker(s_);
   bool found;
-  PTDB_RETURN_IF_ERROR(KeyFromGroup(0, key, &found));
+  {
+    ScopedLock<S> lock(s_, {LockKind::kHashGroup, 0}, LockType::kRead);
+    PTDB_RETURN_IF_ERROR(lock.status());
+    walker.Start(0);
+    PTDB_RETURN_IF_ERROR(KeyInGroup(&walker, key, &found));
+  }
+  if (!found) PTDB_RETURN_IF_ERROR(KeyFromGroup(&walker, 0, key, &found));
+  iteration_chain_links_.store(walker.chain_links(), std::memory_order_relaxed);
   return found ? Status::OK() : Status(Error::kNoExist, "");
 }
 
 template <class S>
 Status Engine<S>::NextKey(std::string* key) {
   const uint64_t h = tree_.Hash(*key);
-  HashLocation loc;
-  PTDB_RETURN_IF_ERROR(tree_.Locate(*key, h, &loc));
-  walker_.Resume(loc);
+  const unsigned g = unsigned(HashBits(h, 0, format::kTopGroupBits));
+  HashWalker<S> walker(s_);
+  walker.set_chain_links(iteration_chain_links_.load(std::memory_order_relaxed));
   bool found;
-  PTDB_RETURN_IF_ERROR(KeyFromGroup(HashBits(h, 0, format::kTopGroupBits), key, &found));
+  {
+    ScopedLock<S> lock(s_, Group(h), LockType::kRead);
+    PTDB_RETURN_IF_ERROR(lock.status());
+    HashLocation loc;
+    PTDB_RETURN_IF_ERROR(tree_.Locate(*key, h, &loc));
+    walker.Resume(loc);
+    PTDB_RETURN_IF_ERROR(KeyInGroup(&walker, key, &found));
+  }
+  if (!found) PTDB_RETURN_IF_ERROR(KeyFromGroup(&walker, g, key, &found));
+  iteration_chain_links_.store(walker.chain_links(), std::memory_order_relaxed);
   return found ? Status::OK() : Status(Error::kNoExist, "");
 }
 
 template <class S>
 Status Engine<S>::Wipe() {
+  ScopedLock<S> lock(s_, {LockKind::kAllRecord, 0}, LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(lock.status());
   // Forget the tree and hand every zone back as one free record: O(zones), not O(records).
   PTDB_RETURN_IF_ERROR(tree_.Clear());
   return zones_.ResetAll();
@@ -435,6 +520,10 @@ Status Engine<S>::Wipe() {
 
 template <class S>
 Status Engine<S>::BumpSeqnum() {
+  // Writers in different hash groups bump it concurrently; the expansion lock, the only
+  // lock every writer may take, serialises the read-modify-write.
+  ScopedLock<S> lock(s_, {LockKind::kExpansion, 0}, LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(lock.status());
   uint64_t seq;
   PTDB_RETURN_IF_ERROR(ReadSeqnum(&seq));
   // Wraps to 0 rather than going negative in the C API's int64.

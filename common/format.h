@@ -71,8 +71,12 @@ static_assert(std::is_trivially_copyable_v<Header> && std::is_standard_layout_v<
 inline constexpr uint64_t kSeqnumOffset = offsetof(Header, seqnum);
 inline constexpr uint64_t kTopHashOffset = offsetof(Header, top_hash);
 
-// Features this code understands (none yet).
-inline constexpr uint64_t kFeaturesKnown = 0;
+// Feature bits (header features_used / features_offered).
+// The file's processes lock with robust mutexes kept in the MutexArea that sits between
+// the header and the first zone (file/mutex_area.h); without it, with fcntl byte ranges.
+inline constexpr uint64_t kFeatureMutexLocks = 1;
+// Features this code understands.
+inline constexpr uint64_t kFeaturesKnown = kFeatureMutexLocks;
 
 // Capability type bits: what a reader that does not know the capability must do.
 inline constexpr uint64_t kCapNoCheck = 1ULL << 63;  // check() cannot verify the file

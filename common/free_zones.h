@@ -8,14 +8,23 @@
 // Freeing pushes the record on its bucket's list: no merging, so a delete costs two or
 // three word writes. Merging of neighbours is delayed until an allocation finds nothing
 // in its zone; then the zone is scanned once and adjacent free records are joined.
+//
+// Locks (common/locks.h): a zone's lists change only under its free-zone lock, and the
+// zone list only under the expansion lock, so processes sharing a file can allocate in
+// different zones at once. What this class caches (the zone list, which buckets are
+// non-empty) may be stale after another process's writes: the bucket hint is re-read
+// under the zone lock, and the zone list is re-read whenever an offset or an allocation
+// goes past what we know. Threads sharing a handle take turns through mu_.
 #ifndef PTDB_COMMON_FREE_ZONES_H_
 #define PTDB_COMMON_FREE_ZONES_H_
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "common/format.h"
+#include "common/locks.h"
 #include "common/record.h"
 #include "common/space_io.h"
 #include "common/storage.h"
@@ -59,6 +68,14 @@ class FreeZones {
   };
 
   size_t ZoneOf(uint64_t off) const;
+  // Follows the zone chain past the last zone we know (others may have added zones).
+  // REQUIRES: the expansion lock.
+  Status LoadNewZones(bool* added);
+  // Re-reads zone z's bucket heads into its hint. REQUIRES: z's lock.
+  Status RefreshHint(size_t zone);
+  // Tries zone z under its lock, coalescing it first if that may help.
+  Status TryZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room, bool* found);
+  Status AppendZone(uint64_t off, const format::ZoneBody& body);
   uint64_t BucketHeadOffset(size_t zone, unsigned bucket) const {
     return zones_[zone].off + format::kUsedHeaderSize + offsetof(format::ZoneBody, buckets) +
            8 * uint64_t(bucket);
@@ -69,15 +86,15 @@ class FreeZones {
   Status AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room, bool* found);
   Status Coalesce(size_t zone);
   Status FormatZone(const Extent& ext);
-  Status Grow(uint64_t len, size_t* zone);
+  Status Grow(uint64_t len);  // REQUIRES: the expansion lock, zone list loaded
 
   S* s_;
   Stats* stats_;
+  std::mutex mu_;                      // this handle's threads, one at a time
   std::vector<Extent> zones_;          // address order
   std::vector<uint64_t> freed_bytes_;  // per zone: bytes freed since its last coalescing
-  // Per zone, bit b set if bucket b's list may be non-empty. A hint, checked against the
-  // head before use: it only saves reading 56 heads on every allocation. It is exact
-  // while this handle is the only writer.
+  // Per zone, bit b set if bucket b's list may be non-empty, re-read when the zone is
+  // locked: it saves reading the heads of empty buckets while searching.
   std::vector<uint64_t> nonempty_;
   size_t hint_[2] = {0, 0};  // per Use: the zone we allocate from first
 };
@@ -85,16 +102,52 @@ class FreeZones {
 // ---- implementation ---------------------------------------------------------------
 
 template <class S>
+Status FreeZones<S>::AppendZone(uint64_t off, const format::ZoneBody& body) {
+  // Make sure the whole zone is addressable before anyone trusts its size.
+  const void* p;
+  uint64_t last;
+  PTDB_RETURN_IF_ERROR(s_->Read(off + body.zone_size - 8, 8, &last, &p));
+  zones_.push_back({off, body.zone_size});
+  freed_bytes_.push_back(1);
+  uint64_t mask = 0;
+  for (unsigned b = 0; b < format::kFreeBuckets; b++) {
+    if (body.buckets[b] != 0) mask |= 1ULL << b;
+  }
+  nonempty_.push_back(mask);
+  return Status::OK();
+}
+
+template <class S>
 Status FreeZones<S>::Load() {
+  std::lock_guard<std::mutex> g(mu_);
   zones_.clear();
   freed_bytes_.clear();
   nonempty_.clear();
+  bool added;
+  PTDB_RETURN_IF_ERROR(LoadNewZones(&added));
+  if (zones_.empty()) return Err(Error::kCorrupt, "database has no zones");
+  hint_[0] = hint_[1] = zones_.size() - 1;
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::LoadNewZones(bool* added) {
+  *added = false;
   uint64_t off;
-  PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, first_zone), &off));
-  uint64_t prev_end = format::kHeaderSize;
+  if (zones_.empty()) {
+    PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, first_zone), &off));
+  } else {
+    PTDB_RETURN_IF_ERROR(ReadWord(
+        s_, zones_.back().off + format::kUsedHeaderSize + offsetof(format::ZoneBody, next_zone),
+        &off));
+  }
+  // Zones come in address order. A file's zones are contiguous; a pool's zone objects
+  // have the allocator's gaps between them. Whether they cover exactly the storage's
+  // extents is the checker's question, not the allocator's.
+  uint64_t prev_end = zones_.empty() ? format::kHeaderSize : zones_.back().end();
   while (off != 0) {
-    if (off != prev_end)
-      return Err(Error::kCorrupt, "zone at %llu does not follow the previous one (%llu)",
+    if (off < prev_end)
+      return Err(Error::kCorrupt, "zone at %llu is not after the previous one (ends %llu)",
                  (unsigned long long)off, (unsigned long long)prev_end);
     format::UsedHeader h;
     format::ZoneBody body;
@@ -105,23 +158,26 @@ Status FreeZones<S>::Load() {
         body.zone_size % format::kRecordAlign) {
       return Err(Error::kCorrupt, "bad zone record at %llu", (unsigned long long)off);
     }
-    // Make sure the whole zone is addressable before anyone trusts its size.
-    const void* p;
-    uint64_t last;
-    PTDB_RETURN_IF_ERROR(s_->Read(off + body.zone_size - 8, 8, &last, &p));
-    zones_.push_back({off, body.zone_size});
-    freed_bytes_.push_back(1);
-    uint64_t mask = 0;
-    for (unsigned b = 0; b < format::kFreeBuckets; b++) {
-      if (body.buckets[b] != 0) mask |= 1ULL << b;
-    }
-    nonempty_.push_back(mask);
+    PTDB_RETURN_IF_ERROR(AppendZone(off, body));
+    *added = true;
     prev_end = off + body.zone_size;
     off = body.next_zone;
     if (zones_.size() > (prev_end >> 9)) return Err(Error::kCorrupt, "zone list loops");
   }
-  if (zones_.empty()) return Err(Error::kCorrupt, "database has no zones");
-  hint_[0] = hint_[1] = zones_.size() - 1;
+  return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::RefreshHint(size_t zone) {
+  uint64_t heads[format::kFreeBuckets];
+  const void* p;
+  PTDB_RETURN_IF_ERROR(s_->Read(BucketHeadOffset(zone, 0), sizeof(heads), heads, &p));
+  const uint64_t* h = static_cast<const uint64_t*>(p);
+  uint64_t mask = 0;
+  for (unsigned b = 0; b < format::kFreeBuckets; b++) {
+    if (h[b] != 0) mask |= 1ULL << b;
+  }
+  nonempty_[zone] = mask;
   return Status::OK();
 }
 
@@ -304,33 +360,46 @@ Status FreeZones<S>::AddZone(const Extent& ext) {
     return Err(Error::kEinval, "zone of %llu bytes is too small", (unsigned long long)ext.len);
   }
   PTDB_RETURN_IF_ERROR(FormatZone(ext));
-  if (zones_.empty()) {
-    PTDB_RETURN_IF_ERROR(WriteWord(s_, offsetof(format::Header, first_zone), ext.off));
-  } else {
-    const uint64_t last = zones_.back().off;
-    PTDB_RETURN_IF_ERROR(WriteWord(
-        s_, last + format::kUsedHeaderSize + offsetof(format::ZoneBody, next_zone), ext.off));
-  }
+  const uint64_t link = zones_.empty() ? offsetof(format::Header, first_zone)
+                                       : zones_.back().off + format::kUsedHeaderSize +
+                                             offsetof(format::ZoneBody, next_zone);
   zones_.push_back(ext);
   freed_bytes_.push_back(0);
   nonempty_.push_back(0);
   const uint64_t free_off = ext.off + format::kZoneRecordSize;
-  return PushFree(zones_.size() - 1, free_off, ext.end() - free_off - format::kUsedHeaderSize);
+  PTDB_RETURN_IF_ERROR(
+      PushFree(zones_.size() - 1, free_off, ext.end() - free_off - format::kUsedHeaderSize));
+  // Linked last: another process sees the zone only once it is complete.
+  return WriteWord(s_, link, ext.off);
 }
 
 template <class S>
-Status FreeZones<S>::Grow(uint64_t len, size_t* zone) {
+Status FreeZones<S>::Grow(uint64_t len) {
   Extent ext;
   PTDB_RETURN_IF_ERROR(s_->Grow(format::kZoneRecordSize + format::kUsedHeaderSize + len, &ext));
   stats_->expands++;
-  PTDB_RETURN_IF_ERROR(AddZone(ext));
-  *zone = zones_.size() - 1;
-  return Status::OK();
+  return AddZone(ext);
+}
+
+template <class S>
+Status FreeZones<S>::TryZone(size_t z, uint64_t len, uint64_t* off, uint64_t* room, bool* found) {
+  PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kFreeZone, uint32_t(z)}, LockType::kWrite));
+  Status st = RefreshHint(z);
+  if (st.ok()) st = AllocInZone(z, len, off, room, found);
+  // Coalescing costs a scan of the zone, so it waits until a sixteenth of the zone
+  // has been freed since the last one: O(1) scanned records per freed record.
+  if (st.ok() && !*found && freed_bytes_[z] >= std::max(len, zones_[z].len / 16)) {
+    st = Coalesce(z);
+    if (st.ok()) st = AllocInZone(z, len, off, room, found);
+  }
+  Status un = s_->Unlock({LockKind::kFreeZone, uint32_t(z)}, LockType::kWrite);
+  return st.ok() ? un : st;
 }
 
 template <class S>
 Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room) {
   len = std::max(AlignRecord(len), format::kMinDataLen);
+  std::lock_guard<std::mutex> g(mu_);
   size_t& hint = hint_[use == Use::kHashTable];
   bool found = false;
   // The hint zone first, then every other zone, so space is reused before the file
@@ -339,20 +408,25 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
   // refilled by later sub-groups.
   for (size_t n = 0; !found && n < zones_.size(); n++) {
     const size_t z = (hint + n) % zones_.size();
-    PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
-    // Coalescing costs a scan of the zone, so it waits until a sixteenth of the zone
-    // has been freed since the last one: O(1) scanned records per freed record.
-    if (!found && freed_bytes_[z] >= std::max(len, zones_[z].len / 16)) {
-      PTDB_RETURN_IF_ERROR(Coalesce(z));
-      PTDB_RETURN_IF_ERROR(AllocInZone(z, len, off, room, &found));
-    }
+    PTDB_RETURN_IF_ERROR(TryZone(z, len, off, room, &found));
     if (found) hint = z;
   }
-  if (!found) {
-    PTDB_RETURN_IF_ERROR(Grow(len, &hint));
-    PTDB_RETURN_IF_ERROR(AllocInZone(hint, len, off, room, &found));
-    if (!found) {
-      return Err(Error::kCorrupt, "new zone cannot hold %llu bytes", (unsigned long long)len);
+  // Every zone we know is full: under the expansion lock, look for zones others added,
+  // else add one. The new zone is searched after the expansion lock is released (zone
+  // locks rank before it); if others took its space meanwhile, go round again.
+  for (int round = 0; !found; round++) {
+    if (round == 8) return Err(Error::kOom, "no space after growing the database 8 times");
+    const size_t known = zones_.size();
+    PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
+    bool added;
+    Status st = LoadNewZones(&added);
+    if (st.ok() && !added) st = Grow(len);
+    Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
+    PTDB_RETURN_IF_ERROR(st);
+    PTDB_RETURN_IF_ERROR(un);
+    for (size_t z = known; !found && z < zones_.size(); z++) {
+      PTDB_RETURN_IF_ERROR(TryZone(z, len, off, room, &found));
+      if (found) hint = z;
     }
   }
   stats_->allocs++;
@@ -361,14 +435,39 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
 
 template <class S>
 Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (off >= zones_.back().end()) {
+    // In a zone another process added since we last looked.
+    PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
+    bool added;
+    Status st = LoadNewZones(&added);
+    Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
+    PTDB_RETURN_IF_ERROR(st);
+    PTDB_RETURN_IF_ERROR(un);
+  }
   const size_t zone = ZoneOf(off);
+  if (zone >= zones_.size() || off + total > zones_[zone].end()) {
+    return Err(Error::kCorrupt, "freed record [%llu, +%llu) is not inside a zone",
+               (unsigned long long)off, (unsigned long long)total);
+  }
   stats_->frees++;
   freed_bytes_[zone] += total;
-  return PushFree(zone, off, total - format::kUsedHeaderSize);
+  PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kFreeZone, uint32_t(zone)}, LockType::kWrite));
+  Status st = PushFree(zone, off, total - format::kUsedHeaderSize);
+  Status un = s_->Unlock({LockKind::kFreeZone, uint32_t(zone)}, LockType::kWrite);
+  return st.ok() ? un : st;
 }
 
 template <class S>
 Status FreeZones<S>::ResetAll() {
+  std::lock_guard<std::mutex> g(mu_);
+  // REQUIRES: the allrecord lock, which covers every zone lock.
+  PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
+  bool added;
+  Status st = LoadNewZones(&added);
+  Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(st);
+  PTDB_RETURN_IF_ERROR(un);
   for (size_t i = 0; i < zones_.size(); i++) {
     const Extent z = zones_[i];
     uint64_t next = i + 1 < zones_.size() ? zones_[i + 1].off : 0;

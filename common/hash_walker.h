@@ -37,6 +37,11 @@ class HashWalker {
     if (!loc.found && depth_ > 0) frames_[depth_ - 1].next--;  // the missing key's spot
   }
 
+  // Chain links followed so far. A FirstKey/NextKey iteration is many short walks: it
+  // carries the count from one to the next, so a chain that loops is caught there too.
+  uint64_t chain_links() const { return chain_links_; }
+  void set_chain_links(uint64_t n) { chain_links_ = n; }
+
   // Yields the next record entry and the offset of the 8-slot group (or chain link)
   // holding it. Sets *done when the top-level group is exhausted.
   Status Next(uint64_t* group_off, uint64_t* entry, bool* done) {

@@ -28,8 +28,14 @@ const char* ErrorString(Error code) noexcept {
 
 Status::Status(Error code, std::string_view message) {
   if (code != Error::kSuccess) {
-    state_ = std::make_shared<const State>(State{code, std::string(message)});
+    state_ = std::make_shared<const State>(State{code, std::string(message), false});
   }
+}
+
+Status Status::WouldBlock(std::string_view message) {
+  Status st;
+  st.state_ = std::make_shared<const State>(State{Error::kLock, std::string(message), true});
+  return st;
 }
 
 std::string_view Status::message() const noexcept {

@@ -20,6 +20,11 @@
 //   // Bytes of address space; every valid offset is below it. Bounds loop walks.
 //   uint64_t size() const;
 //
+//   // The lock set's locks (common/locks.h) for this handle; OK at once when it takes
+//   // none. Hash groups, free zones, expansion and allrecord go through these.
+//   Status Lock(LockId id, LockType type);
+//   Status Unlock(LockId id, LockType type);
+//
 //   // The extents of raw space after the header, in address order. Every byte of each
 //   // must belong to exactly one zone (the checker verifies this).
 //   const std::vector<Extent>& Extents() const;

@@ -6,18 +6,66 @@
 
 namespace ptdb {
 
+FileBackend::~FileBackend() {
+  // A handle closed with locks still held (a chainlock, lockall) gives them back.
+  if (LockSet* locks = view_.locks()) locks->ReleaseAll(this);
+}
+
+Status FileBackend::ChainLock(std::string_view key, LockType type) {
+  LockSet* locks = view_.locks();
+  if (locks == nullptr) return Status::OK();
+  return locks->Lock(this, {LockKind::kHashGroup, engine_.GroupOf(key)}, type);
+}
+
+Status FileBackend::ChainUnlock(std::string_view key, LockType type) {
+  LockSet* locks = view_.locks();
+  if (locks == nullptr) return Status::OK();
+  return locks->Unlock(this, {LockKind::kHashGroup, engine_.GroupOf(key)}, type);
+}
+
+Status FileBackend::LockAll(LockType type) {
+  LockSet* locks = view_.locks();
+  return locks ? locks->LockAll(this, type) : Status::OK();
+}
+
+Status FileBackend::UnlockAll(LockType type) {
+  LockSet* locks = view_.locks();
+  return locks ? locks->UnlockAll(this, type) : Status::OK();
+}
+
+template <class F>
+Status FileBackend::UnderAllRecordRead(F&& fn) {
+  PTDB_RETURN_IF_ERROR(LockAll(LockType::kRead));
+  Status st = fn();
+  Status un = UnlockAll(LockType::kRead);
+  return st.ok() ? un : st;
+}
+
 Status FileBackend::Check(const CheckFn& fn) {
-  StorageReader<FileStorage> reader(storage_.get());
-  const HashConfig hash = engine_.hash();
-  return CheckDatabase(
-      reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn);
+  return UnderAllRecordRead([&] {
+    StorageReader<FileView> reader(&view_);
+    const HashConfig hash = engine_.hash();
+    return CheckDatabase(
+        reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn);
+  });
 }
 
 Status FileBackend::Summary(bool histograms, std::string* report) {
-  StorageReader<FileStorage> reader(storage_.get());
-  return SummarizeDatabase(reader, histograms, report);
+  return UnderAllRecordRead([&] {
+    StorageReader<FileView> reader(&view_);
+    return SummarizeDatabase(reader, histograms, report);
+  });
 }
 
-Status FileBackend::ApplyFlags(unsigned flags) { return storage_->SetMmap((flags & kNoMmap) == 0); }
+Status FileBackend::ApplyFlags(unsigned flags) {
+  const bool memory = file_->storage()->memory();
+  LockSet* want = (flags & kNoLock) || memory ? nullptr : file_->locks();
+  if (want != view_.locks() && view_.locks() != nullptr && view_.locks()->HoldsAny(this)) {
+    return Err(Error::kLock, "kNoLock cannot change while this handle holds locks");
+  }
+  PTDB_RETURN_IF_ERROR(view_.SetMmap(memory || (flags & kNoMmap) == 0));
+  view_.set_locks(want);
+  return Status::OK();
+}
 
 }  // namespace ptdb

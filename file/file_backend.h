@@ -7,7 +7,8 @@
 
 #include "common/backend.h"
 #include "common/engine.h"
-#include "file/file_storage.h"
+#include "file/file_view.h"
+#include "file/shared_file.h"
 #include "ptdb/options.h"
 
 namespace ptdb {
@@ -18,6 +19,7 @@ class FileBackend final : public Backend {
   // the handle (kCantCheck, kRdonly). REQUIRES: options validated by the frontend.
   static Status Open(const std::string& name, const Options& options, Stats* stats, unsigned* flags,
                      std::unique_ptr<Backend>* out);
+  ~FileBackend() override;
 
   Status Fetch(std::string_view key, std::string* data) override {
     return engine_.Fetch(key, data);
@@ -37,19 +39,30 @@ class FileBackend final : public Backend {
   Status FirstKey(std::string* key) override { return engine_.FirstKey(key); }
   Status NextKey(std::string* key) override { return engine_.NextKey(key); }
   Status Wipe() override { return engine_.Wipe(); }
+  Status ChainLock(std::string_view key, LockType type) override;
+  Status ChainUnlock(std::string_view key, LockType type) override;
+  Status LockAll(LockType type) override;
+  Status UnlockAll(LockType type) override;
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override { return engine_.ReadSeqnum(seqnum); }
   Status BumpSeqnum() override { return engine_.BumpSeqnum(); }
   Status ApplyFlags(unsigned flags) override;
-  int Fd() const override { return storage_->fd(); }
+  int Fd() const override { return file_->storage()->fd(); }
 
  private:
-  FileBackend(std::unique_ptr<FileStorage> storage, const HashConfig& hash, Stats* stats)
-      : storage_(std::move(storage)), engine_(storage_.get(), hash, stats) {}
+  FileBackend(std::shared_ptr<SharedFile> file, const HashConfig& hash, Stats* stats)
+      : file_(std::move(file)),
+        view_(file_->storage(), file_->locks(), this),
+        engine_(&view_, hash, stats) {}
 
-  std::unique_ptr<FileStorage> storage_;
-  Engine<FileStorage> engine_;
+  // Runs fn under the allrecord read lock (check, summary).
+  template <class F>
+  Status UnderAllRecordRead(F&& fn);
+
+  std::shared_ptr<SharedFile> file_;
+  FileView view_;
+  Engine<FileView> engine_;
 };
 
 }  // namespace ptdb

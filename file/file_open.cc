@@ -2,6 +2,7 @@
 // validation, then mapping. Nothing is written to a file until its header has been
 // validated (or the file was empty and we were asked to create it).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "common/format.h"
 #include "common/hash.h"
 #include "file/file_backend.h"
+#include "file/file_locks.h"
 
 namespace ptdb {
 namespace {
@@ -46,15 +48,11 @@ Status ValidateHeader(const format::Header& h, const HashConfig& hash, const std
     return Err(Error::kCorrupt, "%s uses features (%#llx) it does not offer (%#llx)", name.c_str(),
                (unsigned long long)h.features_used, (unsigned long long)h.features_offered);
   }
-  if (h.first_zone != format::kHeaderSize) {
-    return Err(Error::kCorrupt, "%s: first zone at %llu, expected %llu", name.c_str(),
-               (unsigned long long)h.first_zone, (unsigned long long)format::kHeaderSize);
-  }
   return Status::OK();
 }
 
 // Walks the capability list: what this code does not understand limits what it may do.
-Status ApplyCapabilities(FileStorage* s, uint64_t cap, bool writable, unsigned* flags,
+Status ApplyCapabilities(FileView* s, uint64_t cap, bool writable, unsigned* flags,
                          const std::string& name) {
   for (uint64_t n = 0; cap != 0; n++) {
     if (n > s->size() / format::kMinRecord)
@@ -85,13 +83,63 @@ Status ApplyCapabilities(FileStorage* s, uint64_t cap, bool writable, unsigned* 
   return Status::OK();
 }
 
-Status CreateFile(int fd, const HashConfig& hash, Stats* stats, std::unique_ptr<FileStorage>* out) {
-  const uint64_t size = format::kHeaderSize + kFirstZoneSize;
+// Where a database's first zone starts: after the mutex area when it has one.
+uint64_t SpaceStart(bool mutex_mode) {
+  return format::kHeaderSize + (mutex_mode ? MutexArea::kSize : 0);
+}
+
+Status CreateFile(int fd, const HashConfig& hash, bool mutex_mode, Stats* stats,
+                  std::unique_ptr<FileStorage>* out) {
+  const uint64_t start = SpaceStart(mutex_mode);
+  const uint64_t size = start + kFirstZoneSize;
   const int err = posix_fallocate(fd, 0, off_t(size));
   if (err != 0) return Err(Error::kIo, "cannot size the new database: %s", strerror(err));
-  PTDB_RETURN_IF_ERROR(FileStorage::OpenFile(fd, size, true, false, out));
-  PTDB_RETURN_IF_ERROR(
-      InitializeDatabase(out->get(), hash, Extent{format::kHeaderSize, kFirstZoneSize}, stats));
+  PTDB_RETURN_IF_ERROR(FileStorage::OpenFile(fd, size, start, true, false, out));
+  FileView view(out->get(), nullptr, nullptr);
+  return InitializeDatabase(&view, hash, mutex_mode ? format::kFeatureMutexLocks : 0,
+                            Extent{start, kFirstZoneSize}, stats);
+}
+
+// Joins the processes using a kMutex file. Each holds a read lock on the active byte
+// while open; one that can get it for writing is alone, so the mutexes in the file are
+// leftovers (of a crash, or of the last close) and it initialises them.
+// rw_fd: a descriptor open for writing (fcntl write locks need one); the locks belong to
+// the process, whichever descriptor takes them.
+Status JoinMutexUsers(SharedFile* file, int rw_fd) {
+  ByteRangeLocks active(rw_fd, LockHooks{});
+  ByteRangeLocks* bytes = &active;
+  Status st = bytes->Lock(F_WRLCK, lock_bytes::kActive, 1, false);
+  if (st.ok()) {
+    PTDB_RETURN_IF_ERROR(file->mutexes()->Initialize());
+  } else if (!st.IsWouldBlock()) {
+    return st;
+  }
+  // Converts our write lock, or waits out a joiner's brief one.
+  return bytes->Lock(F_RDLCK, lock_bytes::kActive, 1, true);
+}
+
+// A handle on a file this process already has open.
+Status ShareOpenFile(const std::string& name, const Options& options,
+                     const std::shared_ptr<SharedFile>& file) {
+  const bool writable = (options.open_flags & O_ACCMODE) == O_RDWR;
+  if ((options.open_flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+    return Err(Error::kIo, "cannot create %s: File exists (open in this process)", name.c_str());
+  }
+  if (options.open_flags & O_TRUNC) {
+    return Err(Error::kEinval,
+               "%s is open in this process; O_TRUNC would pull it from under "
+               "that handle",
+               name.c_str());
+  }
+  if (writable && !file->storage()->writable()) {
+    return Err(Error::kEinval,
+               "%s is open read-only in this process; it cannot be shared "
+               "read-write",
+               name.c_str());
+  }
+  if (options.lock_hooks.lock && !file->bytes()->has_hooks()) {
+    return Err(Error::kEinval, "%s is open in this process without lock hooks", name.c_str());
+  }
   return Status::OK();
 }
 
@@ -101,69 +149,155 @@ Status FileBackend::Open(const std::string& name, const Options& options, Stats*
                          unsigned* flags, std::unique_ptr<Backend>* out) {
   HashConfig hash;
   hash.fn = options.hash;
-  const bool create = (options.open_flags & O_CREAT) || options.open_hook;
+  if (bool(options.lock_hooks.lock) != bool(options.lock_hooks.unlock)) {
+    return Err(Error::kEinval, "lock hooks need both a lock and an unlock function");
+  }
   if (options.flags & kInternal) {
     hash.seed = options.seed ? *options.seed : RandomSeed();
     const uint64_t size = format::kHeaderSize + kFirstZoneSize;
-    std::unique_ptr<FileStorage> storage = FileStorage::OpenMemory(size);
-    if (!storage) return Err(Error::kOom, "cannot allocate an in-memory database");
-    PTDB_RETURN_IF_ERROR(InitializeDatabase(storage.get(), hash,
-                                            Extent{format::kHeaderSize, kFirstZoneSize}, stats));
-    std::unique_ptr<FileBackend> b(new FileBackend(std::move(storage), hash, stats));
-    PTDB_RETURN_IF_ERROR(b->engine_.Load());
+    std::unique_ptr<FileStorage> storage;
+    PTDB_RETURN_IF_ERROR(FileStorage::OpenMemory(size, &storage));
+    {
+      FileView view(storage.get(), nullptr, nullptr);
+      PTDB_RETURN_IF_ERROR(
+          InitializeDatabase(&view, hash, 0, Extent{format::kHeaderSize, kFirstZoneSize}, stats));
+    }
+    auto file = std::make_shared<SharedFile>(0, 0, std::move(storage), nullptr, nullptr, 0, -1);
+    std::unique_ptr<FileBackend> b(new FileBackend(std::move(file), hash, stats));
+    PTDB_RETURN_IF_ERROR(b->ApplyFlags(options.flags));
+    PTDB_RETURN_IF_ERROR(b->engine_.ReloadZones());
     *out = std::move(b);
     return Status::OK();
   }
 
   const bool writable = (options.open_flags & O_ACCMODE) == O_RDWR;
-  const int fd = open(name.c_str(), options.open_flags | O_CLOEXEC, options.mode);
-  if (fd < 0) return Err(Error::kIo, "cannot open %s: %s", name.c_str(), strerror(errno));
-  std::unique_ptr<FileStorage> storage;
-  auto fail = [&](Status st) {
-    if (!storage) close(fd);
-    return st;
-  };
-  if (options.open_hook) {
-    Status st = options.open_hook(fd);
-    if (!st.ok()) return fail(st);
-  }
+  const bool create = (options.open_flags & O_CREAT) || options.open_hook;
+  std::lock_guard<std::mutex> opening(SharedFile::OpenMutex());
+  std::shared_ptr<SharedFile> file;
   struct stat sb;
-  if (fstat(fd, &sb) != 0)
-    return fail(Err(Error::kIo, "cannot stat %s: %s", name.c_str(), strerror(errno)));
-  const uint64_t size = uint64_t(sb.st_size);
-  if (size == 0) {
-    if (!create || !writable)
-      return fail(Err(Error::kCorrupt, "%s is empty: not a ptdb database", name.c_str()));
-    hash.seed = options.seed ? *options.seed : RandomSeed();
-    Status st = CreateFile(fd, hash, stats, &storage);
-    if (!st.ok()) return fail(st);
-    PTDB_RETURN_IF_ERROR(storage->Sync());
-  } else {
-    if (size < format::kHeaderSize)
-      return fail(Err(Error::kCorrupt, "%s is %llu bytes, shorter than a ptdb header", name.c_str(),
-                      (unsigned long long)size));
+  if (stat(name.c_str(), &sb) == 0) file = SharedFile::Find(sb.st_dev, sb.st_ino);
+  if (file) {
+    PTDB_RETURN_IF_ERROR(ShareOpenFile(name, options, file));
     format::Header h;
-    if (pread(fd, &h, sizeof(h), 0) != ssize_t(sizeof(h)))
-      return fail(
-          Err(Error::kIo, "cannot read the header of %s: %s", name.c_str(), strerror(errno)));
-    if (options.seed && !(options.open_flags & O_CREAT))
-      return fail(Err(Error::kEinval, "a seed can only be given when creating a database"));
+    const void* p;
+    PTDB_RETURN_IF_ERROR(file->storage()->PRead(0, sizeof(h), &h, &p));
     hash.seed = h.hash_seed;
-    Status st = ValidateHeader(h, hash, name);
-    if (!st.ok()) return fail(st);
-    st = FileStorage::OpenFile(fd, size, writable, false, &storage);
-    if (!st.ok()) return fail(st);
-    PTDB_RETURN_IF_ERROR(ApplyCapabilities(storage.get(), h.capabilities, writable, flags, name));
-    // A writer that does not know a feature clears its bit, so readers that do know it
-    // can tell an older writer has been here (design: "Extending The Header").
-    if (writable && (h.features_used & ~format::kFeaturesKnown)) {
-      PTDB_RETURN_IF_ERROR(WriteWord(storage.get(), offsetof(format::Header, features_used),
-                                     h.features_used & format::kFeaturesKnown));
+    if (h.hash_test != HashTestValue(hash)) {
+      return Err(Error::kEinval, "%s uses a different hash function", name.c_str());
     }
+  } else {
+    const int fd = open(name.c_str(), options.open_flags | O_CLOEXEC, options.mode);
+    if (fd < 0) return Err(Error::kIo, "cannot open %s: %s", name.c_str(), strerror(errno));
+    std::unique_ptr<FileStorage> storage;
+    auto fail = [&](Status st) {
+      if (!storage) close(fd);
+      return st;
+    };
+    auto bytes = std::make_unique<ByteRangeLocks>(fd, options.lock_hooks);
+    const bool nolock = options.flags & kNoLock;
+    // The open lock keeps a creator's half-written header, and a committer's changes,
+    // from our eyes (released when `bytes` goes, or at the end of this block).
+    if (!nolock) {
+      Status st = bytes->Lock(writable ? F_WRLCK : F_RDLCK, lock_bytes::kOpen, 1, true);
+      if (!st.ok()) return fail(st);
+    }
+    auto release_open = [&] {
+      if (!nolock && file) (void)file->bytes()->Unlock(lock_bytes::kOpen, 1);
+    };
+    if (options.open_hook) {
+      Status st = options.open_hook(fd);
+      if (!st.ok()) return fail(st);
+    }
+    if (fstat(fd, &sb) != 0)
+      return fail(Err(Error::kIo, "cannot stat %s: %s", name.c_str(), strerror(errno)));
+    const uint64_t size = uint64_t(sb.st_size);
+    bool mutex_mode;
+    if (size == 0) {
+      if (!create || !writable)
+        return fail(Err(Error::kCorrupt, "%s is empty: not a ptdb database", name.c_str()));
+      mutex_mode = options.lock_mode == LockMode::kMutex ||
+                   (options.lock_mode == LockMode::kDefault && !options.lock_hooks.lock);
+      if (mutex_mode && options.lock_hooks.lock) {
+        return fail(Err(Error::kEinval, "lock hooks need a kFcntl database, not kMutex"));
+      }
+      hash.seed = options.seed ? *options.seed : RandomSeed();
+      Status st = CreateFile(fd, hash, mutex_mode, stats, &storage);
+      if (!st.ok()) return fail(st);
+      PTDB_RETURN_IF_ERROR(storage->Sync());
+    } else {
+      if (size < format::kHeaderSize)
+        return fail(Err(Error::kCorrupt, "%s is %llu bytes, shorter than a ptdb header",
+                        name.c_str(), (unsigned long long)size));
+      format::Header h;
+      if (pread(fd, &h, sizeof(h), 0) != ssize_t(sizeof(h)))
+        return fail(
+            Err(Error::kIo, "cannot read the header of %s: %s", name.c_str(), strerror(errno)));
+      if (options.seed && !(options.open_flags & O_CREAT))
+        return fail(Err(Error::kEinval, "a seed can only be given when creating a database"));
+      hash.seed = h.hash_seed;
+      Status st = ValidateHeader(h, hash, name);
+      if (!st.ok()) return fail(st);
+      mutex_mode = h.features_used & format::kFeatureMutexLocks;
+      if (h.first_zone != SpaceStart(mutex_mode)) {
+        return fail(Err(Error::kCorrupt, "%s: first zone at %llu, expected %llu", name.c_str(),
+                        (unsigned long long)h.first_zone,
+                        (unsigned long long)SpaceStart(mutex_mode)));
+      }
+      if (mutex_mode && options.lock_hooks.lock) {
+        return fail(Err(Error::kEinval,
+                        "%s locks with robust mutexes; lock hooks need a database created "
+                        "with LockMode::kFcntl",
+                        name.c_str()));
+      }
+      if (size < SpaceStart(mutex_mode)) {
+        return fail(Err(Error::kCorrupt, "%s is %llu bytes, too short for its header", name.c_str(),
+                        (unsigned long long)size));
+      }
+      st = FileStorage::OpenFile(fd, size, SpaceStart(mutex_mode), writable,
+                                 !(options.flags & kNoMmap), &storage);
+      if (!st.ok()) return fail(st);
+      FileView view(storage.get(), nullptr, nullptr);
+      PTDB_RETURN_IF_ERROR(ApplyCapabilities(&view, h.capabilities, writable, flags, name));
+      // A writer that does not know a feature clears its bit, so readers that do know it
+      // can tell an older writer has been here (design: "Extending The Header").
+      if (writable && (h.features_used & ~format::kFeaturesKnown)) {
+        PTDB_RETURN_IF_ERROR(WriteWord(&view, offsetof(format::Header, features_used),
+                                       h.features_used & format::kFeaturesKnown));
+      }
+    }
+    uint8_t* mutex_map = nullptr;
+    int mutex_fd = -1;
+    const size_t mutex_map_len = SpaceStart(true);
+    if (mutex_mode) {
+      // Taking a mutex writes to it, so a read-only handle needs a writable descriptor
+      // for the area (the data stays read-only to it).
+      if (!writable) {
+        mutex_fd = open(name.c_str(), O_RDWR | O_CLOEXEC);
+        if (mutex_fd < 0) {
+          return Err(Error::kIo,
+                     "%s locks with mutexes in the file, which a reader must be allowed to "
+                     "write: %s (create it with LockMode::kFcntl for read-only users)",
+                     name.c_str(), strerror(errno));
+        }
+      }
+      void* m = mmap(nullptr, mutex_map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                     mutex_fd >= 0 ? mutex_fd : fd, 0);
+      if (m == MAP_FAILED) {
+        const int err = errno;
+        if (mutex_fd >= 0) close(mutex_fd);
+        return Err(Error::kIo, "%s: cannot map the mutex area: %s", name.c_str(), strerror(err));
+      }
+      mutex_map = static_cast<uint8_t*>(m);
+    }
+    file = std::make_shared<SharedFile>(sb.st_dev, sb.st_ino, std::move(storage), std::move(bytes),
+                                        mutex_map, mutex_map_len, mutex_fd);
+    if (mutex_mode) PTDB_RETURN_IF_ERROR(JoinMutexUsers(file.get(), mutex_fd >= 0 ? mutex_fd : fd));
+    release_open();
+    SharedFile::Register(file);
   }
-  PTDB_RETURN_IF_ERROR(storage->SetMmap((options.flags & kNoMmap) == 0));
-  std::unique_ptr<FileBackend> b(new FileBackend(std::move(storage), hash, stats));
-  PTDB_RETURN_IF_ERROR(b->engine_.Load());
+  std::unique_ptr<FileBackend> b(new FileBackend(std::move(file), hash, stats));
+  PTDB_RETURN_IF_ERROR(b->ApplyFlags(options.flags));
+  PTDB_RETURN_IF_ERROR(b->engine_.ReloadZones());
   *out = std::move(b);
   return Status::OK();
 }

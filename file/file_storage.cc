@@ -3,10 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstring>
 
 #include "common/format.h"
 
@@ -16,6 +17,9 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMinGrowth = 64 << 10;
 constexpr uint64_t kMaxGrowth = 64 << 20;
+// Address space only (PROT_NONE, MAP_NORESERVE): it costs no memory, and 64-bit Linux
+// has 128 TiB of it, room for thousands of open databases.
+constexpr uint64_t kMinReservation = uint64_t(4) << 30;
 
 #ifdef MADV_POPULATE_WRITE
 constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
@@ -27,57 +31,91 @@ uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
 
-Status FileStorage::OpenFile(int fd, uint64_t size, bool writable, bool want_mmap,
-                             std::unique_ptr<FileStorage>* out) {
+Status FileStorage::OpenFile(int fd, uint64_t size, uint64_t space_start, bool writable,
+                             bool want_map, std::unique_ptr<FileStorage>* out) {
   std::unique_ptr<FileStorage> s(new FileStorage);
   s->fd_ = fd;
   s->writable_ = writable;
-  s->size_ = size;
-  s->mode_ = Mode::kPread;
-  // A failed mmap (e.g. a 32-bit address space) falls back to pread, as tdb does.
-  if (want_mmap && s->Map().ok()) s->mode_ = Mode::kMmap;
+  s->space_start_ = space_start;
+  s->size_.store(size);
+  if (want_map) (void)s->EnsureMapped();  // pread/pwrite if it fails
   *out = std::move(s);
   return Status::OK();
 }
 
-std::unique_ptr<FileStorage> FileStorage::OpenMemory(uint64_t size) {
+Status FileStorage::OpenMemory(uint64_t size, std::unique_ptr<FileStorage>* out) {
   std::unique_ptr<FileStorage> s(new FileStorage);
-  s->mode_ = Mode::kMemory;
   s->writable_ = true;
-  s->base_ = static_cast<uint8_t*>(std::calloc(1, size));
-  if (s->base_ == nullptr) return nullptr;
-  s->size_ = size;
-  return s;
-}
-
-FileStorage::~FileStorage() {
-  if (mode_ == Mode::kMemory) {
-    std::free(base_);
-  } else {
-    Unmap();
-    if (fd_ >= 0) close(fd_);
-  }
-}
-
-Status FileStorage::Map() {
-  if (size_ == 0) return Err(Error::kIo, "cannot map an empty file");
-  void* p =
-      mmap(nullptr, size_, writable_ ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd_, 0);
-  if (p == MAP_FAILED)
-    return Err(Error::kIo, "mmap of %llu bytes failed: %s", (unsigned long long)size_,
-               strerror(errno));
-  base_ = static_cast<uint8_t*>(p);
+  s->space_start_ = format::kHeaderSize;
+  std::lock_guard<std::mutex> g(s->map_mu_);
+  PTDB_RETURN_IF_ERROR(s->MapLocked(size));
+  s->size_.store(size);
+  *out = std::move(s);
   return Status::OK();
 }
 
-void FileStorage::Unmap() {
-  if (mode_ != Mode::kMemory && base_ != nullptr) {
-    munmap(base_, size_);
-    base_ = nullptr;
-  }
+FileStorage::~FileStorage() {
+  if (uint8_t* b = base_.load()) munmap(b, reserved_);
+  for (const auto& [b, len] : retired_) munmap(b, len);
+  if (fd_ >= 0) close(fd_);
 }
 
-Status FileStorage::PRead(uint64_t off, size_t len, void* buf, const void** out) {
+Status FileStorage::MapLocked(uint64_t size) {
+  const uint64_t need = RoundUp(std::max<uint64_t>(size, 1), kPage);
+  const int prot = writable_ ? PROT_READ | PROT_WRITE : PROT_READ;
+  uint8_t* const old_base = base_.load();
+  if (old_base != nullptr && need <= mapped_) return Status::OK();
+  uint8_t* base = old_base;
+  uint64_t reserved = reserved_, mapped = mapped_;
+  if (base == nullptr || need > reserved) {
+    const uint64_t reserve = RoundUp(std::max(kMinReservation, 4 * need), kPage);
+    void* r = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) {
+      return Err(Error::kIo, "cannot reserve %llu bytes of address space: %s",
+                 (unsigned long long)reserve, strerror(errno));
+    }
+    base = static_cast<uint8_t*>(r);
+    reserved = reserve;
+    mapped = 0;
+  }
+  void* p =
+      memory()
+          ? mmap(base + mapped, need - mapped, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+          : mmap(base + mapped, need - mapped, prot, MAP_SHARED | MAP_FIXED, fd_, off_t(mapped));
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    if (base != old_base) munmap(base, reserved);
+    return Err(Error::kIo, "mmap of %llu bytes failed: %s", (unsigned long long)need,
+               strerror(err));
+  }
+  // Map the new pages now, in one call, rather than taking a fault on each first touch.
+  // Only a hint: older kernels lack it and nothing depends on it.
+  if (writable_ && mapped > 0) (void)madvise(base + mapped, need - mapped, kPopulateWrite);
+  if (old_base != nullptr && base != old_base) retired_.push_back({old_base, reserved_});
+  reserved_ = reserved;
+  mapped_ = need;
+  base_.store(base, std::memory_order_release);
+  return Status::OK();
+}
+
+Status FileStorage::EnsureMapped() {
+  std::lock_guard<std::mutex> g(map_mu_);
+  return MapLocked(size());
+}
+
+Status FileStorage::Refresh() {
+  if (memory()) return Status::OK();
+  struct stat sb;
+  if (fstat(fd_, &sb) != 0) return Err(Error::kIo, "fstat failed: %s", strerror(errno));
+  const uint64_t now = uint64_t(sb.st_size);
+  std::lock_guard<std::mutex> g(map_mu_);
+  if (now <= size()) return Status::OK();
+  if (base() != nullptr) PTDB_RETURN_IF_ERROR(MapLocked(now));
+  size_.store(now, std::memory_order_release);
+  return Status::OK();
+}
+
+Status FileStorage::PRead(uint64_t off, size_t len, void* buf, const void** out) const {
   uint8_t* p = static_cast<uint8_t*>(buf);
   while (len > 0) {
     const ssize_t n = pread(fd_, p, len, off_t(off));
@@ -93,7 +131,7 @@ Status FileStorage::PRead(uint64_t off, size_t len, void* buf, const void** out)
   return Status::OK();
 }
 
-Status FileStorage::PWrite(uint64_t off, const void* src, size_t len) {
+Status FileStorage::PWrite(uint64_t off, const void* src, size_t len) const {
   const uint8_t* p = static_cast<const uint8_t*>(src);
   while (len > 0) {
     const ssize_t n = pwrite(fd_, p, len, off_t(off));
@@ -108,70 +146,45 @@ Status FileStorage::PWrite(uint64_t off, const void* src, size_t len) {
   return Status::OK();
 }
 
-Status FileStorage::OutOfBounds(uint64_t off, size_t len) const {
-  return Err(Error::kCorrupt, "access to %zu bytes at %llu is outside the database (%llu bytes)",
-             len, (unsigned long long)off, (unsigned long long)size_);
-}
-
 Status FileStorage::Grow(uint64_t min_bytes, Extent* added) {
   if (!writable_) return Err(Error::kRdonly, "cannot grow a read-only database");
-  const uint64_t step = std::clamp<uint64_t>(size_ / 8, kMinGrowth, kMaxGrowth);
+  // Another process may have grown the file since we last looked: the new space starts
+  // at its true end.
+  PTDB_RETURN_IF_ERROR(Refresh());
+  std::lock_guard<std::mutex> g(map_mu_);
+  const uint64_t old_size = size();
+  const uint64_t step = std::clamp<uint64_t>(old_size / 8, kMinGrowth, kMaxGrowth);
   const uint64_t grow = RoundUp(std::max(min_bytes, step), kPage);
-  const uint64_t new_size = size_ + grow;
+  const uint64_t new_size = old_size + grow;
   if (new_size >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
-  if (mode_ == Mode::kMemory) {
-    void* p = std::realloc(base_, new_size);
-    if (p == nullptr)
-      return Err(Error::kOom, "cannot grow the in-memory database to %llu bytes",
-                 (unsigned long long)new_size);
-    base_ = static_cast<uint8_t*>(p);
-    std::memset(base_ + size_, 0, grow);
-  } else {
+  if (!memory()) {
     // Allocate the blocks now: a write through the mapping into a hole on a full file
     // system would be a SIGBUS, not an error we could return.
-    const int err = posix_fallocate(fd_, off_t(size_), off_t(grow));
+    const int err = posix_fallocate(fd_, off_t(old_size), off_t(grow));
     if (err != 0)
       return Err(err == ENOSPC ? Error::kOom : Error::kIo, "cannot grow the file by %llu bytes: %s",
                  (unsigned long long)grow, strerror(err));
-    if (base_ != nullptr) {
-      void* p = mremap(base_, size_, new_size, MREMAP_MAYMOVE);
-      if (p == MAP_FAILED) {
-        Unmap();
-        mode_ = Mode::kPread;
-      } else {
-        base_ = static_cast<uint8_t*>(p);
-        // Map the new pages now, in one call, rather than taking a fault on each first
-        // touch. Only a hint: older kernels lack it and nothing depends on it.
-        const uint64_t from = size_ & ~(kPage - 1);
-        (void)madvise(base_ + from, new_size - from, kPopulateWrite);
-      }
-    }
   }
-  *added = {size_, grow};
-  size_ = new_size;
+  if (base() != nullptr) PTDB_RETURN_IF_ERROR(MapLocked(new_size));
+  *added = {old_size, grow};
+  size_.store(new_size, std::memory_order_release);
   return Status::OK();
 }
 
 std::vector<Extent> FileStorage::Extents() const {
-  if (size_ <= format::kHeaderSize) return {};
-  return {Extent{format::kHeaderSize, size_ - format::kHeaderSize}};
+  const uint64_t size = this->size();
+  if (size <= space_start_) return {};
+  return {Extent{space_start_, size - space_start_}};
 }
 
-Status FileStorage::SetMmap(bool on) {
-  if (mode_ == Mode::kMemory) return Status::OK();
-  if (on && base_ == nullptr) {
-    PTDB_RETURN_IF_ERROR(Map());
-    mode_ = Mode::kMmap;
-  } else if (!on && base_ != nullptr) {
-    Unmap();
-    mode_ = Mode::kPread;
-  }
-  return Status::OK();
+Status FileStorage::OutOfBounds(uint64_t off, size_t len) const {
+  return Err(Error::kCorrupt, "access to %zu bytes at %llu is outside the database (%llu bytes)",
+             len, (unsigned long long)off, (unsigned long long)size());
 }
 
 Status FileStorage::Sync() {
-  if (mode_ == Mode::kMemory) return Status::OK();
-  if (base_ != nullptr && msync(base_, size_, MS_SYNC) != 0) {
+  if (memory()) return Status::OK();
+  if (uint8_t* b = base(); b != nullptr && msync(b, size(), MS_SYNC) != 0) {
     return Err(Error::kIo, "msync failed: %s", strerror(errno));
   }
   if (fdatasync(fd_) != 0) return Err(Error::kIo, "fdatasync failed: %s", strerror(errno));

@@ -1,15 +1,20 @@
-// The file backend's storage: a database file reached through mmap, through
-// pread/pwrite (kNoMmap, or when mmap fails), or a heap buffer (kInternal).
+// A database file as this process sees it: the descriptor, a mapping, and the size.
+// One FileStorage serves every handle of the file in the process (file/shared_file.h);
+// each handle reads and writes through its own FileView (file/file_view.h).
 //
-// Every byte the engine reads or writes goes through Read and Write, mapped or not, so
-// the bounds check happens in one place and tests can see every write. Both are inline:
-// they sit on every lookup's path.
+// The mapping never moves while the file is open: a large range of address space is
+// reserved up front and the file is mapped into its start, extended in place as the file
+// grows. So a thread may keep reading through a pointer while another thread (or, after
+// a remap, this one) grows the file. Should the file outgrow the reservation, a bigger
+// one takes over and the old one stays mapped until close, still valid for any reader
+// that loaded the old base.
 #ifndef PTDB_FILE_FILE_STORAGE_H_
 #define PTDB_FILE_FILE_STORAGE_H_
 
+#include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "common/errors.h"
@@ -19,67 +24,61 @@ namespace ptdb {
 
 class FileStorage {
  public:
-  enum class Mode { kMmap, kPread, kMemory };
-
-  // Takes ownership of fd (closed on destruction). `size` is the file's current size.
-  static Status OpenFile(int fd, uint64_t size, bool writable, bool want_mmap,
+  // Takes ownership of fd (closed on destruction). `size` is the file's current size and
+  // `space_start` the offset of its first zone. Maps the file when want_map (falling back
+  // to pread/pwrite, as tdb does, if mmap fails).
+  static Status OpenFile(int fd, uint64_t size, uint64_t space_start, bool writable, bool want_map,
                          std::unique_ptr<FileStorage>* out);
-  // A heap buffer of `size` zero bytes.
-  static std::unique_ptr<FileStorage> OpenMemory(uint64_t size);
+  // Anonymous memory of `size` zero bytes (kInternal).
+  static Status OpenMemory(uint64_t size, std::unique_ptr<FileStorage>* out);
 
   ~FileStorage();
   FileStorage(const FileStorage&) = delete;
   FileStorage& operator=(const FileStorage&) = delete;
 
-  Status Read(uint64_t off, size_t len, void* buf, const void** out) {
-    if (len > size_ || off > size_ - len) return OutOfBounds(off, len);
-    if (base_ != nullptr) {
-      *out = base_ + off;
-      return Status::OK();
-    }
-    return PRead(off, len, buf, out);
-  }
+  // The bytes this process knows of; only grows. Acquire: a reader that sees a size also
+  // sees a base mapping that covers it.
+  uint64_t size() const { return size_.load(std::memory_order_acquire); }
+  // The mapping, or null when the file is not mapped.
+  uint8_t* base() const { return base_.load(std::memory_order_acquire); }
 
-  Status Write(uint64_t off, const void* src, size_t len) {
-    if (len > size_ || off > size_ - len) return OutOfBounds(off, len);
-    if (base_ != nullptr) {
-      std::memcpy(base_ + off, src, len);
-      return Status::OK();
-    }
-    return PWrite(off, src, len);
-  }
+  // Learns whether another process grew the file, and maps the new part.
+  Status Refresh();
+  // Maps the file if it is not (a handle without kNoMmap, or the mutex area, needs it).
+  Status EnsureMapped();
 
-  void Prefetch(uint64_t off) const {
-    if (base_ != nullptr && off < size_) __builtin_prefetch(base_ + off);
-  }
+  Status PRead(uint64_t off, size_t len, void* buf, const void** out) const;
+  Status PWrite(uint64_t off, const void* src, size_t len) const;
 
-  // Grows the space by at least min_bytes (and by an eighth of its size, so growth is
-  // geometric but the unused tail stays small) and reports the new extent.
+  // Extends the file by at least min_bytes (and by an eighth of its size, so growth is
+  // geometric but the unused tail stays small) and reports the new extent, which starts
+  // at the true end of the file. REQUIRES: the expansion lock.
   Status Grow(uint64_t min_bytes, Extent* added);
 
   std::vector<Extent> Extents() const;
-  uint64_t size() const { return size_; }
+  Status OutOfBounds(uint64_t off, size_t len) const;
+  uint64_t space_start() const { return space_start_; }
   int fd() const { return fd_; }
-  Mode mode() const { return mode_; }
+  bool memory() const { return fd_ < 0; }
+  bool writable() const { return writable_; }
 
-  // Switches between mmap and pread/pwrite (kNoMmap at run time). No-op for memory.
-  Status SetMmap(bool on);
-  // Makes every write so far durable (fdatasync; msync first when mapped).
+  // Makes every write so far durable (msync of the mapping, then fdatasync).
   Status Sync();
 
  private:
   FileStorage() = default;
-  Status Map();
-  void Unmap();
-  Status PRead(uint64_t off, size_t len, void* buf, const void** out);
-  Status PWrite(uint64_t off, const void* src, size_t len);
-  Status OutOfBounds(uint64_t off, size_t len) const;
+  // Makes the mapping cover [0, size). REQUIRES: map_mu_.
+  Status MapLocked(uint64_t size);
 
-  Mode mode_ = Mode::kPread;
   int fd_ = -1;
   bool writable_ = false;
-  uint8_t* base_ = nullptr;  // the mapping or the heap buffer; null for pread
-  uint64_t size_ = 0;
+  uint64_t space_start_ = 0;
+  std::atomic<uint64_t> size_{0};
+  std::atomic<uint8_t*> base_{nullptr};
+  std::mutex map_mu_;      // serialises mapping changes within this process
+  uint64_t reserved_ = 0;  // bytes of address space reserved at base_
+  uint64_t mapped_ = 0;    // bytes of the reservation mapped (whole pages)
+  std::vector<std::pair<uint8_t*, uint64_t>> retired_;  // outgrown reservations
 };
 
 }  // namespace ptdb

@@ -31,7 +31,8 @@ DbImpl::DbImpl(std::string name, const Options& options, unsigned flags, bool op
     : name_(std::move(name)), log_(options.log), flags_(flags), opened_rdonly_(opened_rdonly) {}
 
 Status DbImpl::Report(Status st) const {
-  if (!st.ok() && st.code() != Error::kNoExist && st.code() != Error::kExists && log_) {
+  if (!st.ok() && st.code() != Error::kNoExist && st.code() != Error::kExists &&
+      !st.IsWouldBlock() && log_) {
     const LogLevel level = st.code() == Error::kEinval || st.code() == Error::kRdonly
                                ? LogLevel::kUseError
                                : LogLevel::kError;
@@ -134,6 +135,42 @@ Status DbImpl::WipeAll() noexcept {
   return AfterWrite(Guard([&] { return backend_->Wipe(); }));
 }
 
+Status DbImpl::ChainOp(std::string_view key, LockType type, bool lock) {
+  Status st = CheckKey(key);
+  if (st.ok() && lock && type == LockType::kWrite) st = CheckWritable("chainlock");
+  if (!st.ok()) return Report(st);
+  return Report(Guard(
+      [&] { return lock ? backend_->ChainLock(key, type) : backend_->ChainUnlock(key, type); }));
+}
+
+Status DbImpl::ChainLock(std::string_view key) noexcept {
+  return ChainOp(key, LockType::kWrite, true);
+}
+Status DbImpl::ChainUnlock(std::string_view key) noexcept {
+  return ChainOp(key, LockType::kWrite, false);
+}
+Status DbImpl::ChainLockRead(std::string_view key) noexcept {
+  return ChainOp(key, LockType::kRead, true);
+}
+Status DbImpl::ChainUnlockRead(std::string_view key) noexcept {
+  return ChainOp(key, LockType::kRead, false);
+}
+
+Status DbImpl::LockAll() noexcept {
+  Status st = CheckWritable("lockall");
+  if (!st.ok()) return Report(st);
+  return Report(Guard([&] { return backend_->LockAll(LockType::kWrite); }));
+}
+Status DbImpl::UnlockAll() noexcept {
+  return Report(Guard([&] { return backend_->UnlockAll(LockType::kWrite); }));
+}
+Status DbImpl::LockAllRead() noexcept {
+  return Report(Guard([&] { return backend_->LockAll(LockType::kRead); }));
+}
+Status DbImpl::UnlockAllRead() noexcept {
+  return Report(Guard([&] { return backend_->UnlockAll(LockType::kRead); }));
+}
+
 Status DbImpl::Check(const CheckFn& fn) noexcept {
   if (flags_ & kCantCheck) {
     if (log_)
@@ -163,7 +200,8 @@ Status DbImpl::ChangeFlag(unsigned flag, bool add) {
   if (!add && (flag & kRdonly) && opened_rdonly_) {
     return Err(Error::kRdonly, "%s: opened read-only, so kRdonly cannot be removed", name_.c_str());
   }
-  const unsigned next = add ? flags_ | flag : flags_ & ~flag;
+  const unsigned cur = flags_.load();
+  const unsigned next = add ? cur | flag : cur & ~flag;
   PTDB_RETURN_IF_ERROR(Guard([&] { return backend_->ApplyFlags(next); }));
   flags_ = next;
   return Status::OK();

@@ -4,6 +4,7 @@
 #ifndef PTDB_FRONTEND_DB_IMPL_H_
 #define PTDB_FRONTEND_DB_IMPL_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,7 @@ class DbImpl final : public Db {
   void SetBackend(std::unique_ptr<Backend> backend) { backend_ = std::move(backend); }
   Stats* stats() { return &stats_; }
   // Flags the file imposes (kCantCheck).
-  void AddForcedFlags(unsigned flags) { flags_ |= flags; }
+  void AddForcedFlags(unsigned flags) { flags_.fetch_or(flags); }
 
   Status Store(std::string_view key, std::string_view data, StoreMode mode) noexcept override;
   Status Fetch(std::string_view key, std::string* data) noexcept override;
@@ -31,10 +32,18 @@ class DbImpl final : public Db {
   Status FirstKey(std::string* key) noexcept override;
   Status NextKey(std::string* key) noexcept override;
   Status WipeAll() noexcept override;
+  Status ChainLock(std::string_view key) noexcept override;
+  Status ChainUnlock(std::string_view key) noexcept override;
+  Status ChainLockRead(std::string_view key) noexcept override;
+  Status ChainUnlockRead(std::string_view key) noexcept override;
+  Status LockAll() noexcept override;
+  Status UnlockAll() noexcept override;
+  Status LockAllRead() noexcept override;
+  Status UnlockAllRead() noexcept override;
   Status Check(const CheckFn& fn) noexcept override;
   Status Summary(bool histograms, std::string* report) noexcept override;
   Status GetSeqnum(uint64_t* seqnum) noexcept override;
-  unsigned GetFlags() const noexcept override { return flags_; }
+  unsigned GetFlags() const noexcept override { return flags_.load(std::memory_order_relaxed); }
   Status AddFlag(unsigned flag) noexcept override;
   Status RemoveFlag(unsigned flag) noexcept override;
   Status GetStats(Stats* stats) const noexcept override;
@@ -49,10 +58,11 @@ class DbImpl final : public Db {
   Status CheckWritable(const char* op) const;
   Status AfterWrite(Status st);
   Status ChangeFlag(unsigned flag, bool add);
+  Status ChainOp(std::string_view key, LockType type, bool lock);
 
   std::string name_;
   LogFn log_;
-  unsigned flags_;
+  std::atomic<unsigned> flags_;
   bool opened_rdonly_;
   Stats stats_;
   std::unique_ptr<Backend> backend_;

@@ -1,12 +1,17 @@
 // Db::Open: the composition root. Validates the options, picks the backend, and wires
 // it to the frontend. The only file that knows which backends exist.
 #include <fcntl.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <new>
 
 #include "common/errors.h"
+#include "common/format.h"
 #include "file/file_backend.h"
 #include "frontend/db_impl.h"
+#include "pmem/pmem_backend.h"
+#include "pmem/pmem_layout.h"
 
 namespace ptdb {
 namespace {
@@ -34,6 +39,42 @@ Status ValidateOptions(std::string_view name, const Options& o) {
   return Status::OK();
 }
 
+enum class Content { kNothing, kFile, kPool, kOther };
+
+// What `name` holds, from its first bytes: nothing (absent, unreadable or empty), a ptdb
+// file, a libpmemobj pool, or something else.
+Content Probe(const std::string& name) {
+  const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Content::kNothing;
+  char buf[sizeof(format::kMagicFood) - 1];
+  const ssize_t n = pread(fd, buf, sizeof(buf), 0);
+  close(fd);
+  if (n <= 0) return Content::kNothing;
+  const size_t got = size_t(n);
+  constexpr size_t kSignature = sizeof(pmem_layout::kPoolSignature);  // with its NUL
+  if (got >= kSignature && std::memcmp(buf, pmem_layout::kPoolSignature, kSignature) == 0) {
+    return Content::kPool;
+  }
+  if (got == sizeof(buf) && std::memcmp(buf, format::kMagicFood, sizeof(buf)) == 0) {
+    return Content::kFile;
+  }
+  return Content::kOther;
+}
+
+// An existing database keeps its backend; Options::backend chooses for a new one (and for
+// one O_TRUNC re-creates). Bytes that are neither go to the backend asked for, which
+// reports them as not a database of its kind.
+bool UsePmem(const std::string& name, const Options& options) {
+  const bool asked = options.backend == BackendKind::kPmem;
+  if (options.flags & kInternal) return asked;
+  const Content content = Probe(name);
+  if ((content == Content::kFile || content == Content::kPool) &&
+      !((options.open_flags & O_TRUNC) && options.backend != BackendKind::kAuto)) {
+    return content == Content::kPool;
+  }
+  return asked;
+}
+
 Status OpenDb(std::string_view name, const Options& options, std::unique_ptr<Db>* db) {
   Status st = ValidateOptions(name, options);
   if (!st.ok()) {
@@ -48,7 +89,9 @@ Status OpenDb(std::string_view name, const Options& options, std::unique_ptr<Db>
   auto impl = std::make_unique<DbImpl>(std::string(name), options, flags, opened_rdonly);
   std::unique_ptr<Backend> backend;
   unsigned forced = 0;
-  st = FileBackend::Open(std::string(name), options, impl->stats(), &forced, &backend);
+  const std::string path(name);
+  st = UsePmem(path, options) ? PmemBackend::Open(path, options, impl->stats(), &forced, &backend)
+                              : FileBackend::Open(path, options, impl->stats(), &forced, &backend);
   if (!st.ok()) return impl->Report(st);
   impl->AddForcedFlags(forced);
   impl->SetBackend(std::move(backend));

@@ -1,8 +1,9 @@
 // ptdb: a TDB2 key/value database.
 //
-// Thread safety: a Db handle may be shared by threads only once the locking work
-// lands; until then, use one handle per thread. Every call returns its own Status;
-// no call throws.
+// Concurrency: many processes may open one database file, and one handle may be used by
+// several threads at once; every operation takes the locks it needs (docs/locking.md).
+// Opening a file this process has open already shares it. Every call returns its own
+// Status; no call throws.
 //
 // Lifetime: destroying the Db closes it. Pointers handed to callbacks (ParseRecord,
 // Traverse, Check) are valid only during the callback.
@@ -62,6 +63,24 @@ class PTDB_EXPORT Db {
 
   // Deletes every record.
   virtual Status WipeAll() noexcept = 0;
+
+  // Chain locks (TDB2's tdb_chainlock): hold the lock of the key's top-level hash group
+  // across calls, e.g. for a read-modify-write. Other keys share the group (1/128 of
+  // them), so hold it briefly and one at a time. Operations of the calling thread on keys
+  // of the group run under it; other threads and processes wait. Nested calls count.
+  // ChainLock while holding the read lock, or a second group that could deadlock, gives
+  // kLock. A read-only handle may only take the read lock.
+  virtual Status ChainLock(std::string_view key) noexcept = 0;
+  virtual Status ChainUnlock(std::string_view key) noexcept = 0;
+  virtual Status ChainLockRead(std::string_view key) noexcept = 0;
+  virtual Status ChainUnlockRead(std::string_view key) noexcept = 0;
+
+  // The allrecord lock (TDB2's tdb_lockall): every hash group at once. Not while holding
+  // a chain lock. Under LockAllRead, writes fail with kLock. Nested calls count.
+  virtual Status LockAll() noexcept = 0;
+  virtual Status UnlockAll() noexcept = 0;
+  virtual Status LockAllRead() noexcept = 0;
+  virtual Status UnlockAllRead() noexcept = 0;
 
   // Verifies the whole database (header, every byte of space, free lists, hash tree,
   // every key rehashed). kCorrupt with a description if anything is wrong. Never repairs.

@@ -55,6 +55,31 @@ using HashFn = std::function<uint64_t(const void* key, size_t len, uint64_t seed
 // emulates TDB1's CLEAR_IF_FIRST (see tests). Not called for kInternal.
 using OpenHookFn = std::function<Status(int fd)>;
 
+// Where a database lives. Opening an existing database detects its backend; kAuto
+// creates a file database.
+enum class BackendKind : int {
+  kAuto = 0,
+  kFile = 1,  // a file, mmap'd (or read and written with pread/pwrite)
+  kPmem = 2,  // a libpmemobj pool (fs-dax pmem, or emulated: a file in /dev/shm)
+};
+
+// How the processes sharing a file database exclude each other. Chosen when the file is
+// created and recorded in its header, so every opener agrees (docs/locking.md).
+enum class LockMode : int {
+  kDefault = 0,  // kMutex, or kFcntl when lock hooks are given
+  kMutex = 1,    // robust process-shared mutexes in the file: no syscall when uncontended
+  kFcntl = 2,    // fcntl byte-range locks (TDB2's layout), or the caller's lock hooks
+};
+
+// Replacements for fcntl byte-range locking (TDB2's FLOCK attribute). rw is F_RDLCK or
+// F_WRLCK; a len of 0 means "to the end of the file". Each returns 0, or -1 with errno
+// set. EAGAIN or EINTR (from a non-blocking request, or a timeout the caller arranged)
+// makes the operation fail with Status::WouldBlock, which is not logged.
+struct LockHooks {
+  std::function<int(int fd, int rw, uint64_t off, uint64_t len, bool wait)> lock;
+  std::function<int(int fd, int rw, uint64_t off, uint64_t len)> unlock;
+};
+
 // Counters the database keeps while it is open (read them with Db::GetStats).
 struct Stats {
   uint64_t allocs = 0;         // records allocated
@@ -88,6 +113,14 @@ struct Options {
   // The seed stored in a newly created database. Only with O_CREAT or kInternal.
   std::optional<uint64_t> seed;
   OpenHookFn open_hook;
+  // Backend to create (kAuto: file); an existing database's backend is detected.
+  BackendKind backend = BackendKind::kAuto;
+  // kPmem only: the size of a pool to create (0: a default). The pool never grows.
+  uint64_t pool_size = 0;
+  // File backend only: the locking of a database being created.
+  LockMode lock_mode = LockMode::kDefault;
+  // File backend only: both set, or neither (fcntl). Needs a kFcntl database.
+  LockHooks lock_hooks;
 };
 
 }  // namespace ptdb

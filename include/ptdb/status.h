@@ -36,6 +36,9 @@ class [[nodiscard]] PTDB_EXPORT Status {
   Status(Error code, std::string_view message);
 
   static Status OK() noexcept { return Status(); }
+  // A kLock error that only says a lock was not available at once (a lock hook answered
+  // EAGAIN or EINTR): an expected outcome of non-blocking use, so it is never logged.
+  static Status WouldBlock(std::string_view message);
 
   bool ok() const noexcept { return state_ == nullptr; }
   Error code() const noexcept { return state_ ? state_->code : Error::kSuccess; }
@@ -46,11 +49,13 @@ class [[nodiscard]] PTDB_EXPORT Status {
 
   bool IsNoExist() const noexcept { return code() == Error::kNoExist; }
   bool IsCorrupt() const noexcept { return code() == Error::kCorrupt; }
+  bool IsWouldBlock() const noexcept { return state_ && state_->would_block; }
 
  private:
   struct State {
     Error code;
     std::string message;
+    bool would_block;
   };
   std::shared_ptr<const State> state_;
 };

@@ -376,7 +376,7 @@ TEST_F(CheckHeaderTest, ReservedWordSet) {
 
 TEST_F(CheckHeaderTest, FirstZoneWrong) {
   Put(offsetof(format::Header, first_zone), format::kHeaderSize + 8);
-  ExpectCorrupt(db_, "first_zone");
+  ExpectCorrupt(db_, "first zone");
 }
 
 TEST_F(CheckHeaderTest, RecoveryOutsideSpace) {

@@ -18,8 +18,11 @@ namespace ptdb::test {
 namespace {
 
 using ApiTest = DbModeTest;
-// Tests that need a file (reopen, seed, hash check, open hook, settable flags).
+// Tests that need a database that outlives its handle (reopen, seed, hash check, flags).
 using FileApiTest = DbModeTest;
+// Tests of what only a file database has: a file descriptor (open hooks) and kNoMmap.
+// A pmem pool refuses both with kEinval (tests/pmem/differences_test.cc).
+using FdApiTest = DbModeTest;
 // Tests of what only an in-memory handle does.
 using InternalApiTest = DbModeTest;
 
@@ -577,11 +580,14 @@ TEST_P(ApiTest, GetFlagsReflectsOpenFlags) {
     case Mode::kInternal:
       EXPECT_NE(flags & kInternal, 0u);
       break;
+    case Mode::kPmem:
+      EXPECT_EQ(flags & (kInternal | kNoMmap), 0u);
+      break;
   }
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(FileApiTest, AddAndRemoveSettableFlags) {
+TEST_P(FdApiTest, AddAndRemoveSettableFlags) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
   Dump expected = StoreNumbered(db.get(), 50);
@@ -669,7 +675,7 @@ TEST_P(FileApiTest, OpenedReadOnlyStaysReadOnly) {
     PTDB_ASSERT_OK(Create(&db));
     PTDB_ASSERT_OK(db->Store("k", "v"));
   }
-  const std::string before = ReadFileBytes(Name());
+  const std::string before = StoredBytes();
   std::unique_ptr<Db> db;
   Options options = ReopenOptions();
   options.open_flags = O_RDONLY;
@@ -682,7 +688,7 @@ TEST_P(FileApiTest, OpenedReadOnlyStaysReadOnly) {
   EXPECT_EQ(DumpDb(db.get()), (Dump{{"k", "v"}}));
   PTDB_EXPECT_OK(db->Check());
   db.reset();
-  EXPECT_TRUE(ReadFileBytes(Name()) == before) << "a read-only handle changed the file";
+  EXPECT_TRUE(StoredBytes() == before) << "a read-only handle changed the file";
 }
 
 TEST_P(ApiTest, NameAndFd) {
@@ -873,12 +879,12 @@ TEST_P(FileApiTest, SeedWithoutCreateIsEinval) {
     PTDB_ASSERT_OK(Create(&db));
     PTDB_ASSERT_OK(db->Store("k", "v"));
   }
-  const std::string before = ReadFileBytes(Name());
+  const std::string before = StoredBytes();
   Options options = ReopenOptions();
   options.seed = 7;
   std::unique_ptr<Db> db;
   EXPECT_EQ(Open(options, &db).code(), Error::kEinval);
-  EXPECT_TRUE(ReadFileBytes(Name()) == before) << "a refused open changed the file";
+  EXPECT_TRUE(StoredBytes() == before) << "a refused open changed the file";
   PTDB_ASSERT_OK(Open(ReopenOptions(), &db));
   EXPECT_EQ(DumpDb(db.get()), (Dump{{"k", "v"}}));
   PTDB_EXPECT_OK(db->Check());
@@ -917,7 +923,7 @@ TEST_P(FileApiTest, ReopenWithOtherHashFails) {
     PTDB_ASSERT_OK(Open(options, &db));
     expected = StoreNumbered(db.get(), 50);
   }
-  const std::string before = ReadFileBytes(Name());
+  const std::string before = StoredBytes();
   for (const HashFn& wrong : {other, HashFn()}) {
     Options options = ReopenOptions();
     options.hash = wrong;
@@ -925,7 +931,7 @@ TEST_P(FileApiTest, ReopenWithOtherHashFails) {
     const Status s = Open(options, &db);
     EXPECT_TRUE(s.code() == Error::kCorrupt || s.code() == Error::kEinval) << s.ToString();
     EXPECT_TRUE(MentionsWord(s.message(), "hash")) << s.ToString();
-    EXPECT_TRUE(ReadFileBytes(Name()) == before) << "a refused open changed the file";
+    EXPECT_TRUE(StoredBytes() == before) << "a refused open changed the file";
   }
   Options options = ReopenOptions();
   options.hash = mine;
@@ -935,7 +941,7 @@ TEST_P(FileApiTest, ReopenWithOtherHashFails) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(FileApiTest, OpenHookGetsTheFileBeforeTheHeaderIsRead) {
+TEST_P(FdApiTest, OpenHookGetsTheFileBeforeTheHeaderIsRead) {
   int calls = 0;
   Options options = CreateOptions();
   // On creation the hook sees the new, still empty file.
@@ -972,7 +978,7 @@ TEST_P(FileApiTest, OpenHookGetsTheFileBeforeTheHeaderIsRead) {
 }
 
 // TDB1's CLEAR_IF_FIRST, emulated: the hook empties the file, so Open initialises it.
-TEST_P(FileApiTest, OpenHookTruncateReinitialises) {
+TEST_P(FdApiTest, OpenHookTruncateReinitialises) {
   {
     std::unique_ptr<Db> db;
     PTDB_ASSERT_OK(Create(&db));
@@ -996,19 +1002,19 @@ TEST_P(FileApiTest, OpenHookTruncateReinitialises) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-TEST_P(FileApiTest, OpenHookErrorFailsOpen) {
+TEST_P(FdApiTest, OpenHookErrorFailsOpen) {
   {
     std::unique_ptr<Db> db;
     PTDB_ASSERT_OK(Create(&db));
     PTDB_ASSERT_OK(db->Store("k", "v"));
   }
-  const std::string before = ReadFileBytes(Name());
+  const std::string before = ReadDataBytes(Name());
   Options options = ReopenOptions();
   options.open_hook = [](int) { return Status(Error::kLock, "someone else is active"); };
   std::unique_ptr<Db> db;
   EXPECT_EQ(Open(options, &db).code(), Error::kLock);
   EXPECT_EQ(db, nullptr);
-  EXPECT_TRUE(ReadFileBytes(Name()) == before);
+  EXPECT_TRUE(ReadDataBytes(Name()) == before);
   PTDB_ASSERT_OK(Open(ReopenOptions(), &db));
   EXPECT_EQ(DumpDb(db.get()), (Dump{{"k", "v"}}));
   PTDB_EXPECT_OK(db->Check());
@@ -1028,7 +1034,10 @@ TEST_P(InternalApiTest, OpenHookNotCalledForInternal) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, ApiTest, ::testing::ValuesIn(AllModes()), ParamName);
-INSTANTIATE_TEST_SUITE_P(FileModes, FileApiTest,
+INSTANTIATE_TEST_SUITE_P(PersistentModes, FileApiTest,
+                         ::testing::Values(Mode::kFileMmap, Mode::kFileNoMmap, Mode::kPmem),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(FileModes, FdApiTest,
                          ::testing::Values(Mode::kFileMmap, Mode::kFileNoMmap), ParamName);
 INSTANTIATE_TEST_SUITE_P(Internal, InternalApiTest, ::testing::Values(Mode::kInternal), ParamName);
 

@@ -1,5 +1,5 @@
 // The storage modes every conformance test runs in, and how to open a database in each.
-// A new backend (pmem) is one more Mode plus its lines in fixture.cc.
+// A new backend is one more Mode plus its lines in fixture.cc.
 #ifndef PTDB_TESTS_CONFORMANCE_FIXTURE_H_
 #define PTDB_TESTS_CONFORMANCE_FIXTURE_H_
 
@@ -16,7 +16,9 @@
 
 namespace ptdb::test {
 
-enum class Mode { kFileMmap, kFileNoMmap, kInternal };
+// kPmem: a libpmemobj pool in this test's directory (/dev/shm unless PTDB_TEST_DIR says
+// otherwise), opened with PMEM_IS_PMEM_FORCE=1, as emulated pmem on tmpfs wants.
+enum class Mode { kFileMmap, kFileNoMmap, kInternal, kPmem };
 
 std::vector<Mode> AllModes();
 std::string ParamName(const ::testing::TestParamInfo<Mode>& info);
@@ -27,7 +29,8 @@ class DbModeTest : public ::testing::TestWithParam<Mode> {
   Mode mode() const { return GetParam(); }
   // The database outlives its handle, so a reopen sees the data.
   bool persistent() const { return mode() != Mode::kInternal; }
-  bool has_fd() const { return mode() != Mode::kInternal; }
+  // A pool has no descriptor, no open hook, no kNoMmap (docs/pmem.md).
+  bool has_fd() const { return mode() != Mode::kInternal && mode() != Mode::kPmem; }
 
   // Options that create (or truncate) a database in this mode, with `flags` added.
   Options CreateOptions(unsigned flags = 0) const;
@@ -47,6 +50,12 @@ class DbModeTest : public ::testing::TestWithParam<Mode> {
   Status Create(std::unique_ptr<Db>* db, unsigned flags = 0) const {
     return Open(CreateOptions(flags), db);
   }
+
+  // The main database's bytes as stored, to show that something left them alone. For a
+  // pool, the database's own bytes (header and zone objects, with their offsets), not the
+  // whole file: libpmemobj rewrites its metadata (pool header, lanes) on every open even
+  // when nothing in the database changes. Call it with no handle open.
+  std::string StoredBytes() const;
 
  private:
   unsigned ModeFlags() const;

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -69,6 +71,19 @@ inline std::vector<std::string> TraverseOrder(Db* db) {
 inline std::string ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A database file's bytes without its lock state: the mutex area of a kMutex file
+// (after the header) is written by every open that takes a lock, and is not data.
+inline std::string ReadDataBytes(const std::string& path) {
+  std::string bytes = ReadFileBytes(path);
+  constexpr size_t kFeatures = 112, kAreaStart = 8704, kAreaEnd = 8704 + 16384;
+  uint64_t features = 0;
+  if (bytes.size() >= kAreaEnd) {
+    std::memcpy(&features, bytes.data() + kFeatures, sizeof(features));
+    if (features & 1) std::fill(bytes.begin() + kAreaStart, bytes.begin() + kAreaEnd, '\0');
+  }
+  return bytes;
 }
 
 inline void WriteFileBytes(const std::string& path, std::string_view bytes) {

@@ -194,19 +194,19 @@ class BadInputTest : public ::testing::Test {
     }
     EXPECT_TRUE(db->Check().ok());
     db.reset();
-    return ReadFileBytes(path_);
+    return ReadDataBytes(path_);
   }
 
   // Open must fail with `code`, read-write and read-only, without changing the file.
   void ExpectOpenFails(Error code, const std::string& what) {
-    const std::string before = ReadFileBytes(path_);
+    const std::string before = ReadDataBytes(path_);
     for (int open_flags : {O_RDWR, O_RDONLY}) {
       std::unique_ptr<Db> db;
       const Status s = OpenPath(WithFlags(open_flags), &db);
       EXPECT_EQ(s.code(), code) << what << (open_flags == O_RDWR ? " (O_RDWR): " : " (O_RDONLY): ")
                                 << s.ToString();
       EXPECT_EQ(db, nullptr);
-      EXPECT_TRUE(ReadFileBytes(path_) == before) << what << ": a failed open changed the file";
+      EXPECT_TRUE(ReadDataBytes(path_) == before) << what << ": a failed open changed the file";
     }
   }
 
@@ -222,7 +222,7 @@ class BadInputTest : public ::testing::Test {
   // wrong answer is a failure. Open may refuse the file, with kCorrupt.
   void ExpectReadsSurvive(const std::vector<std::string>& keys, Damage damage,
                           const std::string& what) {
-    const std::string before = ReadFileBytes(path_);
+    const std::string before = ReadDataBytes(path_);
     for (unsigned flags : {0u, unsigned(kNoMmap)}) {
       SCOPED_TRACE(what + (flags ? " (kNoMmap)" : " (mmap)"));
       RunIsolated([&](Problems* p) {
@@ -266,7 +266,7 @@ class BadInputTest : public ::testing::Test {
         p->ExpectCorruptOr(it, {Error::kNoExist}, "FirstKey/NextKey");
         p->ExpectCode(db->Check(), Error::kCorrupt, "Check");
       });
-      EXPECT_TRUE(ReadFileBytes(path_) == before) << "reading a damaged file changed it";
+      EXPECT_TRUE(ReadDataBytes(path_) == before) << "reading a damaged file changed it";
     }
   }
 
@@ -528,12 +528,12 @@ TEST_F(BadInputTest, LoopingChainOrSubTableDoesNotHang) {
 
 TEST_F(BadInputTest, WrongHashFunctionFailsOpen) {
   MakeDb(20, ConstantHash);
-  const std::string before = ReadFileBytes(path_);
+  const std::string before = ReadDataBytes(path_);
   std::unique_ptr<Db> db;
   const Status s = OpenPath(WithFlags(O_RDWR), &db);
   EXPECT_TRUE(s.code() == Error::kEinval || s.code() == Error::kCorrupt) << s.ToString();
   EXPECT_TRUE(MentionsWord(s.message(), "hash")) << s.ToString();
-  EXPECT_TRUE(ReadFileBytes(path_) == before);
+  EXPECT_TRUE(ReadDataBytes(path_) == before);
 }
 
 TEST_F(BadInputTest, ZeroLengthFileWithoutCreateFails) {
@@ -543,7 +543,7 @@ TEST_F(BadInputTest, ZeroLengthFileWithoutCreateFails) {
     const Status s = OpenPath(WithFlags(open_flags), &db);
     EXPECT_EQ(s.code(), Error::kCorrupt) << s.ToString();
     EXPECT_TRUE(MentionsWord(s.message(), "not a")) << s.ToString();
-    EXPECT_EQ(ReadFileBytes(path_).size(), 0u);
+    EXPECT_EQ(ReadDataBytes(path_).size(), 0u);
   }
 }
 
@@ -554,7 +554,7 @@ TEST_F(BadInputTest, ZeroLengthFileWithCreateIsInitialised) {
   PTDB_ASSERT_OK(db->Check());
   PTDB_ASSERT_OK(db->Store("k", "v"));
   db.reset();
-  EXPECT_GE(ReadFileBytes(path_).size(), kHeaderSize);
+  EXPECT_GE(ReadDataBytes(path_).size(), kHeaderSize);
   PTDB_ASSERT_OK(OpenPath(WithFlags(O_RDONLY), &db));
   EXPECT_EQ(DumpDb(db.get()), (Dump{{"k", "v"}}));
 }
@@ -565,9 +565,9 @@ TEST_F(BadInputTest, WriteOnlyIsEinval) {
   struct stat st;
   EXPECT_NE(stat(path_.c_str(), &st), 0) << "a refused open created the file";
   MakeDb(5);
-  const std::string before = ReadFileBytes(path_);
+  const std::string before = ReadDataBytes(path_);
   EXPECT_EQ(OpenPath(WithFlags(O_WRONLY), &db).code(), Error::kEinval);
-  EXPECT_TRUE(ReadFileBytes(path_) == before);
+  EXPECT_TRUE(ReadDataBytes(path_) == before);
 }
 
 TEST_F(BadInputTest, UnknownOpenFlagsAreEinval) {
@@ -584,10 +584,10 @@ TEST_F(BadInputTest, UnknownOpenFlagsAreEinval) {
 // TDB2 refuses kRdonly together with O_RDWR (open O_RDONLY, or add the flag later).
 TEST_F(BadInputTest, RdonlyWithReadWriteIsEinval) {
   MakeDb(5);
-  const std::string before = ReadFileBytes(path_);
+  const std::string before = ReadDataBytes(path_);
   std::unique_ptr<Db> db;
   EXPECT_EQ(OpenPath(WithFlags(O_RDWR, kRdonly), &db).code(), Error::kEinval);
-  EXPECT_TRUE(ReadFileBytes(path_) == before);
+  EXPECT_TRUE(ReadDataBytes(path_) == before);
   PTDB_ASSERT_OK(OpenPath(WithFlags(O_RDONLY, kRdonly), &db));
   EXPECT_EQ(db->Store("k", "v").code(), Error::kRdonly);
 }
@@ -604,7 +604,7 @@ TEST_F(BadInputTest, MissingFileWithoutCreateIsIo) {
 // views below cover one real byte (a read past it crashes, in the child).
 TEST_F(BadInputTest, OversizedKeyOrValueIsEinval) {
   MakeDb(5);
-  const std::string before = ReadFileBytes(path_);
+  const std::string before = ReadDataBytes(path_);
   RunIsolated([&](Problems* p) {
     std::unique_ptr<Db> db;
     p->ExpectCode(OpenPath(WithFlags(O_RDWR), &db), Error::kSuccess, "Open");
@@ -620,7 +620,7 @@ TEST_F(BadInputTest, OversizedKeyOrValueIsEinval) {
     p->ExpectCode(db->Append("new", value_2p56), Error::kEinval, "Append 2^56 to a new key");
     p->ExpectCode(db->Check(), Error::kSuccess, "Check");
   });
-  EXPECT_TRUE(ReadFileBytes(path_) == before);
+  EXPECT_TRUE(ReadDataBytes(path_) == before);
 }
 
 // A key that cannot be stored cannot be present either; looking it up must not read it.
@@ -710,13 +710,13 @@ TEST_F(BadInputTest, CapabilityNoWrite) {
   WriteFileBytes(path_, bytes);
   std::unique_ptr<Db> db;
   EXPECT_EQ(OpenPath(WithFlags(O_RDWR), &db).code(), Error::kRdonly);
-  EXPECT_TRUE(ReadFileBytes(path_) == bytes);
+  EXPECT_TRUE(ReadDataBytes(path_) == bytes);
   PTDB_ASSERT_OK(OpenPath(WithFlags(O_RDONLY), &db));
   EXPECT_NE(db->GetFlags() & kRdonly, 0u);
   EXPECT_EQ(DumpDb(db.get()).size(), 10u);
   PTDB_EXPECT_OK(db->Check());
   db.reset();
-  EXPECT_TRUE(ReadFileBytes(path_) == bytes);
+  EXPECT_TRUE(ReadDataBytes(path_) == bytes);
 }
 
 TEST_F(BadInputTest, CapabilityNoCheck) {
@@ -734,7 +734,7 @@ TEST_F(BadInputTest, CapabilityNoCheck) {
   }
   // Damage that any check would catch (a free record filed under the wrong list) goes
   // unreported, because the check does not run.
-  bytes = ReadFileBytes(path_);
+  bytes = ReadDataBytes(path_);
   bool damaged = false;
   for (const RawRecord& r : ScanRecords(bytes)) {
     if (!r.free) continue;

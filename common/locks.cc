@@ -1,0 +1,223 @@
+#include "common/locks.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <mutex>
+#include <vector>
+
+#include "common/errors.h"
+
+namespace ptdb {
+namespace {
+
+// Bumped in every child after fork(): entries taken before it are the parent's locks.
+std::atomic<uint64_t> g_fork_generation{0};
+std::atomic<uint64_t> g_next_set_id{1};
+
+void NoteFork() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+struct Held {
+  uint64_t set;
+  const void* owner;
+  LockId id;
+  LockType type;
+  uint32_t count;
+  bool riding;  // granted by the allrecord lock, no real lock behind it
+  uint64_t fork_generation;
+};
+
+// The locks the calling thread holds, in every set. Short: an operation holds two or three.
+thread_local std::vector<Held> t_held;
+
+const char* KindName(LockKind k) {
+  switch (k) {
+    case LockKind::kTransaction:
+      return "transaction";
+    case LockKind::kAllRecord:
+      return "allrecord";
+    case LockKind::kHashGroup:
+      return "hash group";
+    case LockKind::kFreeZone:
+      return "free zone";
+    case LockKind::kExpansion:
+      return "expansion";
+  }
+  return "?";
+}
+
+Held* Find(uint64_t set, LockId id) {
+  for (Held& h : t_held) {
+    if (h.set == set && h.id == id) return &h;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+LockSet::LockSet(LockPrimitive* primitive)
+    : primitive_(primitive), id_(g_next_set_id.fetch_add(1, std::memory_order_relaxed)) {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, NoteFork); });
+}
+
+LockSet::~LockSet() = default;
+
+Status LockSet::Lock(const void* owner, LockId id, LockType type, bool wait) {
+  const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+  const Held* all = nullptr;
+  const Held* above = nullptr;  // a held lock that ranks after id
+  for (const Held& h : t_held) {
+    if (h.set != id_) continue;
+    if (h.fork_generation != gen) {
+      return Err(Error::kLock,
+                 "fork() detected after lock acquisition: this process "
+                 "inherited locks it does not own");
+    }
+    if (h.id == id) {
+      if (h.owner != owner) {
+        return Err(Error::kLock,
+                   "%s lock %u is held by another handle of this file in this "
+                   "thread; waiting would deadlock",
+                   KindName(id.kind), id.index);
+      }
+      if (type == LockType::kWrite && h.type == LockType::kRead) {
+        return Err(Error::kLock, "write lock on %s %u requested while holding its read lock",
+                   KindName(id.kind), id.index);
+      }
+      const_cast<Held&>(h).count++;
+      return Status::OK();
+    }
+    if (h.id.kind == LockKind::kAllRecord) all = &h;
+    if (h.id.kind > id.kind || (h.id.kind == id.kind && h.id.kind != LockKind::kHashGroup)) {
+      above = &h;
+    }
+  }
+  if (all != nullptr && (id.kind == LockKind::kHashGroup || id.kind == LockKind::kFreeZone)) {
+    if (all->owner != owner) {
+      return Err(Error::kLock,
+                 "the allrecord lock is held by another handle of this file in "
+                 "this thread");
+    }
+    if (type == LockType::kWrite && all->type == LockType::kRead) {
+      return Err(Error::kLock, "write lock on %s %u under the allrecord read lock",
+                 KindName(id.kind), id.index);
+    }
+    t_held.push_back({id_, owner, id, type, 1, true, gen});
+    return Status::OK();
+  }
+  if (above != nullptr) {
+    return Err(Error::kLock, "lock order: %s lock %u requested while holding %s lock %u",
+               KindName(id.kind), id.index, KindName(above->id.kind), above->id.index);
+  }
+  if (id.kind == LockKind::kHashGroup) {
+    // A second hash group: waiting is safe only in ascending order; otherwise take it
+    // only if it is free now.
+    for (const Held& h : t_held) {
+      if (h.set == id_ && h.id.kind == LockKind::kHashGroup && h.id.index > id.index) {
+        wait = false;
+      }
+    }
+  }
+  Status st = id.kind == LockKind::kAllRecord ? primitive_->LockAllRecord(type)
+                                              : primitive_->Lock(id, type, wait);
+  if (!st.ok()) return st;
+  t_held.push_back({id_, owner, id, type, 1, false, gen});
+  return Status::OK();
+}
+
+Status LockSet::Unlock(const void* owner, LockId id, LockType type) {
+  Held* h = Find(id_, id);
+  if (h == nullptr || h->owner != owner) {
+    return Err(Error::kLock, "unlock of %s lock %u, which this thread does not hold",
+               KindName(id.kind), id.index);
+  }
+  if (h->type != type) {
+    return Err(Error::kLock, "%s unlock of %s lock %u, held for %s",
+               type == LockType::kRead ? "read" : "write", KindName(id.kind), id.index,
+               h->type == LockType::kRead ? "reading" : "writing");
+  }
+  if (h->fork_generation != g_fork_generation.load(std::memory_order_relaxed)) {
+    return Err(Error::kLock, "fork() detected after lock acquisition");
+  }
+  if (--h->count > 0) return Status::OK();
+  const bool riding = h->riding;
+  t_held.erase(t_held.begin() + (h - t_held.data()));
+  if (riding) return Status::OK();
+  return id.kind == LockKind::kAllRecord ? primitive_->UnlockAllRecord(type)
+                                         : primitive_->Unlock(id, type);
+}
+
+Status LockSet::LockAll(const void* owner, LockType type) {
+  const LockId all{LockKind::kAllRecord, 0};
+  for (const Held& h : t_held) {
+    if (h.set == id_ && h.id.kind == LockKind::kHashGroup) {
+      return Err(Error::kLock,
+                 "allrecord lock requested while holding hash group %u (a "
+                 "chainlock?)",
+                 h.id.index);
+    }
+  }
+  if (Held* h = Find(id_, all); h != nullptr) {
+    // Nesting a read under a write is fine; a write under a read is not.
+    if (h->owner == owner && type == LockType::kRead && h->type == LockType::kWrite) {
+      if (h->fork_generation != g_fork_generation.load(std::memory_order_relaxed)) {
+        return Err(Error::kLock, "fork() detected after lock acquisition");
+      }
+      h->count++;
+      return Status::OK();
+    }
+  }
+  return Lock(owner, all, type);
+}
+
+Status LockSet::UnlockAll(const void* owner, LockType type) {
+  const LockId all{LockKind::kAllRecord, 0};
+  Held* h = Find(id_, all);
+  if (h != nullptr && h->owner == owner && h->count > 1) {
+    if (h->fork_generation != g_fork_generation.load(std::memory_order_relaxed)) {
+      return Err(Error::kLock, "fork() detected after lock acquisition");
+    }
+    h->count--;  // a read nested under the write: any unlock type undoes one level
+    return Status::OK();
+  }
+  return Unlock(owner, all, h != nullptr ? h->type : type);
+}
+
+bool LockSet::Holds(const void* owner, LockId id) const {
+  for (const Held& h : t_held) {
+    if (h.set == id_ && h.owner == owner &&
+        (h.id == id || (h.id.kind == LockKind::kAllRecord &&
+                        (id.kind == LockKind::kHashGroup || id.kind == LockKind::kFreeZone)))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool LockSet::HoldsAny(const void* owner) const {
+  return std::any_of(t_held.begin(), t_held.end(),
+                     [&](const Held& h) { return h.set == id_ && h.owner == owner; });
+}
+
+void LockSet::ReleaseAll(const void* owner) {
+  const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+  // Newest first, the reverse of the order they were taken in.
+  for (size_t i = t_held.size(); i-- > 0;) {
+    Held h = t_held[i];
+    if (h.set != id_ || h.owner != owner) continue;
+    t_held.erase(t_held.begin() + i);
+    // A child of fork() does not own what it inherited; it only forgets it.
+    if (!h.riding && h.fork_generation == gen) {
+      if (h.id.kind == LockKind::kAllRecord) {
+        (void)primitive_->UnlockAllRecord(h.type);
+      } else {
+        (void)primitive_->Unlock(h.id, h.type);
+      }
+    }
+  }
+}
+
+}  // namespace ptdb

@@ -1,0 +1,172 @@
+#include "file/file_locks.h"
+
+#include <fcntl.h>
+
+#include "common/errors.h"
+
+namespace ptdb {
+namespace {
+
+constexpr unsigned kTransactionSlot = 0;
+constexpr unsigned kExpansionSlot = 1;
+constexpr unsigned kFirstGroupSlot = 2;
+constexpr unsigned kFirstFreeSlot = kFirstGroupSlot + format::kTopGroups;
+constexpr unsigned kFreeSlots = MutexArea::kSlots - kFirstFreeSlot;
+static_assert(kFreeSlots >= 64, "the mutex area should leave room for free-zone locks");
+
+int FcntlType(LockType t) { return t == LockType::kRead ? F_RDLCK : F_WRLCK; }
+
+}  // namespace
+
+FileLocks::FileLocks(ByteRangeLocks* bytes)
+    : bytes_(bytes), groups_(new Local[format::kTopGroups]), free_(new Local[kFreeLocals]) {}
+
+FileLocks::FileLocks(MutexArea* mutexes) : mutexes_(mutexes) {}
+
+FileLocks::~FileLocks() = default;
+
+unsigned FileLocks::SlotOf(LockId id) {
+  switch (id.kind) {
+    case LockKind::kTransaction:
+      return kTransactionSlot;
+    case LockKind::kExpansion:
+      return kExpansionSlot;
+    case LockKind::kHashGroup:
+      return kFirstGroupSlot + id.index;
+    case LockKind::kFreeZone:
+      // Zones share slots beyond the first few; harmless, as a thread holds one at a time.
+      return kFirstFreeSlot + id.index % kFreeSlots;
+    case LockKind::kAllRecord:
+      break;
+  }
+  return MutexArea::kSlots;  // rejected by MutexArea
+}
+
+uint64_t FileLocks::ByteOf(LockId id) const {
+  switch (id.kind) {
+    case LockKind::kTransaction:
+      return lock_bytes::kTransaction;
+    case LockKind::kExpansion:
+      return lock_bytes::kExpansion;
+    case LockKind::kHashGroup:
+      return lock_bytes::GroupByte(id.index);
+    case LockKind::kFreeZone:
+      return lock_bytes::kFreeStart + id.index;
+    case LockKind::kAllRecord:
+      break;
+  }
+  return lock_bytes::kHashStart;
+}
+
+FileLocks::Local* FileLocks::LocalOf(LockId id) {
+  switch (id.kind) {
+    case LockKind::kTransaction:
+      return &transaction_;
+    case LockKind::kExpansion:
+      return &expansion_;
+    case LockKind::kHashGroup:
+      return &groups_[id.index % format::kTopGroups];
+    case LockKind::kFreeZone:
+      return &free_[id.index % kFreeLocals];
+    case LockKind::kAllRecord:
+      break;
+  }
+  return nullptr;
+}
+
+Status FileLocks::EnterLocal(Local* l, LockType type, bool wait,
+                             const std::function<Status()>& first_in) {
+  std::unique_lock<std::mutex> g(l->mu);
+  auto busy = [&] { return l->writer || (type == LockType::kWrite && l->readers > 0); };
+  if (busy()) {
+    if (!wait) return Status::WouldBlock("held by another thread of this process");
+    l->cv.wait(g, [&] { return !busy(); });
+  }
+  // The byte lock is taken with l->mu held: a thread that would join has to wait for it
+  // anyway, and nobody in this process can be the one the kernel makes us wait for.
+  if (l->readers == 0 && first_in) PTDB_RETURN_IF_ERROR(first_in());
+  if (type == LockType::kWrite) {
+    l->writer = true;
+  } else {
+    l->readers++;
+  }
+  return Status::OK();
+}
+
+Status FileLocks::LeaveLocal(Local* l, LockType type, const std::function<Status()>& last_out) {
+  Status st;
+  {
+    std::lock_guard<std::mutex> g(l->mu);
+    if (type == LockType::kWrite) {
+      l->writer = false;
+    } else {
+      l->readers--;
+    }
+    if (!l->writer && l->readers == 0 && last_out) st = last_out();
+  }
+  l->cv.notify_all();
+  return st;
+}
+
+Status FileLocks::Lock(LockId id, LockType type, bool wait) {
+  if (mutexes_ != nullptr) return mutexes_->Lock(SlotOf(id), wait);
+  const uint64_t byte = ByteOf(id);
+  return EnterLocal(LocalOf(id), type, wait,
+                    [&] { return bytes_->Lock(FcntlType(type), byte, 1, wait); });
+}
+
+Status FileLocks::Unlock(LockId id, LockType type) {
+  if (mutexes_ != nullptr) return mutexes_->Unlock(SlotOf(id));
+  const uint64_t byte = ByteOf(id);
+  return LeaveLocal(LocalOf(id), type, [&] { return bytes_->Unlock(byte, 1); });
+}
+
+Status FileLocks::LockAllRecord(LockType type) {
+  // Every group in ascending order, as any single-group locker would take them: this is
+  // gradual by construction, and mutexes have no range to take at once.
+  if (mutexes_ != nullptr) {
+    for (unsigned g = 0; g < format::kTopGroups; g++) {
+      Status st = mutexes_->Lock(kFirstGroupSlot + g, true);
+      if (!st.ok()) {
+        while (g-- > 0) (void)mutexes_->Unlock(kFirstGroupSlot + g);
+        return st;
+      }
+    }
+    return Status::OK();
+  }
+  // Other threads of this process are kept out of every group (as with mutexes, the
+  // allrecord lock is exclusive within a process); other processes by one byte range,
+  // from the first group to infinity, which also covers every free-zone byte.
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    Status st = EnterLocal(&groups_[g], LockType::kWrite, true, nullptr);
+    if (!st.ok()) {
+      while (g-- > 0) (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+      return st;
+    }
+  }
+  Status st = bytes_->LockGradual(FcntlType(type), lock_bytes::kHashStart, 0);
+  if (!st.ok()) {
+    for (unsigned g = 0; g < format::kTopGroups; g++) {
+      (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+    }
+  }
+  return st;
+}
+
+Status FileLocks::UnlockAllRecord(LockType) {
+  Status first;
+  if (mutexes_ != nullptr) {
+    for (unsigned g = format::kTopGroups; g-- > 0;) {
+      Status st = mutexes_->Unlock(kFirstGroupSlot + g);
+      if (first.ok()) first = st;
+    }
+    return first;
+  }
+  first = bytes_->Unlock(lock_bytes::kHashStart, 0);
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+  }
+  return first;
+}
+
+}  // namespace ptdb

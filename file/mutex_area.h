@@ -1,0 +1,46 @@
+// The robust process-shared mutexes of a kMutex database: a fixed area of the file
+// right after the header, mapped shared by every process that opens it.
+//
+// Robust: if a holder dies, the next locker gets the mutex (EOWNERDEAD), marks it
+// consistent and goes on, so a killed process never wedges the others. Error-checking:
+// a thread that asks again for a mutex it holds gets an error, not a deadlock.
+//
+// The bytes are meaningless after every process has closed the file (a reboot, a
+// kill): the first opener (who holds the active lock alone) initialises the area again.
+#ifndef PTDB_FILE_MUTEX_AREA_H_
+#define PTDB_FILE_MUTEX_AREA_H_
+
+#include <cstdint>
+
+#include "ptdb/status.h"
+
+namespace ptdb {
+
+class MutexArea {
+ public:
+  // One cache line per mutex, so two processes working on neighbouring hash groups do not
+  // share a line.
+  static constexpr uint64_t kSlotSize = 64;
+  static constexpr uint64_t kSize = 16384;
+  static constexpr unsigned kSlots = unsigned(kSize / kSlotSize);
+
+  // base: kSize writable bytes of a MAP_SHARED mapping, 64-byte aligned.
+  explicit MutexArea(void* base) : base_(static_cast<uint8_t*>(base)) {}
+
+  // (Re)creates every mutex (process-shared, robust, error-checking), unlocked.
+  // REQUIRES: no other process or thread uses the area.
+  Status Initialize();
+
+  // Without wait, a held mutex gives Status::WouldBlock. A mutex whose holder died is
+  // taken and made consistent (*holder_died set when given). The calling thread holding
+  // it already gives kLock.
+  Status Lock(unsigned slot, bool wait, bool* holder_died = nullptr);
+  Status Unlock(unsigned slot);
+
+ private:
+  uint8_t* base_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_FILE_MUTEX_AREA_H_

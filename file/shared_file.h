@@ -1,0 +1,63 @@
+// What every handle of one database file in this process shares: the descriptor and
+// mapping (FileStorage), the byte-range locks, the mutex area and the lock set.
+//
+// POSIX locks belong to the process and vanish when ANY descriptor of the file is
+// closed, so a process must never open a database file twice: a second Db::Open of the
+// same file finds the first one's SharedFile here (by device and inode) and shares it
+// (design: "TDB Files Cannot Be Opened Multiple Times").
+#ifndef PTDB_FILE_SHARED_FILE_H_
+#define PTDB_FILE_SHARED_FILE_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+
+#include "common/locks.h"
+#include "file/byte_range_locks.h"
+#include "file/file_locks.h"
+#include "file/file_storage.h"
+#include "file/mutex_area.h"
+
+namespace ptdb {
+
+class SharedFile {
+ public:
+  // Serialises opens in this process, so two threads opening one file share it too.
+  static std::mutex& OpenMutex();
+  // The open file with this identity, or null.
+  static std::shared_ptr<SharedFile> Find(dev_t dev, ino_t ino);
+  // Makes `file` findable until it is destroyed.
+  static void Register(const std::shared_ptr<SharedFile>& file);
+
+  // bytes: over the storage's fd. mutex_map: for a kMutex file, a shared writable mapping
+  // of its first mutex_map_len bytes (header and MutexArea), owned from now on, and
+  // mutex_fd the descriptor it came from when that is not the storage's (a read-only
+  // handle still writes the mutexes), or -1. Null for kFcntl.
+  SharedFile(dev_t dev, ino_t ino, std::unique_ptr<FileStorage> storage,
+             std::unique_ptr<ByteRangeLocks> bytes, uint8_t* mutex_map, size_t mutex_map_len,
+             int mutex_fd);
+  ~SharedFile();
+
+  FileStorage* storage() { return storage_.get(); }
+  ByteRangeLocks* bytes() { return bytes_.get(); }
+  MutexArea* mutexes() { return mutexes_.get(); }
+  LockSet* locks() { return &locks_; }
+  bool mutex_mode() const { return mutexes_ != nullptr; }
+
+ private:
+  dev_t dev_;
+  ino_t ino_;
+  std::unique_ptr<FileStorage> storage_;
+  std::unique_ptr<ByteRangeLocks> bytes_;
+  uint8_t* mutex_map_;
+  size_t mutex_map_len_;
+  int mutex_fd_;
+  std::unique_ptr<MutexArea> mutexes_;
+  std::unique_ptr<FileLocks> primitive_;
+  LockSet locks_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_FILE_SHARED_FILE_H_

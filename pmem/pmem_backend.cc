@@ -1,0 +1,140 @@
+#include "pmem/pmem_backend.h"
+
+#include "common/check.h"
+#include "common/space_reader.h"
+#include "common/summary.h"
+#include "pmem/pmem_tx.h"
+
+namespace ptdb {
+
+PmemBackend::~PmemBackend() {
+  // A handle closed with a chainlock or lockall still held gives it back.
+  locks_.ReleaseAll(this);
+}
+
+template <class Op>
+Status PmemBackend::RunTx(Op&& op) {
+  Status st = RunInTransaction(storage_->pool(), std::forward<Op>(op));
+  return st.ok() ? st : Reload(st);
+}
+
+Status PmemBackend::Reload(const Status& failure) {
+  Status st = storage_->Rescan();
+  if (st.ok()) st = engine_.Load();
+  if (st.ok()) return failure;
+  return Err(st.code(), "%.*s; reloading after the rollback then failed: %.*s",
+             int(failure.message().size()), failure.message().data(), int(st.message().size()),
+             st.message().data());
+}
+
+Status PmemBackend::Fetch(std::string_view key, std::string* data) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.Fetch(key, data);
+}
+
+Status PmemBackend::Parse(std::string_view key, const ParseFn& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.Parse(key, fn);
+}
+
+Status PmemBackend::Exists(std::string_view key, bool* exists) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.Exists(key, exists);
+}
+
+Status PmemBackend::Store(std::string_view key, std::string_view data, StoreMode mode) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return RunTx([&] { return engine_.Store(key, data, mode); });
+}
+
+Status PmemBackend::Append(std::string_view key, std::string_view data) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return RunTx([&] { return engine_.Append(key, data); });
+}
+
+Status PmemBackend::Delete(std::string_view key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return RunTx([&] { return engine_.Delete(key); });
+}
+
+Status PmemBackend::Traverse(const TraverseFn& fn, uint64_t* count) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.Traverse(fn, count);
+}
+
+Status PmemBackend::FirstKey(std::string* key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.FirstKey(key);
+}
+
+Status PmemBackend::NextKey(std::string* key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.NextKey(key);
+}
+
+Status PmemBackend::Wipe() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return RunTx([&] { return engine_.Wipe(); });
+}
+
+Status PmemBackend::ChainLock(std::string_view key, LockType type) {
+  LockSet* locks = storage_->locks();
+  return locks ? locks->Lock(this, {LockKind::kHashGroup, engine_.GroupOf(key)}, type)
+               : Status::OK();
+}
+
+Status PmemBackend::ChainUnlock(std::string_view key, LockType type) {
+  LockSet* locks = storage_->locks();
+  return locks ? locks->Unlock(this, {LockKind::kHashGroup, engine_.GroupOf(key)}, type)
+               : Status::OK();
+}
+
+Status PmemBackend::LockAll(LockType type) {
+  LockSet* locks = storage_->locks();
+  return locks ? locks->LockAll(this, type) : Status::OK();
+}
+
+Status PmemBackend::UnlockAll(LockType type) {
+  LockSet* locks = storage_->locks();
+  return locks ? locks->UnlockAll(this, type) : Status::OK();
+}
+
+Status PmemBackend::Check(const CheckFn& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  StorageReader<PmemStorage> reader(storage_.get());
+  const HashConfig hash = engine_.hash();
+  return CheckDatabase(
+      reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn);
+}
+
+Status PmemBackend::Summary(bool histograms, std::string* report) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  StorageReader<PmemStorage> reader(storage_.get());
+  return SummarizeDatabase(reader, histograms, report);
+}
+
+Status PmemBackend::ReadSeqnum(uint64_t* seqnum) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.ReadSeqnum(seqnum);
+}
+
+Status PmemBackend::BumpSeqnum() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return RunTx([&] { return engine_.BumpSeqnum(); });
+}
+
+Status PmemBackend::ApplyFlags(unsigned flags) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  // The pool is always mapped: libpmemobj has no pread/pwrite mode to fall back to.
+  if (flags & kNoMmap) {
+    return Status(Error::kEinval, "a pmem pool is always mapped: kNoMmap does not apply");
+  }
+  LockSet* want = (flags & kNoLock) ? nullptr : &locks_;
+  if (want != storage_->locks() && locks_.HoldsAny(this)) {
+    return Err(Error::kLock, "kNoLock cannot change while this handle holds locks");
+  }
+  storage_->SetLocks(want, this);
+  return Status::OK();
+}
+
+}  // namespace ptdb

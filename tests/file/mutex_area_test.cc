@@ -1,0 +1,316 @@
+// MutexArea between processes: exclusion, waiting, takeover from a holder that died, and
+// misuse that must be an error rather than a deadlock. Each test runs under an alarm, and
+// every child under its own, so a bug fails the test instead of hanging it.
+#include "file/mutex_area.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace ptdb {
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
+constexpr unsigned kTestLifeSeconds = 120;
+constexpr unsigned kChildLifeSeconds = 60;
+// How long a party waits for a message it must get: a bug fails the test at this bound.
+constexpr int kReplyMs = 20000;
+// How long the holder keeps a mutex after the waiter said it is about to wait, so that
+// the waiter is most likely really waiting. Order is checked through shared memory.
+constexpr useconds_t kHoldUs = 100 * 1000;
+
+// A forked child running body(*this), with a pipe each way. alarm() ends its life if the
+// parent never tells it to finish.
+class Child {
+ public:
+  explicit Child(const std::function<int(Child&)>& body) {
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0) {
+      ADD_FAILURE() << "pipe: " << strerror(errno);
+      return;
+    }
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(down[1]);
+      close(up[0]);
+      in_ = down[0];
+      out_ = up[1];
+      alarm(kChildLifeSeconds);
+      _exit(body(*this));
+    }
+    close(down[0]);
+    close(up[1]);
+    in_ = up[0];
+    out_ = down[1];
+    if (pid_ < 0) ADD_FAILURE() << "fork: " << strerror(errno);
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+    close(in_);
+    close(out_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Send(char c) { ASSERT_EQ(write(out_, &c, 1), 1) << strerror(errno); }
+  // The next byte from the other side, or 0 after timeout_ms (-1: no limit) or at EOF.
+  char Receive(int timeout_ms = kReplyMs) {
+    pollfd p = {in_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) != 1) return 0;
+    char c;
+    return read(in_, &c, 1) == 1 ? c : 0;
+  }
+  // The exit status, or minus the signal that ended the child.
+  int Wait() {
+    int st = 0;
+    const pid_t pid = pid_;
+    pid_ = -1;
+    if (pid <= 0 || waitpid(pid, &st, 0) != pid) return -1000;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+};
+
+class MutexAreaTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    // SIGALRM's default action ends the test binary: a hang becomes a failure.
+    alarm(kTestLifeSeconds);
+    mem_ = mmap(nullptr, MutexArea::kSize + sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(mem_, MAP_FAILED) << strerror(errno);
+    area_ = std::make_unique<MutexArea>(mem_);
+    ASSERT_TRUE(area_->Initialize().ok());
+    flag_ = new (static_cast<char*>(mem_) + MutexArea::kSize) std::atomic<int>(0);
+  }
+  void TearDown() override {
+    area_.reset();
+    munmap(mem_, MutexArea::kSize + sizeof(std::atomic<int>));
+    alarm(0);
+  }
+
+  void* mem_ = nullptr;
+  std::unique_ptr<MutexArea> area_;
+  // Shared with children, to see on which side of an unlock a lock was granted.
+  std::atomic<int>* flag_ = nullptr;
+};
+
+TEST_F(MutexAreaTest, ChildHolderBlocksTheParentUntilItUnlocks) {
+  Child child([&](Child& c) {
+    if (!area_->Lock(3, true).ok()) return 1;
+    c.Send('L');
+    if (c.Receive(-1) != 'g') return 2;
+    usleep(kHoldUs);
+    *flag_ = 1;
+    return area_->Unlock(3).ok() ? 0 : 3;
+  });
+  ASSERT_EQ(child.Receive(), 'L');
+  Status s = area_->Lock(3, false);
+  EXPECT_TRUE(s.IsWouldBlock()) << s.ToString();
+  EXPECT_EQ(s.code(), Error::kLock);
+  // Other slots are independent.
+  ASSERT_TRUE(area_->Lock(4, false).ok());
+  ASSERT_TRUE(area_->Unlock(4).ok());
+
+  child.Send('g');
+  bool died = true;
+  ASSERT_TRUE(area_->Lock(3, true, &died).ok());
+  EXPECT_FALSE(died);
+  EXPECT_EQ(*flag_, 1) << "granted before the holder unlocked";
+  EXPECT_TRUE(area_->Unlock(3).ok());
+  EXPECT_EQ(child.Wait(), 0);
+}
+
+// The real layout: every process maps the file itself, at an address of its own.
+TEST_F(MutexAreaTest, WorksAcrossSeparateMappingsOfAFile) {
+  test::TempDir dir;
+  const std::string path = dir.File("area");
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, MutexArea::kSize), 0);
+  void* base = mmap(nullptr, MutexArea::kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  ASSERT_NE(base, MAP_FAILED);
+  MutexArea mine(base);
+  ASSERT_TRUE(mine.Initialize().ok());
+  ASSERT_TRUE(mine.Lock(7, true).ok());
+
+  Child child([&](Child& c) {
+    const int cfd = open(path.c_str(), O_RDWR);
+    void* other = mmap(nullptr, MutexArea::kSize, PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
+    if (other == MAP_FAILED || other == base) return 1;
+    MutexArea theirs(other);
+    if (!theirs.Lock(7, false).IsWouldBlock()) return 2;
+    c.Send('R');
+    if (!theirs.Lock(7, true).ok()) return 3;
+    c.Send(*flag_ == 1 ? 'G' : 'B');
+    return theirs.Unlock(7).ok() ? 0 : 4;
+  });
+  ASSERT_EQ(child.Receive(), 'R');
+  usleep(kHoldUs);
+  *flag_ = 1;
+  ASSERT_TRUE(mine.Unlock(7).ok());
+  EXPECT_EQ(child.Receive(), 'G');
+  EXPECT_EQ(child.Wait(), 0);
+  munmap(base, MutexArea::kSize);
+}
+
+// After a takeover the mutex excludes as before, between any processes.
+void ExpectWorksNormally(MutexArea* area, unsigned slot) {
+  bool died = true;
+  ASSERT_TRUE(area->Lock(slot, true, &died).ok());
+  EXPECT_FALSE(died);
+  Child contender([&](Child& c) {
+    c.Send(area->Lock(slot, false).IsWouldBlock() ? 'W' : 'E');
+    return 0;
+  });
+  EXPECT_EQ(contender.Receive(), 'W');
+  EXPECT_EQ(contender.Wait(), 0);
+  ASSERT_TRUE(area->Unlock(slot).ok());
+  Child taker([&](Child& c) {
+    const bool ok = area->Lock(slot, false).ok() && area->Unlock(slot).ok();
+    c.Send(ok ? 'T' : 'E');
+    return 0;
+  });
+  EXPECT_EQ(taker.Receive(), 'T');
+  EXPECT_EQ(taker.Wait(), 0);
+}
+
+TEST_F(MutexAreaTest, HolderKilledWhileHoldingIsTakenOver) {
+  Child child([&](Child& c) {
+    if (!area_->Lock(5, true).ok()) return 1;
+    c.Send('L');
+    c.Receive(-1);
+    return 0;
+  });
+  ASSERT_EQ(child.Receive(), 'L');
+  ASSERT_EQ(kill(child.pid(), SIGKILL), 0);
+  ASSERT_EQ(child.Wait(), -SIGKILL);
+
+  bool died = false;
+  const Status s = area_->Lock(5, false, &died);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(died);
+  ASSERT_TRUE(area_->Unlock(5).ok());
+  ExpectWorksNormally(area_.get(), 5);
+}
+
+TEST_F(MutexAreaTest, HolderExitingWhileHoldingIsTakenOverByAWaiter) {
+  Child child([&](Child& c) {
+    if (!area_->Lock(6, true).ok()) return 1;
+    c.Send('L');
+    if (c.Receive(-1) != 'x') return 2;
+    usleep(kHoldUs);
+    return 0;  // exits still holding the mutex
+  });
+  ASSERT_EQ(child.Receive(), 'L');
+  child.Send('x');
+  bool died = false;
+  const Status s = area_->Lock(6, true, &died);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(died);
+  EXPECT_EQ(child.Wait(), 0);
+  ASSERT_TRUE(area_->Unlock(6).ok());
+  ExpectWorksNormally(area_.get(), 6);
+}
+
+TEST_F(MutexAreaTest, RelockByTheHoldingThreadIsAnErrorNotAHang) {
+  ASSERT_TRUE(area_->Lock(1, true).ok());
+  Status s = area_->Lock(1, true);
+  EXPECT_EQ(s.code(), Error::kLock);
+  EXPECT_FALSE(s.IsWouldBlock());
+  EXPECT_NE(s.message().find("already held"), std::string_view::npos) << s.ToString();
+  // Without waiting the answer is "busy", still a lock error.
+  s = area_->Lock(1, false);
+  EXPECT_EQ(s.code(), Error::kLock);
+  ASSERT_TRUE(area_->Unlock(1).ok());
+  EXPECT_TRUE(area_->Lock(1, false).ok());
+  EXPECT_TRUE(area_->Unlock(1).ok());
+}
+
+TEST_F(MutexAreaTest, UnlockOfAMutexNotHeldIsAnError) {
+  if (kThreadSanitizer) GTEST_SKIP() << "TSan reports the misuse this test makes on purpose";
+  Status s = area_->Unlock(2);
+  EXPECT_EQ(s.code(), Error::kLock);
+  EXPECT_NE(s.message().find("not held"), std::string_view::npos) << s.ToString();
+
+  // Held by another thread of this process: still not ours to release.
+  std::promise<void> locked, done;
+  std::thread holder([&] {
+    EXPECT_TRUE(area_->Lock(2, true).ok());
+    locked.set_value();
+    done.get_future().wait();
+    EXPECT_TRUE(area_->Unlock(2).ok());
+  });
+  locked.get_future().wait();
+  s = area_->Unlock(2);
+  EXPECT_EQ(s.code(), Error::kLock);
+  EXPECT_TRUE(area_->Lock(2, false).IsWouldBlock());
+  done.set_value();
+  holder.join();
+  EXPECT_TRUE(area_->Lock(2, false).ok());
+  EXPECT_TRUE(area_->Unlock(2).ok());
+}
+
+TEST_F(MutexAreaTest, SlotOutOfRangeIsInvalid) {
+  bool died = true;
+  EXPECT_EQ(area_->Lock(MutexArea::kSlots, true, &died).code(), Error::kEinval);
+  EXPECT_FALSE(died);
+  EXPECT_EQ(area_->Unlock(MutexArea::kSlots).code(), Error::kEinval);
+  ASSERT_TRUE(area_->Lock(MutexArea::kSlots - 1, true).ok());
+  EXPECT_TRUE(area_->Unlock(MutexArea::kSlots - 1).ok());
+}
+
+TEST_F(MutexAreaTest, ThreadsOfOneProcessExcludeEachOther) {
+  constexpr int kThreads = 4, kRounds = 20000;
+  long counter = 0;  // deliberately not atomic: the mutex is what protects it
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRounds; i++) {
+        if (!area_->Lock(0, true).ok()) return;
+        counter++;
+        if (!area_->Unlock(0).ok()) return;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(counter, long(kThreads) * kRounds);
+}
+
+}  // namespace
+}  // namespace ptdb
