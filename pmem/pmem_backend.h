@@ -50,8 +50,7 @@ class PmemBackend final : public Backend {
   int Fd() const override { return -1; }
 
  private:
-  PmemBackend(std::unique_ptr<PmemStorage> storage, const HashConfig& hash, Stats* stats,
-              bool lock)
+  PmemBackend(std::unique_ptr<PmemStorage> storage, const HashConfig& hash, Stats* stats, bool lock)
       : storage_(std::move(storage)), engine_(storage_.get(), hash, stats) {
     storage_->SetLocks(lock ? &locks_ : nullptr, this);
   }

@@ -49,7 +49,8 @@ Status ApplyPoolCapabilities(PmemStorage* s, uint64_t cap, bool writable, unsign
     }
     // No capability is known yet, so each one's "what if unknown" bits apply.
     if (body.type & format::kCapNoOpen) {
-      return Err(Error::kIo, "%s has capability %llu, unknown to this library, which forbids opening",
+      return Err(Error::kIo,
+                 "%s has capability %llu, unknown to this library, which forbids opening",
                  name.c_str(), (unsigned long long)(body.type & format::kCapTypeMask));
     }
     if ((body.type & format::kCapNoWrite) && writable) {

@@ -40,10 +40,10 @@ Status PrepareFile(const std::string& name, uint64_t size) {
   if (fd < 0) return Err(Error::kIo, "cannot open %s: %s", name.c_str(), strerror(errno));
   Status st;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    st = errno == EWOULDBLOCK
-             ? Err(Error::kLock, "cannot re-create %s: pool in use by another process",
-                   name.c_str())
-             : Err(Error::kIo, "cannot lock %s: %s", name.c_str(), strerror(errno));
+    st =
+        errno == EWOULDBLOCK
+            ? Err(Error::kLock, "cannot re-create %s: pool in use by another process", name.c_str())
+            : Err(Error::kIo, "cannot lock %s: %s", name.c_str(), strerror(errno));
   } else if (ftruncate(fd, 0) != 0) {
     st = Err(Error::kIo, "cannot truncate %s: %s", name.c_str(), strerror(errno));
   } else if (const int err = posix_fallocate(fd, 0, off_t(size)); err != 0) {
@@ -54,14 +54,12 @@ Status PrepareFile(const std::string& name, uint64_t size) {
   return st;
 }
 
-Status CreatePool(const std::string& name, const Options& options, bool exists,
-                  PMEMobjpool** pop) {
+Status CreatePool(const std::string& name, const Options& options, bool exists, PMEMobjpool** pop) {
   const uint64_t size = options.pool_size ? options.pool_size : pmem_layout::kDefaultPoolSize;
   if (size < pmem_layout::kMinPoolSize) {
-    return Err(Error::kEinval,
-               "%s: pool_size %llu is below libpmemobj's minimum pool size of %llu bytes",
-               name.c_str(), (unsigned long long)size,
-               (unsigned long long)pmem_layout::kMinPoolSize);
+    return Err(
+        Error::kEinval, "%s: pool_size %llu is below libpmemobj's minimum pool size of %llu bytes",
+        name.c_str(), (unsigned long long)size, (unsigned long long)pmem_layout::kMinPoolSize);
   }
   if (exists) {
     PTDB_RETURN_IF_ERROR(PrepareFile(name, size));
@@ -76,8 +74,7 @@ Status CreatePool(const std::string& name, const Options& options, bool exists,
 
 }  // namespace
 
-Status OpenPool(const std::string& name, const Options& options, PMEMobjpool** pop,
-                bool* created) {
+Status OpenPool(const std::string& name, const Options& options, PMEMobjpool** pop, bool* created) {
   *created = false;
   const int flags = options.open_flags;
   const bool writable = (flags & O_ACCMODE) == O_RDWR;
@@ -86,8 +83,7 @@ Status OpenPool(const std::string& name, const Options& options, PMEMobjpool** p
   if (stat(name.c_str(), &sb) != 0) {
     if (errno != ENOENT || !create)
       return Err(Error::kIo, "cannot open %s: %s", name.c_str(), strerror(errno));
-    if (!writable)
-      return Err(Error::kEinval, "%s: creating a pool needs O_RDWR", name.c_str());
+    if (!writable) return Err(Error::kEinval, "%s: creating a pool needs O_RDWR", name.c_str());
     PTDB_RETURN_IF_ERROR(CreatePool(name, options, false, pop));
     *created = true;
     return Status::OK();

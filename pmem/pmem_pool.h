@@ -19,8 +19,7 @@ namespace ptdb {
 // Differences from a file: the pool is created at its full size and never grows; O_TRUNC
 // needs O_CREAT and O_RDWR (it re-creates the pool); a pool some process has open is
 // refused with kLock, for libpmemobj lets only one handle at a time open it.
-Status OpenPool(const std::string& name, const Options& options, PMEMobjpool** pop,
-                bool* created);
+Status OpenPool(const std::string& name, const Options& options, PMEMobjpool** pop, bool* created);
 
 }  // namespace ptdb
 

@@ -24,7 +24,9 @@ constexpr int kMaxLowAllocations = 8;
 uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
 // The request that gives an object of at least `bytes` in whole chunks.
-uint64_t ChunkedRequest(uint64_t bytes) { return RoundUp(bytes + kObjectHeader, kChunk) - kObjectHeader; }
+uint64_t ChunkedRequest(uint64_t bytes) {
+  return RoundUp(bytes + kObjectHeader, kChunk) - kObjectHeader;
+}
 
 }  // namespace
 
@@ -40,8 +42,8 @@ Status PmemStorage::Open(PMEMobjpool* pop, bool may_create_root,
                   "O_CREAT and O_RDWR to create a database in it");
   }
   if (have != 0 && have != pmem_layout::kRootSize) {
-    return Err(Error::kCorrupt, "the pool's root object has %zu bytes, not a ptdb root's %zu",
-               have, pmem_layout::kRootSize);
+    return Err(Error::kCorrupt, "the pool's root object has %zu bytes, not a ptdb root's %zu", have,
+               pmem_layout::kRootSize);
   }
   const PMEMoid root = pmemobj_root(pop, pmem_layout::kRootSize);
   if (OID_IS_NULL(root)) {
@@ -122,8 +124,7 @@ Status PmemStorage::Grow(uint64_t min_bytes, Extent* added) {
   PTDB_RETURN_IF_ERROR(st);
   if (OID_IS_NULL(zone)) {
     return Err(Error::kOom, "the pool is full: no room for a zone of %llu bytes%s",
-               (unsigned long long)min_bytes,
-               low.empty() ? "" : " above the database's last zone");
+               (unsigned long long)min_bytes, low.empty() ? "" : " above the database's last zone");
   }
   // The header owns [0, kHeaderSize) and records are 8-aligned: an object anywhere else
   // would make offsets ambiguous. libpmemobj's metadata comes first, but check.

@@ -19,7 +19,6 @@
 #include <memory>
 #include <vector>
 
-#include "common/locks.h"
 #include "common/errors.h"
 #include "common/format.h"
 #include "common/locks.h"
