@@ -152,7 +152,7 @@ template <class S>
 Status Engine<S>::ReadRecordData(const HashLocation& loc, std::string* data) {
   const uint64_t len = loc.rec.data_len;
   data->resize(len);
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(
       s_->Read(loc.rec_off + format::kUsedHeaderSize + loc.rec.key_len, len, data->data(), &p));
   if (p != data->data()) std::memcpy(data->data(), p, len);
@@ -188,7 +188,7 @@ Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
     large.resize(len);
     buf = large.data();
   }
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(s_->Read(loc.rec_off + format::kUsedHeaderSize, len, buf, &p));
   const char* c = static_cast<const char*>(p);
   return fn(std::string_view(c, loc.rec.key_len),
@@ -408,7 +408,7 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
         // once the lock is dropped.
         const uint64_t len = r.key_len + r.data_len;
         if (copy.size() < len) copy.resize(len);
-        const void* p;
+        const void* p = nullptr;
         PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, copy.data(), &p));
         if (p != copy.data()) std::memcpy(copy.data(), p, len);
       }
@@ -427,7 +427,7 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
 template <class S>
 Status Engine<S>::GroupHolds(uint64_t group_off, uint64_t entry, bool* present) {
   uint64_t buf[format::kGroupSlots];
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(s_->Read(group_off, sizeof(buf), buf, &p));
   const uint64_t* slots = static_cast<const uint64_t*>(p);
   *present = std::find(slots, slots + format::kGroupSlots, entry) != slots + format::kGroupSlots;
@@ -445,7 +445,7 @@ Status Engine<S>::ReadKey(uint64_t rec_off, std::string* key) {
   }
   PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, r));
   key->resize(r.key_len);
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, r.key_len, key->data(), &p));
   if (p != key->data()) std::memcpy(key->data(), p, r.key_len);
   return Status::OK();

@@ -104,7 +104,7 @@ class FreeZones {
 template <class S>
 Status FreeZones<S>::AppendZone(uint64_t off, const format::ZoneBody& body) {
   // Make sure the whole zone is addressable before anyone trusts its size.
-  const void* p;
+  const void* p = nullptr;
   uint64_t last;
   PTDB_RETURN_IF_ERROR(s_->Read(off + body.zone_size - 8, 8, &last, &p));
   zones_.push_back({off, body.zone_size});
@@ -170,7 +170,7 @@ Status FreeZones<S>::LoadNewZones(bool* added) {
 template <class S>
 Status FreeZones<S>::RefreshHint(size_t zone) {
   uint64_t heads[format::kFreeBuckets];
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(s_->Read(BucketHeadOffset(zone, 0), sizeof(heads), heads, &p));
   const uint64_t* h = static_cast<const uint64_t*>(p);
   uint64_t mask = 0;

@@ -153,7 +153,7 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
     stats_->compare_wrong_keylen++;
     return Status::OK();
   }
-  const void* p;
+  const void* p = nullptr;
   if (key_buf_.size() < key.size()) key_buf_.resize(key.size());
   PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), key_buf_.data(), &p));
   if (std::memcmp(p, key.data(), key.size()) != 0) {
@@ -183,7 +183,7 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
     // usually touches one or two of them, and copying all eight would cost a second
     // cache line for nothing.
     uint64_t buf[8];
-    const void* p;
+    const void* p = nullptr;
     PTDB_RETURN_IF_ERROR(s_->Read(loc->group_off, sizeof(buf), buf, &p));
     const uint64_t* slots = static_cast<const uint64_t*>(p);
     const uint64_t home = slots[loc->bucket];
@@ -315,7 +315,7 @@ Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
   }
   PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, info));
   if (key_buf_.size() < info.key_len) key_buf_.resize(info.key_len);
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(
       s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, key_buf_.data(), &p));
   *h = hasher_(hash_ctx_, p, info.key_len);
@@ -330,7 +330,7 @@ Status HashTree<S>::Double(HashLocation* loc) {
   const uint64_t old_off = loc->table_off;
   const uint64_t old_slots_len = uint64_t(loc->table_groups) * 64;
   uint64_t buf[format::kMaxSubSlots];
-  const void* p;
+  const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(s_->Read(old_off + format::kUsedHeaderSize, old_slots_len, buf, &p));
   const uint64_t* old = static_cast<const uint64_t*>(p);
   uint64_t slots[format::kMaxSubSlots] = {};

@@ -93,7 +93,7 @@ class HashWalker {
 
   Status LoadSlots(unsigned depth) {
     Frame& f = frames_[depth];
-    const void* p;
+    const void* p = nullptr;
     PTDB_RETURN_IF_ERROR(s_->Read(f.slots_off, 8 * size_t(f.nslots), bufs_[depth], &p));
     f.slots = static_cast<const uint64_t*>(p);
     return Status::OK();

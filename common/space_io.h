@@ -12,7 +12,7 @@ namespace ptdb {
 // Copies a trivially copyable T from `off`.
 template <class S, class T>
 inline Status ReadStruct(S* s, uint64_t off, T* out) {
-  const void* p;
+  const void* p = nullptr;
   Status st = s->Read(off, sizeof(T), out, &p);
   if (st.ok() && p != out) std::memcpy(out, p, sizeof(T));
   return st;

@@ -179,7 +179,7 @@ Status FileBackend::Open(const std::string& name, const Options& options, Stats*
   if (file) {
     PTDB_RETURN_IF_ERROR(ShareOpenFile(name, options, file));
     format::Header h;
-    const void* p;
+    const void* p = nullptr;
     PTDB_RETURN_IF_ERROR(file->storage()->PRead(0, sizeof(h), &h, &p));
     hash.seed = h.hash_seed;
     if (h.hash_test != HashTestValue(hash)) {

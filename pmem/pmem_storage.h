@@ -85,11 +85,18 @@ class PmemStorage {
     owner_ = owner;
   }
   LockSet* locks() const { return locks_; }
+
+  // The engine's locks. A read lock adds nothing here: the handle's mutex keeps other
+  // threads out for the whole operation (pmem_locks.h), and a read is allowed under any
+  // lock this thread holds. A write goes through the lock set, which refuses it under a
+  // read lock this thread holds (ChainLockRead, LockAllRead) and keeps the lock order.
   Status Lock(LockId id, LockType type) {
-    return locks_ ? locks_->Lock(owner_, id, type) : Status::OK();
+    if (locks_ == nullptr || type == LockType::kRead) return Status::OK();
+    return locks_->Lock(owner_, id, type);
   }
   Status Unlock(LockId id, LockType type) {
-    return locks_ ? locks_->Unlock(owner_, id, type) : Status::OK();
+    if (locks_ == nullptr || type == LockType::kRead) return Status::OK();
+    return locks_->Unlock(owner_, id, type);
   }
 
   PMEMobjpool* pool() const { return pop_; }
