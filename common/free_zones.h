@@ -274,6 +274,17 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
                                       have - len - format::kUsedHeaderSize));
         stats_->alloc_leftover++;
       }
+      // Mark the space used before the zone lock goes: a coalescing scan by another
+      // thread or process must not take it for a free record while the caller fills it.
+      RecordInfo placeholder;
+      placeholder.magic = format::kUsedMagic;
+      placeholder.data_len = *room;
+      format::UsedHeader used;
+      if (!EncodeUsedHeader(placeholder, &used)) {
+        return Err(Error::kCorrupt, "free record at %llu is too large (%llu bytes)",
+                   (unsigned long long)cur, (unsigned long long)*room);
+      }
+      PTDB_RETURN_IF_ERROR(s_->Write(cur, &used, sizeof(used)));
       if (b == first) {
         stats_->alloc_bucket_exact++;
       } else if (b == format::kFreeBuckets - 1) {

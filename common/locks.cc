@@ -134,20 +134,22 @@ Status LockSet::Unlock(const void* owner, LockId id, LockType type) {
     return Err(Error::kLock, "unlock of %s lock %u, which this thread does not hold",
                KindName(id.kind), id.index);
   }
-  if (h->type != type) {
-    return Err(Error::kLock, "%s unlock of %s lock %u, held for %s",
-               type == LockType::kRead ? "read" : "write", KindName(id.kind), id.index,
-               h->type == LockType::kRead ? "reading" : "writing");
+  // A read lock nested under the write lock (a fetch under a chainlock) is undone by a
+  // read unlock; the real lock goes with the type it was taken as.
+  if (type == LockType::kWrite && h->type == LockType::kRead) {
+    return Err(Error::kLock, "write unlock of %s lock %u, held for reading", KindName(id.kind),
+               id.index);
   }
   if (h->fork_generation != g_fork_generation.load(std::memory_order_relaxed)) {
     return Err(Error::kLock, "fork() detected after lock acquisition");
   }
   if (--h->count > 0) return Status::OK();
   const bool riding = h->riding;
+  const LockType held = h->type;
   t_held.erase(t_held.begin() + (h - t_held.data()));
   if (riding) return Status::OK();
-  return id.kind == LockKind::kAllRecord ? primitive_->UnlockAllRecord(type)
-                                         : primitive_->Unlock(id, type);
+  return id.kind == LockKind::kAllRecord ? primitive_->UnlockAllRecord(held)
+                                         : primitive_->Unlock(id, held);
 }
 
 Status LockSet::LockAll(const void* owner, LockType type) {

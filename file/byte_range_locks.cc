@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdint>
 #include <string>
@@ -58,6 +61,16 @@ Status ByteRangeLocks::Lock(int rw, uint64_t off, uint64_t len, bool wait) {
     fl.l_start = static_cast<off_t>(off);
     fl.l_len = static_cast<off_t>(len);
     rc = fcntl(fd_, wait ? F_SETLKW : F_SETLK, &fl);
+    // The kernel's deadlock check sees processes, not threads: two threads of this process
+    // waiting on locks another process holds can look like a cycle that is not one. Our
+    // lock order never waits in a real cycle (common/locks.h), so back off and try again;
+    // only a wait that stays "deadlocked" for half a minute is reported.
+    for (unsigned delay_us = 100, waited_us = 0;
+         rc != 0 && errno == EDEADLK && wait && waited_us < 30'000'000;
+         waited_us += delay_us, delay_us = std::min(delay_us * 2, 10'000u)) {
+      usleep(delay_us);
+      rc = fcntl(fd_, F_SETLKW, &fl);
+    }
   }
   if (rc == 0) return Status::OK();
   return FromErrno(errno, hooks_.lock ? "lock hook" : "fcntl lock", rw, off, len);

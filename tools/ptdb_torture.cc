@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -69,6 +70,8 @@ struct Config {
   bool keep = false;
   unsigned stall_seconds = 120;
   unsigned kill_interval_ms = 10;
+  // How often each operation is picked (indexed by Op, out of the sum).
+  std::vector<unsigned> weights;
 
   std::string Path() const { return dir + "/torture.ptdb"; }
 };
@@ -101,7 +104,7 @@ const char* const kOpNames[kNumOps] = {"idle",     "store",         "insert",   
                                        "exists",   "chainlock-rmw", "counter-rmw", "chainlock-read",
                                        "traverse", "key-walk",      "lockall",     "lockall-read"};
 
-// How often each operation is picked (out of the sum).
+// The default mix: how often each operation is picked (out of the sum).
 const unsigned kOpWeights[kNumOps] = {0,  150, 50, 50, 120, 100, 150, 50,
                                       50, 80,  60, 40, 2,   20,  10,  10};
 
@@ -281,11 +284,11 @@ class Worker {
   // OK, or the first thing that went wrong.
   Status Run() {
     unsigned total = 0;
-    for (unsigned w : kOpWeights) total += w;
+    for (unsigned w : cfg_.weights) total += w;
     while (!shared_->stop.load() && slot_->claimed.fetch_add(1) < cfg_.loops) {
       unsigned r = Below(total);
       int op = 0;
-      while (r >= kOpWeights[op]) r -= kOpWeights[op++];
+      while (r >= cfg_.weights[op]) r -= cfg_.weights[op++];
       SafePoint();
       state_->op = op;
       Status s = Do(Op(op));
@@ -870,7 +873,7 @@ class Parent {
 const char kUsage[] =
     "Usage: ptdb-torture [-n PROCS] [-l LOOPS] [-s SEED] [-k] [-m mutex|fcntl] [-d DIR]\n"
     "                    [--threads N] [--keys N] [--value-size N] [--no-mmap] [--keep]\n"
-    "                    [--kill-between-calls] [--kill-interval MS]\n"
+    "                    [--kill-between-calls] [--kill-interval MS] [--ops LIST]\n"
     "                    [--stall-timeout SECONDS]\n"
     "\n"
     "PROCS processes (default 4) each do LOOPS random operations (default 5000) on one\n"
@@ -896,6 +899,10 @@ const char kUsage[] =
     "                       holding a chain or allrecord lock), never inside one: the\n"
     "                       database stays whole without transactions\n"
     "  --kill-interval MS   with -k, the mean time between kills (default 10)\n"
+    "  --ops LIST           only these operations, comma-separated, to narrow down a\n"
+    "                       failure: store insert modify append delete fetch parse\n"
+    "                       exists chainlock-rmw counter-rmw chainlock-read traverse\n"
+    "                       key-walk lockall lockall-read\n"
     "  --stall-timeout S    fail when no operation completes for S seconds (default 120)\n"
     "\n"
     "Progress is drawn on stderr when it is a terminal. Exit status: 0 when every process\n"
@@ -933,6 +940,7 @@ int Main(int argc, char** argv) {
       {"--keep", false},
       {"--kill-between-calls", false},
       {"--kill-interval", true},
+      {"--ops", true},
       {"--stall-timeout", true},
   };
   cli::Args args;
@@ -992,6 +1000,21 @@ int Main(int argc, char** argv) {
   cfg.no_mmap = args.Has("--no-mmap");
   cfg.keep = args.Has("--keep");
   if (const std::string* d = args.Value("-d")) cfg.dir = *d;
+  cfg.weights.assign(std::begin(kOpWeights), std::end(kOpWeights));
+  if (const std::string* ops = args.Value("--ops")) {
+    std::fill(cfg.weights.begin(), cfg.weights.end(), 0);
+    for (size_t at = 0; at <= ops->size();) {
+      size_t comma = ops->find(',', at);
+      if (comma == std::string::npos) comma = ops->size();
+      const std::string name = ops->substr(at, comma - at);
+      const auto* it = std::find_if(std::begin(kOpNames) + 1, std::end(kOpNames),
+                                    [&](const char* n) { return name == n; });
+      if (it == std::end(kOpNames)) return Usage("--ops: unknown operation '" + name + "'");
+      const size_t op = size_t(it - std::begin(kOpNames));
+      cfg.weights[op] = kOpWeights[op];
+      at = comma + 1;
+    }
+  }
   if (const std::string* m = args.Value("-m")) {
     if (*m == "mutex") {
       cfg.mode = LockMode::kMutex;
