@@ -21,8 +21,8 @@ endforeach()
 
 add_library(ptdb_shared SHARED ${PTDB_OBJECTS})
 add_library(ptdb_static STATIC ${PTDB_OBJECTS})
-target_link_libraries(ptdb_shared PRIVATE Threads::Threads PkgConfig::PMEMOBJ_CPP)
-target_link_libraries(ptdb_static INTERFACE Threads::Threads PkgConfig::PMEMOBJ_CPP)
+target_link_libraries(ptdb_shared PRIVATE Threads::Threads PkgConfig::PMEMOBJ_CPP PkgConfig::XXHASH)
+target_link_libraries(ptdb_static INTERFACE Threads::Threads PkgConfig::PMEMOBJ_CPP PkgConfig::XXHASH)
 set_target_properties(ptdb_shared PROPERTIES
   OUTPUT_NAME ptdb
   EXPORT_NAME ptdb

@@ -39,6 +39,13 @@ class Backend {
   virtual Status ChainUnlock(std::string_view key, LockType type) = 0;
   virtual Status LockAll(LockType type) = 0;
   virtual Status UnlockAll(LockType type) = 0;
+  // The outermost write transaction of a handle (the frontend counts nesting). Every
+  // operation of the handle between start and commit/cancel belongs to it. nosync: make it
+  // atomic but not durable (no sync).
+  virtual Status TransactionStart() = 0;
+  virtual Status TransactionPrepare(bool nosync) = 0;
+  virtual Status TransactionCommit(bool nosync) = 0;
+  virtual Status TransactionCancel() = 0;
   virtual Status Check(const CheckFn& fn) = 0;
   virtual Status Summary(bool histograms, std::string* report) = 0;
   virtual Status ReadSeqnum(uint64_t* seqnum) = 0;

@@ -46,7 +46,7 @@ struct HashConfig {
 // Writes a new database's header (zeroed top level) and makes `first_zone` its first zone.
 template <class S>
 Status InitializeDatabase(S* s, const HashConfig& hash, uint64_t features, const Extent& first_zone,
-                          Stats* stats) {
+                          StatCounters* stats) {
   std::vector<uint8_t> buf(format::kHeaderSize, 0);
   auto* hdr = reinterpret_cast<format::Header*>(buf.data());
   std::memcpy(hdr->magic_food, format::kMagicFood, sizeof(format::kMagicFood));
@@ -83,7 +83,7 @@ class ScopedLock {
 template <class S>
 class Engine {
  public:
-  Engine(S* storage, const HashConfig& hash, Stats* stats)
+  Engine(S* storage, const HashConfig& hash, StatCounters* stats)
       : s_(storage),
         hash_(hash),
         stats_(stats),
@@ -133,7 +133,7 @@ class Engine {
 
   S* s_;
   HashConfig hash_;
-  Stats* stats_;
+  StatCounters* stats_;
   FreeZones<S> zones_;
   HashTree<S> tree_;
   // Chain links the current FirstKey/NextKey iteration has crossed (HashWalker). Shared

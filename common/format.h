@@ -48,7 +48,13 @@ struct Header {
   uint64_t features_offered;  // features the creator understood
   uint64_t seqnum;
   uint64_t capabilities;  // offset of the first capability record (0: none)
-  uint64_t reserved[46];  // zero
+  // Transactions (file backend; docs/transactions.md). 0 in a pool.
+  uint64_t space_end;     // end of the last zone; recovery areas may follow it (0: file size)
+  uint64_t tx_counter;    // number of the last committed transaction
+  uint64_t tx_replayed;   // bundles numbered up to this are known applied
+  uint64_t tx_applying;   // number of the commit being applied in place, 0 when none
+  uint64_t tx_gate;       // nonzero while a write transaction keeps other writers out
+  uint64_t reserved[41];  // zero
   uint64_t top_hash[kTopSlots];
 };
 
@@ -63,7 +69,12 @@ static_assert(offsetof(Header, features_used) == 112);
 static_assert(offsetof(Header, features_offered) == 120);
 static_assert(offsetof(Header, seqnum) == 128);
 static_assert(offsetof(Header, capabilities) == 136);
-static_assert(offsetof(Header, reserved) == 144);
+static_assert(offsetof(Header, space_end) == 144);
+static_assert(offsetof(Header, tx_counter) == 152);
+static_assert(offsetof(Header, tx_replayed) == 160);
+static_assert(offsetof(Header, tx_applying) == 168);
+static_assert(offsetof(Header, tx_gate) == 176);
+static_assert(offsetof(Header, reserved) == 184);
 // Top-level groups start on a cache line: one group is one line.
 static_assert(offsetof(Header, top_hash) == 512);
 static_assert(std::is_trivially_copyable_v<Header> && std::is_standard_layout_v<Header>);

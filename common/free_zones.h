@@ -27,6 +27,7 @@
 #include "common/locks.h"
 #include "common/record.h"
 #include "common/space_io.h"
+#include "common/stat_counters.h"
 #include "common/storage.h"
 #include "ptdb/options.h"
 
@@ -35,7 +36,7 @@ namespace ptdb {
 template <class S>
 class FreeZones {
  public:
-  FreeZones(S* storage, Stats* stats) : s_(storage), stats_(stats) {}
+  FreeZones(S* storage, StatCounters* stats) : s_(storage), stats_(stats) {}
 
   // Reads the zone list from the header. Call after open and after the space changed
   // under us (wipe, growth).
@@ -89,7 +90,7 @@ class FreeZones {
   Status Grow(uint64_t len);  // REQUIRES: the expansion lock, zone list loaded
 
   S* s_;
-  Stats* stats_;
+  StatCounters* stats_;
   std::mutex mu_;                      // this handle's threads, one at a time
   std::vector<Extent> zones_;          // address order
   std::vector<uint64_t> freed_bytes_;  // per zone: bytes freed since its last coalescing

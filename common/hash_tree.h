@@ -22,6 +22,7 @@
 #include "common/free_zones.h"
 #include "common/record.h"
 #include "common/space_io.h"
+#include "common/stat_counters.h"
 
 namespace ptdb {
 
@@ -77,7 +78,8 @@ class HashTree {
  public:
   using Hasher = uint64_t (*)(const void* ctx, const void* key, size_t len);
 
-  HashTree(S* storage, FreeZones<S>* zones, Stats* stats, Hasher hasher, const void* hash_ctx)
+  HashTree(S* storage, FreeZones<S>* zones, StatCounters* stats, Hasher hasher,
+           const void* hash_ctx)
       : s_(storage), zones_(zones), stats_(stats), hasher_(hasher), hash_ctx_(hash_ctx) {}
 
   uint64_t Hash(std::string_view key) const { return hasher_(hash_ctx_, key.data(), key.size()); }
@@ -113,10 +115,9 @@ class HashTree {
 
   S* s_;
   FreeZones<S>* zones_;
-  Stats* stats_;
+  StatCounters* stats_;
   Hasher hasher_;
   const void* hash_ctx_;
-  std::string key_buf_;
 };
 
 // Places entry e in the first empty slot from its home bucket; false if the group is full.
@@ -154,8 +155,16 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
     return Status::OK();
   }
   const void* p = nullptr;
-  if (key_buf_.size() < key.size()) key_buf_.resize(key.size());
-  PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), key_buf_.data(), &p));
+  // Without a mapping the key is copied, into this call's own buffer: threads share the
+  // tree. Keys are usually short enough for the stack.
+  char small[256];
+  std::string large;
+  char* buf = small;
+  if (key.size() > sizeof(small)) {
+    large.resize(key.size());
+    buf = large.data();
+  }
+  PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), buf, &p));
   if (std::memcmp(p, key.data(), key.size()) != 0) {
     stats_->compare_wrong_keycmp++;
     return Status::OK();
@@ -314,10 +323,9 @@ Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
                (unsigned long long)rec_off);
   }
   PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, info));
-  if (key_buf_.size() < info.key_len) key_buf_.resize(info.key_len);
+  std::string buf(info.key_len, '\0');
   const void* p = nullptr;
-  PTDB_RETURN_IF_ERROR(
-      s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, key_buf_.data(), &p));
+  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, buf.data(), &p));
   *h = hasher_(hash_ctx_, p, info.key_len);
   return Status::OK();
 }

@@ -24,6 +24,8 @@ Status FileBackend::ChainUnlock(std::string_view key, LockType type) {
 }
 
 Status FileBackend::LockAll(LockType type) {
+  // Through the view: a write lockall must wait out a transaction's writer gate.
+  if (type == LockType::kWrite) return view_.Lock({LockKind::kAllRecord, 0}, type);
   LockSet* locks = view_.locks();
   return locks ? locks->LockAll(this, type) : Status::OK();
 }
@@ -59,7 +61,7 @@ Status FileBackend::Summary(bool histograms, std::string* report) {
 
 Status FileBackend::ApplyFlags(unsigned flags) {
   const bool memory = file_->storage()->memory();
-  LockSet* want = (flags & kNoLock) || memory ? nullptr : file_->locks();
+  LockSet* want = (flags & kNoLock) ? nullptr : file_->locks();
   if (want != view_.locks() && view_.locks() != nullptr && view_.locks()->HoldsAny(this)) {
     return Err(Error::kLock, "kNoLock cannot change while this handle holds locks");
   }

@@ -7,6 +7,7 @@
 
 #include "common/backend.h"
 #include "common/engine.h"
+#include "file/file_transaction.h"
 #include "file/file_view.h"
 #include "file/shared_file.h"
 #include "ptdb/options.h"
@@ -17,8 +18,8 @@ class FileBackend final : public Backend {
  public:
   // Opens or creates `name` as `options` say. *flags gets the flags the file forces on
   // the handle (kCantCheck, kRdonly). REQUIRES: options validated by the frontend.
-  static Status Open(const std::string& name, const Options& options, Stats* stats, unsigned* flags,
-                     std::unique_ptr<Backend>* out);
+  static Status Open(const std::string& name, const Options& options, StatCounters* stats,
+                     unsigned* flags, std::unique_ptr<Backend>* out);
   ~FileBackend() override;
 
   Status Fetch(std::string_view key, std::string* data) override {
@@ -43,6 +44,10 @@ class FileBackend final : public Backend {
   Status ChainUnlock(std::string_view key, LockType type) override;
   Status LockAll(LockType type) override;
   Status UnlockAll(LockType type) override;
+  Status TransactionStart() override { return tx_.Start(); }
+  Status TransactionPrepare(bool nosync) override { return tx_.Prepare(nosync); }
+  Status TransactionCommit(bool nosync) override { return tx_.Commit(nosync); }
+  Status TransactionCancel() override { return tx_.Cancel(); }
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override { return engine_.ReadSeqnum(seqnum); }
@@ -51,10 +56,11 @@ class FileBackend final : public Backend {
   int Fd() const override { return file_->storage()->fd(); }
 
  private:
-  FileBackend(std::shared_ptr<SharedFile> file, const HashConfig& hash, Stats* stats)
+  FileBackend(std::shared_ptr<SharedFile> file, const HashConfig& hash, StatCounters* stats)
       : file_(std::move(file)),
         view_(file_->storage(), file_->locks(), this),
-        engine_(&view_, hash, stats) {}
+        engine_(&view_, hash, stats),
+        tx_(&view_, stats, [this] { return engine_.ReloadZones(); }) {}
 
   // Runs fn under the allrecord read lock (check, summary).
   template <class F>
@@ -63,6 +69,7 @@ class FileBackend final : public Backend {
   std::shared_ptr<SharedFile> file_;
   FileView view_;
   Engine<FileView> engine_;
+  FileTransaction tx_;
 };
 
 }  // namespace ptdb

@@ -18,7 +18,7 @@ int FcntlType(LockType t) { return t == LockType::kRead ? F_RDLCK : F_WRLCK; }
 
 }  // namespace
 
-FileLocks::FileLocks(ByteRangeLocks* bytes)
+FileLocks::FileLocks(ByteRangeLocks* bytes)  // null: this process's threads only
     : bytes_(bytes), groups_(new Local[format::kTopGroups]), free_(new Local[kFreeLocals]) {}
 
 FileLocks::FileLocks(MutexArea* mutexes) : mutexes_(mutexes) {}
@@ -111,14 +111,16 @@ Status FileLocks::LeaveLocal(Local* l, LockType type, const std::function<Status
 Status FileLocks::Lock(LockId id, LockType type, bool wait) {
   if (mutexes_ != nullptr) return mutexes_->Lock(SlotOf(id), wait);
   const uint64_t byte = ByteOf(id);
-  return EnterLocal(LocalOf(id), type, wait,
-                    [&] { return bytes_->Lock(FcntlType(type), byte, 1, wait); });
+  return EnterLocal(LocalOf(id), type, wait, [&] {
+    return bytes_ ? bytes_->Lock(FcntlType(type), byte, 1, wait) : Status::OK();
+  });
 }
 
 Status FileLocks::Unlock(LockId id, LockType type) {
   if (mutexes_ != nullptr) return mutexes_->Unlock(SlotOf(id));
   const uint64_t byte = ByteOf(id);
-  return LeaveLocal(LocalOf(id), type, [&] { return bytes_->Unlock(byte, 1); });
+  return LeaveLocal(LocalOf(id), type,
+                    [&] { return bytes_ ? bytes_->Unlock(byte, 1) : Status::OK(); });
 }
 
 Status FileLocks::LockAllRecord(LockType type) {
@@ -144,7 +146,8 @@ Status FileLocks::LockAllRecord(LockType type) {
       return st;
     }
   }
-  Status st = bytes_->LockGradual(FcntlType(type), lock_bytes::kHashStart, 0);
+  Status st =
+      bytes_ ? bytes_->LockGradual(FcntlType(type), lock_bytes::kHashStart, 0) : Status::OK();
   if (!st.ok()) {
     for (unsigned g = 0; g < format::kTopGroups; g++) {
       (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
@@ -162,7 +165,7 @@ Status FileLocks::UnlockAllRecord(LockType) {
     }
     return first;
   }
-  first = bytes_->Unlock(lock_bytes::kHashStart, 0);
+  if (bytes_ != nullptr) first = bytes_->Unlock(lock_bytes::kHashStart, 0);
   for (unsigned g = 0; g < format::kTopGroups; g++) {
     (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
   }

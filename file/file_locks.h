@@ -38,7 +38,8 @@ inline constexpr uint64_t GroupByte(unsigned g) {
 
 class FileLocks final : public LockPrimitive {
  public:
-  // kFcntl mode over `bytes`.
+  // kFcntl mode over `bytes`; with null, locks between this process's threads only (an
+  // in-memory database).
   explicit FileLocks(ByteRangeLocks* bytes);
   // kMutex mode over `mutexes`.
   explicit FileLocks(MutexArea* mutexes);

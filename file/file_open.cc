@@ -14,6 +14,8 @@
 #include "common/hash.h"
 #include "file/file_backend.h"
 #include "file/file_locks.h"
+#include "file/file_transaction.h"
+#include "file/recovery.h"
 
 namespace ptdb {
 namespace {
@@ -88,7 +90,7 @@ uint64_t SpaceStart(bool mutex_mode) {
   return format::kHeaderSize + (mutex_mode ? MutexArea::kSize : 0);
 }
 
-Status CreateFile(int fd, const HashConfig& hash, bool mutex_mode, Stats* stats,
+Status CreateFile(int fd, const HashConfig& hash, bool mutex_mode, StatCounters* stats,
                   std::unique_ptr<FileStorage>* out) {
   const uint64_t start = SpaceStart(mutex_mode);
   const uint64_t size = start + kFirstZoneSize;
@@ -96,26 +98,56 @@ Status CreateFile(int fd, const HashConfig& hash, bool mutex_mode, Stats* stats,
   if (err != 0) return Err(Error::kIo, "cannot size the new database: %s", strerror(err));
   PTDB_RETURN_IF_ERROR(FileStorage::OpenFile(fd, size, start, true, false, out));
   FileView view(out->get(), nullptr, nullptr);
-  return InitializeDatabase(&view, hash, mutex_mode ? format::kFeatureMutexLocks : 0,
-                            Extent{start, kFirstZoneSize}, stats);
+  PTDB_RETURN_IF_ERROR(InitializeDatabase(&view, hash, mutex_mode ? format::kFeatureMutexLocks : 0,
+                                          Extent{start, kFirstZoneSize}, stats));
+  return WriteWord(&view, offsetof(format::Header, space_end), size);
 }
 
-// Joins the processes using a kMutex file. Each holds a read lock on the active byte
-// while open; one that can get it for writing is alone, so the mutexes in the file are
-// leftovers (of a crash, or of the last close) and it initialises them.
-// rw_fd: a descriptor open for writing (fcntl write locks need one); the locks belong to
-// the process, whichever descriptor takes them.
-Status JoinMutexUsers(SharedFile* file, int rw_fd) {
-  ByteRangeLocks active(rw_fd, LockHooks{});
-  ByteRangeLocks* bytes = &active;
-  Status st = bytes->Lock(F_WRLCK, lock_bytes::kActive, 1, false);
-  if (st.ok()) {
-    PTDB_RETURN_IF_ERROR(file->mutexes()->Initialize());
-  } else if (!st.IsWouldBlock()) {
-    return st;
+// Joins the processes using the file. Each holds a read lock on the active byte while
+// open; one that could hold it for writing is alone: no one else has the file open. For a
+// kMutex file the mutexes are then leftovers (of a crash, or of the last close) and are
+// initialised; and a lone opener is the one who may replay committed transactions.
+// rw_fd: a descriptor open for writing, or -1 (a read-only opener of a kFcntl file, which
+// can only ask). The locks belong to the process, whichever descriptor takes them.
+Status JoinUsers(SharedFile* file, int fd, int rw_fd, bool* alone) {
+  if (rw_fd >= 0) {
+    ByteRangeLocks active(rw_fd, LockHooks{});
+    Status st = active.Lock(F_WRLCK, lock_bytes::kActive, 1, false);
+    if (!st.ok() && !st.IsWouldBlock()) return st;
+    *alone = st.ok();
+    if (*alone && file->mutex_mode()) PTDB_RETURN_IF_ERROR(file->mutexes()->Initialize());
+    // Converts our write lock, or waits out a joiner's brief one.
+    return active.Lock(F_RDLCK, lock_bytes::kActive, 1, true);
   }
-  // Converts our write lock, or waits out a joiner's brief one.
-  return bytes->Lock(F_RDLCK, lock_bytes::kActive, 1, true);
+  struct flock probe = {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = off_t(lock_bytes::kActive);
+  probe.l_len = 1;
+  if (fcntl(fd, F_GETLK, &probe) != 0) {
+    return Err(Error::kLock, "cannot test the active lock: %s", strerror(errno));
+  }
+  *alone = probe.l_type == F_UNLCK;
+  ByteRangeLocks active(fd, LockHooks{});
+  return active.Lock(F_RDLCK, lock_bytes::kActive, 1, true);
+}
+
+// Replays committed transactions a crash left unapplied (docs/transactions.md). Only a
+// lone opener may: with others about, a commit may be applying right now, and a dead
+// committer is found and repaired at lock time instead.
+Status RecoverIfNeeded(SharedFile* file, bool writable, const std::string& name) {
+  std::unique_ptr<CommitIo> io = MakeCommitIo(file->storage());
+  bool needed;
+  PTDB_RETURN_IF_ERROR(NeedsRecovery(io.get(), &needed));
+  if (!needed) return Status::OK();
+  if (!writable) {
+    return Err(Error::kCorrupt,
+               "%s needs recovery (committed transactions may be unapplied after a crash); "
+               "open it read-write once",
+               name.c_str());
+  }
+  int replayed;
+  return RecoverFile(io.get(), true, &replayed);
 }
 
 // A handle on a file this process already has open.
@@ -145,7 +177,7 @@ Status ShareOpenFile(const std::string& name, const Options& options,
 
 }  // namespace
 
-Status FileBackend::Open(const std::string& name, const Options& options, Stats* stats,
+Status FileBackend::Open(const std::string& name, const Options& options, StatCounters* stats,
                          unsigned* flags, std::unique_ptr<Backend>* out) {
   HashConfig hash;
   hash.fn = options.hash;
@@ -291,7 +323,12 @@ Status FileBackend::Open(const std::string& name, const Options& options, Stats*
     }
     file = std::make_shared<SharedFile>(sb.st_dev, sb.st_ino, std::move(storage), std::move(bytes),
                                         mutex_map, mutex_map_len, mutex_fd);
-    if (mutex_mode) PTDB_RETURN_IF_ERROR(JoinMutexUsers(file.get(), mutex_fd >= 0 ? mutex_fd : fd));
+    if (!nolock) {
+      bool alone;
+      PTDB_RETURN_IF_ERROR(
+          JoinUsers(file.get(), fd, mutex_fd >= 0 ? mutex_fd : (writable ? fd : -1), &alone));
+      if (alone) PTDB_RETURN_IF_ERROR(RecoverIfNeeded(file.get(), writable, name));
+    }
     release_open();
     SharedFile::Register(file);
   }

@@ -15,8 +15,6 @@ namespace ptdb {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kMinGrowth = 64 << 10;
-constexpr uint64_t kMaxGrowth = 64 << 20;
 // Address space only (PROT_NONE, MAP_NORESERVE): it costs no memory, and 64-bit Linux
 // has 128 TiB of it, room for thousands of open databases.
 constexpr uint64_t kMinReservation = uint64_t(4) << 30;
@@ -146,35 +144,24 @@ Status FileStorage::PWrite(uint64_t off, const void* src, size_t len) const {
   return Status::OK();
 }
 
-Status FileStorage::Grow(uint64_t min_bytes, Extent* added) {
+Status FileStorage::ExtendTo(uint64_t size) {
   if (!writable_) return Err(Error::kRdonly, "cannot grow a read-only database");
-  // Another process may have grown the file since we last looked: the new space starts
-  // at its true end.
+  if (size >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
   PTDB_RETURN_IF_ERROR(Refresh());
   std::lock_guard<std::mutex> g(map_mu_);
-  const uint64_t old_size = size();
-  const uint64_t step = std::clamp<uint64_t>(old_size / 8, kMinGrowth, kMaxGrowth);
-  const uint64_t grow = RoundUp(std::max(min_bytes, step), kPage);
-  const uint64_t new_size = old_size + grow;
-  if (new_size >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
+  const uint64_t old_size = this->size();
+  if (size <= old_size) return Status::OK();
   if (!memory()) {
     // Allocate the blocks now: a write through the mapping into a hole on a full file
     // system would be a SIGBUS, not an error we could return.
-    const int err = posix_fallocate(fd_, off_t(old_size), off_t(grow));
+    const int err = posix_fallocate(fd_, off_t(old_size), off_t(size - old_size));
     if (err != 0)
-      return Err(err == ENOSPC ? Error::kOom : Error::kIo, "cannot grow the file by %llu bytes: %s",
-                 (unsigned long long)grow, strerror(err));
+      return Err(err == ENOSPC ? Error::kOom : Error::kIo, "cannot grow the file to %llu bytes: %s",
+                 (unsigned long long)size, strerror(err));
   }
-  if (base() != nullptr) PTDB_RETURN_IF_ERROR(MapLocked(new_size));
-  *added = {old_size, grow};
-  size_.store(new_size, std::memory_order_release);
+  if (base() != nullptr) PTDB_RETURN_IF_ERROR(MapLocked(size));
+  size_.store(size, std::memory_order_release);
   return Status::OK();
-}
-
-std::vector<Extent> FileStorage::Extents() const {
-  const uint64_t size = this->size();
-  if (size <= space_start_) return {};
-  return {Extent{space_start_, size - space_start_}};
 }
 
 Status FileStorage::OutOfBounds(uint64_t off, size_t len) const {
@@ -187,6 +174,7 @@ Status FileStorage::Sync() {
   if (uint8_t* b = base(); b != nullptr && msync(b, size(), MS_SYNC) != 0) {
     return Err(Error::kIo, "msync failed: %s", strerror(errno));
   }
+  syncs_.fetch_add(1, std::memory_order_relaxed);
   if (fdatasync(fd_) != 0) return Err(Error::kIo, "fdatasync failed: %s", strerror(errno));
   return Status::OK();
 }

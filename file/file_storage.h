@@ -50,12 +50,11 @@ class FileStorage {
   Status PRead(uint64_t off, size_t len, void* buf, const void** out) const;
   Status PWrite(uint64_t off, const void* src, size_t len) const;
 
-  // Extends the file by at least min_bytes (and by an eighth of its size, so growth is
-  // geometric but the unused tail stays small) and reports the new extent, which starts
-  // at the true end of the file. REQUIRES: the expansion lock.
-  Status Grow(uint64_t min_bytes, Extent* added);
+  // Extends the file to at least `size` bytes (allocated zeros) and maps them.
+  Status ExtendTo(uint64_t size);
+  // fdatasync calls made so far (commits count theirs).
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
-  std::vector<Extent> Extents() const;
   Status OutOfBounds(uint64_t off, size_t len) const;
   uint64_t space_start() const { return space_start_; }
   int fd() const { return fd_; }
@@ -79,6 +78,7 @@ class FileStorage {
   uint64_t reserved_ = 0;  // bytes of address space reserved at base_
   uint64_t mapped_ = 0;    // bytes of the reservation mapped (whole pages)
   std::vector<std::pair<uint8_t*, uint64_t>> retired_;  // outgrown reservations
+  std::atomic<uint64_t> syncs_{0};
 };
 
 }  // namespace ptdb

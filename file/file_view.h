@@ -1,14 +1,25 @@
 // One handle's way into a shared FileStorage: the Storage the engine runs on
-// (common/storage.h). Reads and writes go through the mapping unless this handle has
-// kNoMmap (or the file could not be mapped); an access past the end this process knows
-// of first asks whether another process grew the file, and only then is it corrupt.
+// (common/storage.h).
+//
+// Reads and writes go through the mapping unless this handle has kNoMmap (or the file
+// could not be mapped). An access past the end this process knows of first asks whether
+// another process grew the file, and only then is it corrupt. During a write transaction
+// every access goes through its TxOverlay instead, so its changes stay private.
+//
+// Lock requests pass through here on their way to the LockSet, because two of them carry
+// transaction duties (docs/transactions.md): a plain writer waits while a transaction
+// holds the writer gate, and anyone who finds that a committer died mid-apply recovers
+// the file before going on.
 #ifndef PTDB_FILE_FILE_VIEW_H_
 #define PTDB_FILE_FILE_VIEW_H_
 
 #include <cstring>
+#include <vector>
 
+#include "common/format.h"
 #include "common/locks.h"
 #include "file/file_storage.h"
+#include "file/tx_overlay.h"
 
 namespace ptdb {
 
@@ -19,15 +30,20 @@ class FileView {
       : fs_(storage), locks_(locks), owner_(owner), use_map_(storage->base() != nullptr) {}
 
   Status Read(uint64_t off, size_t len, void* buf, const void** out) {
-    if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
-    if (use_map_) {
-      *out = fs_->base() + off;
-      return Status::OK();
+    if (tx_ != nullptr) {
+      if (len > tx_->size() || off > tx_->size() - len) return fs_->OutOfBounds(off, len);
+      return tx_->Read(off, len, buf, out, [this](uint64_t o, size_t l, void* b, const void** p) {
+        return ReadFile(o, l, b, p);
+      });
     }
-    return fs_->PRead(off, len, buf, out);
+    return ReadFile(off, len, buf, out);
   }
 
   Status Write(uint64_t off, const void* src, size_t len) {
+    if (tx_ != nullptr) {
+      if (len > tx_->size() || off > tx_->size() - len) return fs_->OutOfBounds(off, len);
+      return tx_->Write(off, src, len);
+    }
     if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
     if (use_map_) {
       std::memcpy(fs_->base() + off, src, len);
@@ -37,17 +53,19 @@ class FileView {
   }
 
   void Prefetch(uint64_t off) const {
-    if (use_map_ && off < fs_->size()) __builtin_prefetch(fs_->base() + off);
+    if (tx_ == nullptr && use_map_ && off < fs_->size()) __builtin_prefetch(fs_->base() + off);
   }
 
-  Status Grow(uint64_t min_bytes, Extent* added) { return fs_->Grow(min_bytes, added); }
-  std::vector<Extent> Extents() const { return fs_->Extents(); }
-  uint64_t size() const { return fs_->size(); }
+  // Adds space after the last zone (header.space_end), by at least min_bytes and by an
+  // eighth of the space, so growth is geometric but the unused tail stays small.
+  // REQUIRES: the expansion lock.
+  Status Grow(uint64_t min_bytes, Extent* added);
+  // [first zone, space_end): the zones; recovery areas may follow.
+  std::vector<Extent> Extents();
+  uint64_t size() const { return tx_ != nullptr ? tx_->size() : fs_->size(); }
 
-  // The lock set (common/locks.h), for this handle; nothing when it takes no locks.
-  Status Lock(LockId id, LockType type) {
-    return locks_ ? locks_->Lock(owner_, id, type) : Status::OK();
-  }
+  // The lock set's locks (common/locks.h) for this handle; nothing when it takes none.
+  Status Lock(LockId id, LockType type);
   Status Unlock(LockId id, LockType type) {
     return locks_ ? locks_->Unlock(owner_, id, type) : Status::OK();
   }
@@ -64,7 +82,27 @@ class FileView {
   LockSet* locks() const { return locks_; }
   const void* owner() const { return owner_; }
 
+  // While set, reads and writes go through the transaction's overlay.
+  void set_transaction(TxOverlay* tx) { tx_ = tx; }
+  TxOverlay* transaction() const { return tx_; }
+
+  // A word of the file's header as it is in the file (not in a transaction's overlay).
+  Status ReadFileWord(size_t field, uint64_t* v);
+  Status WriteFileWord(size_t field, uint64_t v);
+
+  // Brings the file to its last committed state if a committer died while applying or
+  // left the writer gate closed. REQUIRES: the transaction lock.
+  Status RepairAfterDeadCommitter();
+
  private:
+  Status ReadFile(uint64_t off, size_t len, void* buf, const void** out) {
+    if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
+    if (use_map_) {
+      *out = fs_->base() + off;
+      return Status::OK();
+    }
+    return fs_->PRead(off, len, buf, out);
+  }
   bool Inside(uint64_t off, size_t len) const {
     const uint64_t size = fs_->size();
     return len <= size && off <= size - len;
@@ -73,11 +111,15 @@ class FileView {
     PTDB_RETURN_IF_ERROR(fs_->Refresh());
     return Inside(off, len) ? Status::OK() : fs_->OutOfBounds(off, len);
   }
+  // A write lock for a plain (non-transactional) write: waits while a transaction holds
+  // the writer gate.
+  Status LockForPlainWrite(LockId id);
 
   FileStorage* fs_;
   LockSet* locks_;
   const void* owner_;
   bool use_map_;
+  TxOverlay* tx_ = nullptr;
 };
 
 }  // namespace ptdb

@@ -3,6 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+
 #include <map>
 #include <utility>
 
@@ -14,23 +17,39 @@ namespace {
 using FileId = std::pair<dev_t, ino_t>;
 
 // Leaked on purpose: handles may be closed from static destructors.
-std::map<FileId, std::weak_ptr<SharedFile>>& Registry() {
-  static auto* registry = new std::map<FileId, std::weak_ptr<SharedFile>>;
-  return *registry;
+std::map<FileId, std::weak_ptr<SharedFile>>* g_registry =
+    new std::map<FileId, std::weak_ptr<SharedFile>>;
+// Guards g_registry; separate from OpenMutex, which is held while an open fails and
+// drops what may be the last reference to a SharedFile.
+std::mutex* g_registry_mu = new std::mutex;
+std::mutex* g_open_mu = new std::mutex;
+
+// A child of fork() must not share its parent's open files: their fcntl locks and held
+// mutexes are the parent's. It starts with an empty registry (and fresh mutexes, since
+// another parent thread may have held one at the fork); handles it inherited keep their
+// SharedFile, and the lock set refuses their inherited locks.
+void ForgetFilesAfterFork() {
+  g_registry = new std::map<FileId, std::weak_ptr<SharedFile>>;
+  g_registry_mu = new std::mutex;
+  g_open_mu = new std::mutex;
 }
 
-// Guards Registry(); separate from OpenMutex, which is held while an open fails and
-// drops what may be the last reference to a SharedFile.
-std::mutex& RegistryMutex() {
-  static auto* mu = new std::mutex;
-  return *mu;
+std::map<FileId, std::weak_ptr<SharedFile>>& Registry() {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, ForgetFilesAfterFork);
+    return true;
+  }();
+  (void)registered;
+  return *g_registry;
 }
+
+std::mutex& RegistryMutex() { return *g_registry_mu; }
 
 }  // namespace
 
 std::mutex& SharedFile::OpenMutex() {
-  static auto* mu = new std::mutex;
-  return *mu;
+  Registry();  // registers the fork handler before the first open
+  return *g_open_mu;
 }
 
 std::shared_ptr<SharedFile> SharedFile::Find(dev_t dev, ino_t ino) {
@@ -59,6 +78,7 @@ SharedFile::SharedFile(dev_t dev, ino_t ino, std::unique_ptr<FileStorage> storag
       locks_(primitive_.get()) {}
 
 SharedFile::~SharedFile() {
+  RetireBundlesIfLast();
   if (mutex_map_ != nullptr) munmap(mutex_map_, mutex_map_len_);
   // Closing any descriptor of the file drops this process's fcntl locks on it: fine
   // here, as the storage's descriptor goes too.
@@ -67,6 +87,24 @@ SharedFile::~SharedFile() {
   auto it = Registry().find({dev_, ino_});
   // Only our own entry: a later open of a new file with a reused inode replaces it.
   if (it != Registry().end() && it->second.expired()) Registry().erase(it);
+}
+
+void SharedFile::RetireBundlesIfLast() {
+  if (storage_->memory() || !storage_->writable() || bytes_ == nullptr) return;
+  // Alone if the active byte can be ours for writing: then no process reads the file
+  // after us, and the last commit's bundle need never be replayed once its bytes are
+  // durable. Without this a read-only opener would be told to recover first.
+  ByteRangeLocks active(storage_->fd(), LockHooks{});
+  if (!active.Lock(F_WRLCK, lock_bytes::kActive, 1, false).ok()) return;
+  uint64_t words[2];  // tx_counter, tx_replayed
+  const void* p;
+  if (!storage_->PRead(offsetof(format::Header, tx_counter), sizeof(words), words, &p).ok() ||
+      words[1] >= words[0]) {
+    return;
+  }
+  if (storage_->Sync().ok()) {
+    (void)storage_->PWrite(offsetof(format::Header, tx_replayed), &words[0], sizeof(words[0]));
+  }
 }
 
 }  // namespace ptdb

@@ -46,6 +46,10 @@ class SharedFile {
   bool mutex_mode() const { return mutexes_ != nullptr; }
 
  private:
+  // At the last close in the last process: makes the last commit's in-place changes
+  // durable and marks its recovery bundle replayed.
+  void RetireBundlesIfLast();
+
   dev_t dev_;
   ino_t ino_;
   std::unique_ptr<FileStorage> storage_;

@@ -24,6 +24,12 @@ Status Guard(F&& f) {
 
 }  // namespace
 
+template <class F>
+Status DbImpl::Run(F&& f) {
+  Status st = CheckTransactionThread();
+  return st.ok() ? Guard(std::forward<F>(f)) : st;
+}
+
 // Out of line: it anchors Db's vtable (and its export) in this library.
 Db::~Db() = default;
 
@@ -72,13 +78,13 @@ Status DbImpl::Store(std::string_view key, std::string_view data, StoreMode mode
              key.size(), data.size());
   }
   if (!st.ok()) return Report(st);
-  return AfterWrite(Guard([&] { return backend_->Store(key, data, mode); }));
+  return AfterWrite(Run([&] { return backend_->Store(key, data, mode); }));
 }
 
 Status DbImpl::Fetch(std::string_view key, std::string* data) noexcept {
   Status st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return Report(Guard([&] { return backend_->Fetch(key, data); }));
+  return Report(Run([&] { return backend_->Fetch(key, data); }));
 }
 
 Status DbImpl::Append(std::string_view key, std::string_view data) noexcept {
@@ -88,58 +94,58 @@ Status DbImpl::Append(std::string_view key, std::string_view data) noexcept {
     st = Err(Error::kEinval, "%s: append of %zu bytes is too large", name_.c_str(), data.size());
   }
   if (!st.ok()) return Report(st);
-  return AfterWrite(Guard([&] { return backend_->Append(key, data); }));
+  return AfterWrite(Run([&] { return backend_->Append(key, data); }));
 }
 
 Status DbImpl::Delete(std::string_view key) noexcept {
   Status st = CheckWritable("delete");
   if (st.ok()) st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return AfterWrite(Guard([&] { return backend_->Delete(key); }));
+  return AfterWrite(Run([&] { return backend_->Delete(key); }));
 }
 
 Status DbImpl::Exists(std::string_view key, bool* exists) noexcept {
   *exists = false;
   Status st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return Report(Guard([&] { return backend_->Exists(key, exists); }));
+  return Report(Run([&] { return backend_->Exists(key, exists); }));
 }
 
 Status DbImpl::ParseRecord(std::string_view key, const ParseFn& fn) noexcept {
   if (!fn) return Report(Err(Error::kEinval, "%s: parse_record without a function", name_.c_str()));
   Status st = CheckKey(key);
   if (!st.ok()) return Report(st);
-  return Report(Guard([&] { return backend_->Parse(key, fn); }));
+  return Report(Run([&] { return backend_->Parse(key, fn); }));
 }
 
 Status DbImpl::Traverse(const TraverseFn& fn, uint64_t* count) noexcept {
-  return Report(Guard([&] {
+  return Report(Run([&] {
     if (fn) return backend_->Traverse(fn, count);
     return backend_->Traverse([](std::string_view, std::string_view) { return true; }, count);
   }));
 }
 
 Status DbImpl::FirstKey(std::string* key) noexcept {
-  return Report(Guard([&] { return backend_->FirstKey(key); }));
+  return Report(Run([&] { return backend_->FirstKey(key); }));
 }
 
 Status DbImpl::NextKey(std::string* key) noexcept {
   Status st = CheckKey(*key);
   if (!st.ok()) return Report(st);
-  return Report(Guard([&] { return backend_->NextKey(key); }));
+  return Report(Run([&] { return backend_->NextKey(key); }));
 }
 
 Status DbImpl::WipeAll() noexcept {
   Status st = CheckWritable("wipe_all");
   if (!st.ok()) return Report(st);
-  return AfterWrite(Guard([&] { return backend_->Wipe(); }));
+  return AfterWrite(Run([&] { return backend_->Wipe(); }));
 }
 
 Status DbImpl::ChainOp(std::string_view key, LockType type, bool lock) {
   Status st = CheckKey(key);
   if (st.ok() && lock && type == LockType::kWrite) st = CheckWritable("chainlock");
   if (!st.ok()) return Report(st);
-  return Report(Guard(
+  return Report(Run(
       [&] { return lock ? backend_->ChainLock(key, type) : backend_->ChainUnlock(key, type); }));
 }
 
@@ -159,16 +165,97 @@ Status DbImpl::ChainUnlockRead(std::string_view key) noexcept {
 Status DbImpl::LockAll() noexcept {
   Status st = CheckWritable("lockall");
   if (!st.ok()) return Report(st);
-  return Report(Guard([&] { return backend_->LockAll(LockType::kWrite); }));
+  return Report(Run([&] { return backend_->LockAll(LockType::kWrite); }));
 }
 Status DbImpl::UnlockAll() noexcept {
-  return Report(Guard([&] { return backend_->UnlockAll(LockType::kWrite); }));
+  return Report(Run([&] { return backend_->UnlockAll(LockType::kWrite); }));
 }
 Status DbImpl::LockAllRead() noexcept {
-  return Report(Guard([&] { return backend_->LockAll(LockType::kRead); }));
+  return Report(Run([&] { return backend_->LockAll(LockType::kRead); }));
 }
 Status DbImpl::UnlockAllRead() noexcept {
-  return Report(Guard([&] { return backend_->UnlockAll(LockType::kRead); }));
+  return Report(Run([&] { return backend_->UnlockAll(LockType::kRead); }));
+}
+
+Status DbImpl::CheckTransactionThread() const {
+  if (tx_depth_.load(std::memory_order_acquire) > 0 &&
+      tx_thread_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    return Err(Error::kLock, "%s: another thread has this handle in a transaction", name_.c_str());
+  }
+  return Status::OK();
+}
+
+Status DbImpl::TransactionStart() noexcept {
+  Status st = CheckWritable("transaction_start");
+  if (st.ok()) st = CheckTransactionThread();
+  if (!st.ok()) return Report(st);
+  if (tx_depth_.load() > 0) {
+    if (!(flags_.load() & kAllowNesting)) {
+      return Report(Err(Error::kEinval,
+                        "%s: a transaction is already open (nesting needs "
+                        "kAllowNesting)",
+                        name_.c_str()));
+    }
+    tx_depth_++;
+    return Status::OK();
+  }
+  tx_thread_.store(std::this_thread::get_id());
+  st = Guard([&] { return backend_->TransactionStart(); });
+  if (!st.ok()) return Report(st);
+  tx_inner_cancelled_ = false;
+  tx_depth_.store(1, std::memory_order_release);
+  return Status::OK();
+}
+
+Status DbImpl::TransactionPrepareCommit() noexcept {
+  Status st = CheckTransactionThread();
+  if (st.ok() && tx_depth_.load() == 0) {
+    st = Err(Error::kEinval, "%s: transaction_prepare_commit without a transaction", name_.c_str());
+  }
+  if (st.ok() && tx_inner_cancelled_) {
+    st = Err(Error::kEinval, "%s: an inner transaction was cancelled", name_.c_str());
+  }
+  if (!st.ok() || tx_depth_.load() > 1) return Report(st);
+  return Report(Guard([&] { return backend_->TransactionPrepare(flags_.load() & kNoSync); }));
+}
+
+Status DbImpl::TransactionCommit() noexcept {
+  Status st = CheckTransactionThread();
+  if (st.ok() && tx_depth_.load() == 0) {
+    st = Err(Error::kEinval, "%s: transaction_commit without a transaction", name_.c_str());
+  }
+  if (!st.ok()) return Report(st);
+  if (tx_depth_.load() > 1) {
+    tx_depth_--;
+    return Status::OK();
+  }
+  if (tx_inner_cancelled_) {
+    (void)Guard([&] { return backend_->TransactionCancel(); });
+    tx_depth_.store(0);
+    return Report(Err(Error::kEinval,
+                      "%s: an inner transaction was cancelled; nothing was "
+                      "committed",
+                      name_.c_str()));
+  }
+  st = Guard([&] { return backend_->TransactionCommit(flags_.load() & kNoSync); });
+  tx_depth_.store(0);
+  return Report(st);
+}
+
+Status DbImpl::TransactionCancel() noexcept {
+  Status st = CheckTransactionThread();
+  if (st.ok() && tx_depth_.load() == 0) {
+    st = Err(Error::kEinval, "%s: transaction_cancel without a transaction", name_.c_str());
+  }
+  if (!st.ok()) return Report(st);
+  if (tx_depth_.load() > 1) {
+    tx_depth_--;
+    tx_inner_cancelled_ = true;
+    return Status::OK();
+  }
+  st = Guard([&] { return backend_->TransactionCancel(); });
+  tx_depth_.store(0);
+  return Report(st);
 }
 
 Status DbImpl::Check(const CheckFn& fn) noexcept {
@@ -178,15 +265,15 @@ Status DbImpl::Check(const CheckFn& fn) noexcept {
            name_ + ": has a capability check() does not understand; not checked");
     return Status::OK();
   }
-  return Report(Guard([&] { return backend_->Check(fn); }));
+  return Report(Run([&] { return backend_->Check(fn); }));
 }
 
 Status DbImpl::Summary(bool histograms, std::string* report) noexcept {
-  return Report(Guard([&] { return backend_->Summary(histograms, report); }));
+  return Report(Run([&] { return backend_->Summary(histograms, report); }));
 }
 
 Status DbImpl::GetSeqnum(uint64_t* seqnum) noexcept {
-  return Report(Guard([&] { return backend_->ReadSeqnum(seqnum); }));
+  return Report(Run([&] { return backend_->ReadSeqnum(seqnum); }));
 }
 
 Status DbImpl::ChangeFlag(unsigned flag, bool add) {
@@ -202,7 +289,7 @@ Status DbImpl::ChangeFlag(unsigned flag, bool add) {
   }
   const unsigned cur = flags_.load();
   const unsigned next = add ? cur | flag : cur & ~flag;
-  PTDB_RETURN_IF_ERROR(Guard([&] { return backend_->ApplyFlags(next); }));
+  PTDB_RETURN_IF_ERROR(Run([&] { return backend_->ApplyFlags(next); }));
   flags_ = next;
   return Status::OK();
 }
@@ -211,7 +298,7 @@ Status DbImpl::AddFlag(unsigned flag) noexcept { return Report(ChangeFlag(flag, 
 Status DbImpl::RemoveFlag(unsigned flag) noexcept { return Report(ChangeFlag(flag, false)); }
 
 Status DbImpl::GetStats(Stats* stats) const noexcept {
-  *stats = stats_;
+  stats_.CopyTo(stats);
   return Status::OK();
 }
 

@@ -7,8 +7,10 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/backend.h"
+#include "common/stat_counters.h"
 #include "ptdb/db.h"
 
 namespace ptdb {
@@ -18,7 +20,7 @@ class DbImpl final : public Db {
   DbImpl(std::string name, const Options& options, unsigned flags, bool opened_rdonly);
   // Takes the backend once it is open; stats_ must already be where it will stay.
   void SetBackend(std::unique_ptr<Backend> backend) { backend_ = std::move(backend); }
-  Stats* stats() { return &stats_; }
+  StatCounters* stats() { return &stats_; }
   // Flags the file imposes (kCantCheck).
   void AddForcedFlags(unsigned flags) { flags_.fetch_or(flags); }
 
@@ -40,6 +42,10 @@ class DbImpl final : public Db {
   Status UnlockAll() noexcept override;
   Status LockAllRead() noexcept override;
   Status UnlockAllRead() noexcept override;
+  Status TransactionStart() noexcept override;
+  Status TransactionPrepareCommit() noexcept override;
+  Status TransactionCommit() noexcept override;
+  Status TransactionCancel() noexcept override;
   Status Check(const CheckFn& fn) noexcept override;
   Status Summary(bool histograms, std::string* report) noexcept override;
   Status GetSeqnum(uint64_t* seqnum) noexcept override;
@@ -59,13 +65,25 @@ class DbImpl final : public Db {
   Status AfterWrite(Status st);
   Status ChangeFlag(unsigned flag, bool add);
   Status ChainOp(std::string_view key, LockType type, bool lock);
+  // Runs a backend call: refused while another thread holds the handle's transaction;
+  // no exception escapes.
+  template <class F>
+  Status Run(F&& f);
+  // kLock when another thread has this handle in a transaction.
+  Status CheckTransactionThread() const;
 
   std::string name_;
   LogFn log_;
   std::atomic<unsigned> flags_;
   bool opened_rdonly_;
-  Stats stats_;
+  StatCounters stats_;
   std::unique_ptr<Backend> backend_;
+
+  // The open write transaction: nesting depth (0: none), the thread that owns it, and
+  // whether an inner transaction was cancelled (the outer commit must then fail).
+  std::atomic<int> tx_depth_{0};
+  std::atomic<std::thread::id> tx_thread_{};
+  bool tx_inner_cancelled_ = false;
 };
 
 }  // namespace ptdb

@@ -84,7 +84,7 @@ Status OpenDb(std::string_view name, const Options& options, std::unique_ptr<Db>
   unsigned flags = options.flags;
   const bool opened_rdonly = !(flags & kInternal) && (options.open_flags & O_ACCMODE) == O_RDONLY;
   if (opened_rdonly) flags |= kRdonly;
-  if (flags & kInternal) flags |= kNoLock | kNoMmap;
+  if (flags & kInternal) flags |= kNoMmap;
 
   auto impl = std::make_unique<DbImpl>(std::string(name), options, flags, opened_rdonly);
   std::unique_ptr<Backend> backend;

@@ -3,7 +3,6 @@
 #include "common/check.h"
 #include "common/space_reader.h"
 #include "common/summary.h"
-#include "pmem/pmem_tx.h"
 
 namespace ptdb {
 
@@ -14,7 +13,7 @@ PmemBackend::~PmemBackend() {
 
 template <class Op>
 Status PmemBackend::RunTx(Op&& op) {
-  Status st = RunInTransaction(storage_->pool(), std::forward<Op>(op));
+  Status st = storage_->Transaction(std::forward<Op>(op));
   return st.ok() ? st : Reload(st);
 }
 

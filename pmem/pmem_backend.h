@@ -23,8 +23,8 @@ class PmemBackend final : public Backend {
  public:
   // Opens or creates the pool `name` as `options` say. *flags gets the flags the database
   // forces on the handle (kCantCheck). REQUIRES: options validated by the frontend.
-  static Status Open(const std::string& name, const Options& options, Stats* stats, unsigned* flags,
-                     std::unique_ptr<Backend>* out);
+  static Status Open(const std::string& name, const Options& options, StatCounters* stats,
+                     unsigned* flags, std::unique_ptr<Backend>* out);
   ~PmemBackend() override;
 
   Status Fetch(std::string_view key, std::string* data) override;
@@ -41,6 +41,14 @@ class PmemBackend final : public Backend {
   Status ChainUnlock(std::string_view key, LockType type) override;
   Status LockAll(LockType type) override;
   Status UnlockAll(LockType type) override;
+  // User transactions on a pool (the outermost flat_transaction) are not built yet: a
+  // clear error rather than a transaction that is not one.
+  Status TransactionStart() override {
+    return Status(Error::kEinval, "transactions on a pmem database are not implemented yet");
+  }
+  Status TransactionPrepare(bool) override { return TransactionStart(); }
+  Status TransactionCommit(bool) override { return TransactionStart(); }
+  Status TransactionCancel() override { return TransactionStart(); }
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override;
@@ -50,7 +58,8 @@ class PmemBackend final : public Backend {
   int Fd() const override { return -1; }
 
  private:
-  PmemBackend(std::unique_ptr<PmemStorage> storage, const HashConfig& hash, Stats* stats, bool lock)
+  PmemBackend(std::unique_ptr<PmemStorage> storage, const HashConfig& hash, StatCounters* stats,
+              bool lock)
       : storage_(std::move(storage)), engine_(storage_.get(), hash, stats) {
     storage_->SetLocks(lock ? &locks_ : nullptr, this);
   }

@@ -11,7 +11,6 @@
 #include "pmem/pmem_header.h"
 #include "pmem/pmem_layout.h"
 #include "pmem/pmem_pool.h"
-#include "pmem/pmem_tx.h"
 
 namespace ptdb {
 namespace {
@@ -53,7 +52,7 @@ bool Uninitialized(const format::Header& h, const PmemStorage& s) {
 
 }  // namespace
 
-Status PmemBackend::Open(const std::string& name, const Options& options, Stats* stats,
+Status PmemBackend::Open(const std::string& name, const Options& options, StatCounters* stats,
                          unsigned* flags, std::unique_ptr<Backend>* out) {
   PTDB_RETURN_IF_ERROR(CheckPmemOptions(name, options));
   const bool writable = (options.open_flags & O_ACCMODE) == O_RDWR;
@@ -77,7 +76,7 @@ Status PmemBackend::Open(const std::string& name, const Options& options, Stats*
     }
     hash.seed = options.seed ? *options.seed : RandomSeed();
     PmemStorage* s = storage.get();
-    PTDB_RETURN_IF_ERROR(RunInTransaction(pop, [&] {
+    PTDB_RETURN_IF_ERROR(s->Transaction([&] {
       Extent first;
       PTDB_RETURN_IF_ERROR(s->Grow(kFirstZoneSize, &first));
       return InitializeDatabase(s, hash, 0, first, stats);
@@ -90,7 +89,7 @@ Status PmemBackend::Open(const std::string& name, const Options& options, Stats*
     // A writer that does not know a feature clears its bit (design: "Extending The Header").
     if (writable && (h.features_used & ~format::kFeaturesKnown)) {
       PmemStorage* s = storage.get();
-      PTDB_RETURN_IF_ERROR(RunInTransaction(pop, [&] {
+      PTDB_RETURN_IF_ERROR(s->Transaction([&] {
         return WriteWord(s, offsetof(format::Header, features_used),
                          h.features_used & format::kFeaturesKnown);
       }));

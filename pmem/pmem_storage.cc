@@ -20,6 +20,16 @@ constexpr uint64_t kChunk = 256 << 10;
 constexpr uint64_t kObjectHeader = 16;
 // How many allocations below the last zone Grow sets aside before it gives up (see Grow).
 constexpr int kMaxLowAllocations = 8;
+// Writes are logged in aligned blocks of this size (cut to their header or zone). A call
+// into libpmemobj's undo log costs ~250 ns however small the range (it persists the
+// entry with a fence), while 256 bytes cost little more than 8; and an operation's
+// writes cluster (a record's header, key and data; a hash group; a zone's bucket heads),
+// so a block logged once covers the writes that follow. Widening is safe while one
+// transaction at a time changes the pool: the extra bytes are the database's own, and
+// an abort only puts back what they held when the transaction began.
+constexpr uintptr_t kSnapshotBlock = 256;
+// Past this many ranges the transaction is large; libpmemobj finds repeats itself.
+constexpr size_t kMaxLogged = 64;
 
 uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
@@ -60,21 +70,34 @@ Status PmemStorage::Open(PMEMobjpool* pop, bool may_create_root,
 PmemStorage::~PmemStorage() { pmemobj_close(pop_); }
 
 Status PmemStorage::Rescan() {
-  extents_.clear();
-  zone_bytes_ = 0;
+  std::vector<Extent> found;
   for (PMEMoid oid = pmemobj_first(pop_); !OID_IS_NULL(oid); oid = pmemobj_next(oid)) {
     const uint64_t type = pmemobj_type_num(oid);
     if (type != pmem_layout::kZoneType) {
       return Err(Error::kCorrupt, "pool object at %llu has type %llu; a ptdb pool holds only zones",
                  (unsigned long long)oid.off, (unsigned long long)type);
     }
-    const uint64_t len = pmemobj_alloc_usable_size(oid) & ~(format::kRecordAlign - 1);
-    extents_.push_back({oid.off, len});
-    zone_bytes_ += len;
+    found.push_back({oid.off, pmemobj_alloc_usable_size(oid) & ~(format::kRecordAlign - 1)});
   }
-  std::sort(extents_.begin(), extents_.end(),
+  std::sort(found.begin(), found.end(),
             [](const Extent& a, const Extent& b) { return a.off < b.off; });
+  extents_.clear();
+  first_extent_.clear();
+  end_ = format::kHeaderSize;
+  zone_bytes_ = 0;
+  for (const Extent& e : found) AddExtent(e);
   return Status::OK();
+}
+
+void PmemStorage::AddExtent(const Extent& e) {
+  extents_.push_back(e);
+  end_ = e.end();
+  zone_bytes_ += e.len;
+  // Pages up to the new end that no extent reached before: this one is the first to end
+  // after them. (Pages with an earlier extent ending in them keep it.)
+  const uint32_t index = uint32_t(extents_.size() - 1);
+  const uint64_t last_page = (e.end() - 1) >> kPageShift;
+  if (first_extent_.size() <= last_page) first_extent_.resize(last_page + 1, index);
 }
 
 Status PmemStorage::Allocate(uint64_t bytes, PMEMoid* oid, bool* full) {
@@ -132,10 +155,21 @@ Status PmemStorage::Grow(uint64_t min_bytes, Extent* added) {
     return Err(Error::kIo, "libpmemobj placed a zone object at pool offset %llu, unusable",
                (unsigned long long)zone.off);
   }
-  const uint64_t len = pmemobj_alloc_usable_size(zone) & ~(format::kRecordAlign - 1);
-  extents_.push_back({zone.off, len});
-  zone_bytes_ += len;
+  AddExtent({zone.off, pmemobj_alloc_usable_size(zone) & ~(format::kRecordAlign - 1)});
   *added = extents_.back();
+  return Status::OK();
+}
+
+Status PmemStorage::Snapshot(const Region& r, uint64_t off, size_t len) {
+  if (pmemobj_tx_stage() != TX_STAGE_WORK) return OutsideTransaction(off, len);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(r.p);
+  uint8_t* lo = std::max(r.lo, reinterpret_cast<uint8_t*>(a & ~(kSnapshotBlock - 1)));
+  uint8_t* hi = std::min(
+      r.hi, reinterpret_cast<uint8_t*>((a + len + kSnapshotBlock - 1) & ~(kSnapshotBlock - 1)));
+  if (pmemobj_tx_xadd_range_direct(lo, size_t(hi - lo), POBJ_XADD_NO_ABORT) != 0) {
+    return SnapshotFailed(off, len);
+  }
+  if (logged_.size() < kMaxLogged) logged_.emplace_back(lo, hi);
   return Status::OK();
 }
 

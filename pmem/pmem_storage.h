@@ -17,12 +17,14 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/errors.h"
 #include "common/format.h"
 #include "common/locks.h"
 #include "common/storage.h"
+#include "pmem/pmem_tx.h"
 
 namespace ptdb {
 
@@ -39,31 +41,32 @@ class PmemStorage {
 
   // Always a pointer into the pool: the buffer is never used.
   Status Read(uint64_t off, size_t len, void* /*buf*/, const void** out) {
-    uint8_t* p = Locate(off, len);
-    if (p == nullptr) return OutOfBounds(off, len);
-    *out = p;
+    Region r;
+    if (!Locate(off, len, &r)) return OutOfBounds(off, len);
+    *out = r.p;
     return Status::OK();
   }
 
-  // REQUIRES: inside a pmemobj transaction of this pool (checked: outside one the write
-  // could not be undone, so it is refused).
+  // REQUIRES: inside Transaction (checked: outside a transaction the write could not be
+  // undone, so it is refused).
   Status Write(uint64_t off, const void* src, size_t len) {
-    uint8_t* p = Locate(off, len);
-    if (p == nullptr) return OutOfBounds(off, len);
-    if (pmemobj_tx_stage() != TX_STAGE_WORK) return OutsideTransaction(off, len);
-    if (pmemobj_tx_xadd_range_direct(p, len, POBJ_XADD_NO_ABORT) != 0) {
-      return SnapshotFailed(off, len);
-    }
-    std::memcpy(p, src, len);
+    Region r;
+    if (!Locate(off, len, &r)) return OutOfBounds(off, len);
+    if (!Logged(r.p, len)) PTDB_RETURN_IF_ERROR(Snapshot(r, off, len));
+    std::memcpy(r.p, src, len);
     return Status::OK();
   }
 
+  // Runs fn (returning Status) as one pmemobj transaction (pmem_tx.h): every Write inside
+  // it is undone if fn fails, anything throws, or the process dies before the commit.
+  template <class Fn>
+  Status Transaction(Fn&& fn);
+
+  // Records and hash tables live in zones, never in the header, so only zone offsets
+  // are worth a prefetch. Written this way on purpose: GCC 12 drops a prefetch that sits
+  // behind more than one simple branch (a compound test, or one reading extents_).
   void Prefetch(uint64_t off) const {
-    if (off < format::kHeaderSize) {
-      __builtin_prefetch(header_ + off);
-    } else if (off < size()) {
-      __builtin_prefetch(base_ + off);
-    }
+    if (off - format::kHeaderSize < end_ - format::kHeaderSize) __builtin_prefetch(base_ + off);
   }
 
   // Allocates a zone object of at least min_bytes inside the caller's transaction (so an
@@ -73,7 +76,7 @@ class PmemStorage {
   // The zone objects in address order: what the pool really holds, not what the zone
   // chain says, so the checker can tell an unlinked zone object.
   const std::vector<Extent>& Extents() const { return extents_; }
-  uint64_t size() const { return extents_.empty() ? format::kHeaderSize : extents_.back().end(); }
+  uint64_t size() const { return end_; }
 
   // Finds the zone objects again: after an aborted transaction freed one that Grow made.
   Status Rescan();
@@ -104,20 +107,45 @@ class PmemStorage {
  private:
   explicit PmemStorage(PMEMobjpool* pop) : pop_(pop) {}
 
-  // The address of [off, off + len) if it lies inside the header or inside one zone
-  // object, else null.
-  uint8_t* Locate(uint64_t off, size_t len) const {
+  // Where a range lives: its address, and the bounds of the header or zone object that
+  // holds it.
+  struct Region {
+    uint8_t* p;
+    uint8_t* lo;
+    uint8_t* hi;
+  };
+
+  // Finds [off, off + len) inside the header or inside one zone object; false if it is
+  // in neither.
+  bool Locate(uint64_t off, size_t len, Region* r) const {
     if (off < format::kHeaderSize) {
-      return len <= format::kHeaderSize - off ? header_ + off : nullptr;
+      if (len > format::kHeaderSize - off) return false;
+      *r = {header_ + off, header_, header_ + format::kHeaderSize};
+      return true;
     }
-    auto it = std::upper_bound(extents_.begin(), extents_.end(), off,
-                               [](uint64_t o, const Extent& e) { return o < e.off; });
-    if (it == extents_.begin()) return nullptr;
-    --it;
-    const uint64_t into = off - it->off;
-    if (into >= it->len || len > it->len - into) return nullptr;
-    return base_ + off;
+    const uint64_t page = off >> kPageShift;
+    if (page >= first_extent_.size()) return false;
+    size_t i = first_extent_[page];
+    while (i < extents_.size() && extents_[i].end() <= off) i++;
+    if (i == extents_.size() || off < extents_[i].off) return false;
+    const Extent& e = extents_[i];
+    if (len > e.end() - off) return false;
+    *r = {base_ + off, base_ + e.off, base_ + e.end()};
+    return true;
   }
+
+  // Appends a zone object (above every other) to extents_ and first_extent_.
+  void AddExtent(const Extent& e);
+
+  // Whether this transaction has logged [p, p + len) already.
+  bool Logged(const uint8_t* p, size_t len) const {
+    for (const auto& [lo, hi] : logged_) {
+      if (p >= lo && p + len <= hi) return true;
+    }
+    return false;
+  }
+  // Adds the range, widened to whole blocks inside its region, to the undo log.
+  Status Snapshot(const Region& r, uint64_t off, size_t len);
 
   Status OutOfBounds(uint64_t off, size_t len) const;
   Status OutsideTransaction(uint64_t off, size_t len) const;
@@ -128,10 +156,30 @@ class PmemStorage {
   uint8_t* base_ = nullptr;    // pool offset 0
   uint8_t* header_ = nullptr;  // database offset 0: inside the root object
   std::vector<Extent> extents_;
-  uint64_t zone_bytes_ = 0;  // sum of the extents' lengths
+  uint64_t end_ = format::kHeaderSize;  // the last extent's end
+  uint64_t zone_bytes_ = 0;             // sum of the extents' lengths
+  // Finding an offset's zone in O(1): for each 256 KiB page of pool offsets, the first
+  // extent that ends after the page starts. Zones are at least a page, so the search
+  // from there takes a step or two.
+  static constexpr unsigned kPageShift = 18;
+  std::vector<uint32_t> first_extent_;
   LockSet* locks_ = nullptr;
   const void* owner_ = nullptr;
+  // The ranges the current transaction has logged (pool addresses), so that a write into
+  // one needs no call into libpmemobj. Only the handle's one transaction at a time uses
+  // it (pmem_locks.h).
+  std::vector<std::pair<const uint8_t*, const uint8_t*>> logged_;
 };
+
+template <class Fn>
+Status PmemStorage::Transaction(Fn&& fn) {
+  // A transaction nested in another (a future user transaction) keeps the outer log.
+  const bool outermost = pmemobj_tx_stage() == TX_STAGE_NONE;
+  if (outermost) logged_.clear();
+  Status st = RunInTransaction(pop_, std::forward<Fn>(fn));
+  if (outermost) logged_.clear();
+  return st;
+}
 
 }  // namespace ptdb
 

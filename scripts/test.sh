@@ -24,6 +24,13 @@ cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure --no-tests=error -j "$jobs"
 
+echo "== TSan build: the tests where threads share a handle or a lock"
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPTDB_TSAN=ON -DPTDB_BENCH=OFF >/dev/null
+cmake --build build/tsan -j "$jobs"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir build/tsan --output-on-failure --no-tests=error -j "$jobs" \
+  -R 'Thread|MutexArea|ByteRangeLocks|torture_.*threads' -E Pmem
+
 echo "== fuzz smoke (libFuzzer, ASan+UBSan)"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DPTDB_FUZZ=ON -DPTDB_BENCH=OFF >/dev/null

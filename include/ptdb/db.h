@@ -82,6 +82,21 @@ class PTDB_EXPORT Db {
   virtual Status LockAllRead() noexcept = 0;
   virtual Status UnlockAllRead() noexcept = 0;
 
+  // Write transactions (TDB2's tdb_transaction_*). Between start and commit or cancel,
+  // every call on this handle belongs to the transaction and its changes are invisible to
+  // everyone else; other processes go on reading, and other writers wait until it ends.
+  // Commit makes the changes durable with one sync (none with kNoSync: then they survive
+  // a process crash but not a power cut) and atomic under any crash (docs/transactions.md).
+  // Start, commit and cancel must come from one thread; other threads get kLock while it
+  // is open. A nested start is refused (kEinval) unless kAllowNesting is set; then inner
+  // starts and commits only count, and an inner cancel makes the outer commit fail.
+  // Start is refused on a read-only handle and while holding a chain lock or lockall.
+  virtual Status TransactionStart() noexcept = 0;
+  // The first half of commit: after it the transaction survives a crash. Optional.
+  virtual Status TransactionPrepareCommit() noexcept = 0;
+  virtual Status TransactionCommit() noexcept = 0;
+  virtual Status TransactionCancel() noexcept = 0;
+
   // Verifies the whole database (header, every byte of space, free lists, hash tree,
   // every key rehashed). kCorrupt with a description if anything is wrong. Never repairs.
   virtual Status Check(const CheckFn& fn = nullptr) noexcept = 0;

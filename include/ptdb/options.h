@@ -17,7 +17,7 @@ namespace ptdb {
 // Open flags (TDB2 values). Any other bit makes Open fail with kEinval.
 enum Flag : unsigned {
   kDefault = 0,
-  kInternal = 2,        // in memory only; implies kNoLock | kNoMmap; no file
+  kInternal = 2,        // in memory only (no file); implies kNoMmap; threads still lock
   kNoLock = 4,          // take no locks (single user)
   kNoMmap = 8,          // pread/pwrite instead of mmap
   kNoSync = 64,         // never sync (commits may be lost on power failure)
@@ -100,7 +100,10 @@ struct Stats {
   uint64_t expands = 0;  // times the database grew (file or pool)
   uint64_t frees = 0;
   uint64_t record_grows_in_place = 0;
-  uint64_t record_moves = 0;  // records reallocated because they outgrew their room
+  uint64_t record_moves = 0;         // records reallocated because they outgrew their room
+  uint64_t transactions = 0;         // write transactions committed
+  uint64_t transaction_cancels = 0;  // write transactions cancelled (or failed)
+  uint64_t syncs = 0;                // fdatasync calls made by this handle's commits
 };
 
 struct Options {

@@ -134,6 +134,9 @@ struct ptdb_attribute_stats {
   uint64_t frees;
   uint64_t record_grows_in_place;
   uint64_t record_moves;
+  uint64_t transactions;
+  uint64_t transaction_cancels;
+  uint64_t syncs;
 };
 
 // Runs during ptdb_open with the file's descriptor, under the open lock and before the

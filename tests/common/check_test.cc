@@ -370,7 +370,7 @@ TEST_F(CheckHeaderTest, FeaturesUsedNotOffered) {
 }
 
 TEST_F(CheckHeaderTest, ReservedWordSet) {
-  Put(offsetof(format::Header, reserved) + 8 * 45, 1);
+  Put(offsetof(format::Header, reserved) + 8 * 40, 1);
   ExpectCorrupt(db_, "reserved");
 }
 
@@ -379,9 +379,20 @@ TEST_F(CheckHeaderTest, FirstZoneWrong) {
   ExpectCorrupt(db_, "first zone");
 }
 
-TEST_F(CheckHeaderTest, RecoveryOutsideSpace) {
-  Put(offsetof(format::Header, recovery) + 8, db_.size());
+// Recovery areas lie past the zones; one inside the header or unaligned is damage.
+TEST_F(CheckHeaderTest, RecoveryAreaInsideHeader) {
+  Put(offsetof(format::Header, recovery) + 8, 64);
   ExpectCorrupt(db_, "recovery");
+}
+
+TEST_F(CheckHeaderTest, RecoveryAreaUnaligned) {
+  Put(offsetof(format::Header, recovery), db_.size() + 3);
+  ExpectCorrupt(db_, "recovery");
+}
+
+TEST_F(CheckHeaderTest, RecoveryAreaPastTheSpaceIsFine) {
+  Put(offsetof(format::Header, recovery), db_.size() + 4096);
+  EXPECT_TRUE(Check(db_).ok()) << Check(db_).ToString();
 }
 
 TEST_F(CheckHeaderTest, CapabilityPointsAtRecord) {

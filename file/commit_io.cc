@@ -1,0 +1,27 @@
+#include "file/commit_io.h"
+
+#include <cstring>
+
+namespace ptdb {
+
+Status FileCommitIo::Read(uint64_t off, size_t len, void* buf) {
+  if (len > file_->size() || off > file_->size() - len) PTDB_RETURN_IF_ERROR(file_->Refresh());
+  if (len > file_->size() || off > file_->size() - len) return file_->OutOfBounds(off, len);
+  if (uint8_t* base = file_->base()) {
+    std::memcpy(buf, base + off, len);
+    return Status::OK();
+  }
+  const void* p;
+  return file_->PRead(off, len, buf, &p);
+}
+
+Status FileCommitIo::Write(uint64_t off, const void* data, size_t len) {
+  if (len > file_->size() || off > file_->size() - len) return file_->OutOfBounds(off, len);
+  if (uint8_t* base = file_->base()) {
+    std::memcpy(base + off, data, len);
+    return Status::OK();
+  }
+  return file_->PWrite(off, data, len);
+}
+
+}  // namespace ptdb

@@ -1,0 +1,215 @@
+#include "file/file_transaction.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "common/format.h"
+#include "common/space_io.h"
+
+namespace ptdb {
+namespace {
+
+constexpr LockId kTransactionLock{LockKind::kTransaction, 0};
+constexpr LockId kAllRecordLock{LockKind::kAllRecord, 0};
+constexpr uint64_t kAreaAlign = 4096;
+
+std::mutex& FactoryMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+CommitIoFactory& Factory() {
+  static auto* factory = new CommitIoFactory;
+  return *factory;
+}
+
+uint64_t AlignUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+
+}  // namespace
+
+void SetCommitIoFactoryForTesting(CommitIoFactory factory) {
+  std::lock_guard<std::mutex> g(FactoryMutex());
+  Factory() = std::move(factory);
+}
+
+std::unique_ptr<CommitIo> MakeCommitIo(FileStorage* file) {
+  std::lock_guard<std::mutex> g(FactoryMutex());
+  if (Factory()) return Factory()(file);
+  return std::make_unique<FileCommitIo>(file);
+}
+
+FileTransaction::~FileTransaction() {
+  if (active()) (void)Cancel();
+}
+
+Status FileTransaction::Start() {
+  LockSet* locks = view_->locks();
+  const void* owner = view_->owner();
+  if (locks != nullptr) {
+    if (locks->HoldsAny(owner)) {
+      return Err(Error::kLock,
+                 "a transaction cannot start while this handle holds locks "
+                 "(a chainlock or lockall)");
+    }
+    PTDB_RETURN_IF_ERROR(locks->Lock(owner, kTransactionLock, LockType::kWrite));
+    Status st = view_->RepairAfterDeadCommitter();
+    // Close the gate, then take every group once: a plain writer already inside one
+    // finishes first, and every later one sees the gate and waits for our lock.
+    if (st.ok()) st = view_->WriteFileWord(offsetof(format::Header, tx_gate), 1);
+    for (unsigned g = 0; st.ok() && g < format::kTopGroups; g++) {
+      const LockId group{LockKind::kHashGroup, g};
+      st = locks->Lock(owner, group, LockType::kWrite);
+      if (st.ok()) st = locks->Unlock(owner, group, LockType::kWrite);
+    }
+    if (!st.ok()) {
+      (void)view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);
+      (void)locks->Unlock(owner, kTransactionLock, LockType::kWrite);
+      return st;
+    }
+  }
+  FileStorage* fs = view_->file();
+  PTDB_RETURN_IF_ERROR(fs->Refresh());
+  overlay_ = std::make_unique<TxOverlay>(fs->size(), [fs](uint64_t off, size_t len, void* buf) {
+    if (uint8_t* base = fs->base()) {
+      std::memcpy(buf, base + off, len);
+      return Status::OK();
+    }
+    const void* p;
+    return fs->PRead(off, len, buf, &p);
+  });
+  prepared_ = false;
+  view_->set_transaction(overlay_.get());
+  return Status::OK();
+}
+
+Status FileTransaction::BuildBundle() {
+  // The number is part of the transaction's own changes, so replaying it restores it.
+  uint64_t last;
+  PTDB_RETURN_IF_ERROR(ReadWord(view_, offsetof(format::Header, tx_counter), &last));
+  counter_ = last + 1;
+  PTDB_RETURN_IF_ERROR(WriteWord(view_, offsetof(format::Header, tx_counter), counter_));
+  BundleWriter writer(counter_);
+  PTDB_RETURN_IF_ERROR(overlay_->ForEachChange([&](uint64_t off, const uint8_t* p, size_t len) {
+    writer.Add(off, p, len);
+    return Status::OK();
+  }));
+  bundle_.counter = counter_;
+  bundle_.new_size = overlay_->size();
+  bundle_.bytes = writer.Finish(bundle_.new_size);
+  return Status::OK();
+}
+
+Status FileTransaction::ChooseArea(uint64_t counter, uint64_t len, uint64_t* area) {
+  // After the space as this transaction leaves it, and clear of the previous bundle,
+  // which recovery may still need until our sync.
+  uint64_t end;
+  PTDB_RETURN_IF_ERROR(ReadWord(view_, offsetof(format::Header, space_end), &end));
+  if (end == 0) end = overlay_->size();
+  uint64_t prev;
+  PTDB_RETURN_IF_ERROR(
+      view_->ReadFileWord(offsetof(format::Header, recovery) + 8 * ((counter - 1) % 2), &prev));
+  uint64_t prev_end = prev;
+  if (prev != 0 && prev + sizeof(BundleHeader) <= view_->file()->size()) {
+    BundleHeader h;
+    const void* p;
+    PTDB_RETURN_IF_ERROR(view_->file()->PRead(prev, sizeof(h), &h, &p));
+    if (h.magic == kBundleMagic) prev_end = prev + h.len;
+  }
+  uint64_t at = AlignUp(end, kAreaAlign);
+  if (prev != 0 && at < prev_end && at + len > prev) at = AlignUp(prev_end, kAreaAlign);
+  *area = at;
+  return Status::OK();
+}
+
+Status FileTransaction::Prepare(bool nosync) {
+  if (!active()) return Err(Error::kEinval, "no transaction to prepare");
+  if (prepared_) return Status::OK();
+  if (overlay_->dirty_pages() == 0 || view_->file()->memory()) {
+    prepared_ = true;  // nothing to make durable
+    return Status::OK();
+  }
+  PTDB_RETURN_IF_ERROR(BuildBundle());
+  std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
+  uint64_t area;
+  PTDB_RETURN_IF_ERROR(ChooseArea(counter_, bundle_.bytes.size(), &area));
+  PTDB_RETURN_IF_ERROR(io->Extend(area + bundle_.bytes.size()));
+  PTDB_RETURN_IF_ERROR(io->Write(area, bundle_.bytes.data(), bundle_.bytes.size()));
+  const uint64_t slot = offsetof(format::Header, recovery) + 8 * (counter_ % 2);
+  PTDB_RETURN_IF_ERROR(io->Write(slot, &area, sizeof(area)));
+  // The one sync: the bundle is durable from here, and so is everything the previous
+  // commit applied in place.
+  if (!nosync) {
+    PTDB_RETURN_IF_ERROR(io->Sync());
+    (*stats_).syncs++;
+  }
+  prepared_ = true;
+  return Status::OK();
+}
+
+Status FileTransaction::Apply(CommitIo* io) {
+  LockSet* locks = view_->locks();
+  const void* owner = view_->owner();
+  // Readers see the old state or the new one, never a mix: they wait while we apply.
+  if (locks != nullptr) PTDB_RETURN_IF_ERROR(locks->Lock(owner, kAllRecordLock, LockType::kWrite));
+  Status st = io->Write(offsetof(format::Header, tx_applying), &counter_, sizeof(counter_));
+  if (st.ok()) st = ApplyBundle(io, bundle_);
+  if (st.ok()) {
+    const uint64_t zero = 0;
+    st = io->Write(offsetof(format::Header, tx_applying), &zero, sizeof(zero));
+  } else {
+    // A half-applied transaction must not stay visible: replay what is durable.
+    int replayed;
+    (void)RecoverFile(io, true, &replayed);
+  }
+  if (locks != nullptr) {
+    Status un = locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
+    if (st.ok()) st = un;
+  }
+  return st;
+}
+
+Status FileTransaction::Commit(bool nosync) {
+  if (!active()) return Err(Error::kEinval, "no transaction to commit");
+  Status st = Prepare(nosync);
+  if (!st.ok()) {
+    (void)Cancel();
+    return st;
+  }
+  if (view_->file()->memory()) {
+    // No crash to survive: copy the changes in.
+    FileCommitIo io(view_->file());
+    if (overlay_->size() > view_->file()->size()) st = io.Extend(overlay_->size());
+    if (st.ok()) {
+      st = overlay_->ForEachChange(
+          [&](uint64_t off, const uint8_t* p, size_t len) { return io.Write(off, p, len); });
+    }
+  } else if (overlay_->dirty_pages() > 0) {
+    std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
+    st = Apply(io.get());
+  }
+  if (st.ok()) (*stats_).transactions++;
+  Status end = End();
+  return st.ok() ? end : st;
+}
+
+Status FileTransaction::Cancel() {
+  if (!active()) return Err(Error::kEinval, "no transaction to cancel");
+  (*stats_).transaction_cancels++;
+  Status st = End();
+  // The engine cached zones and free-list hints from the dropped changes.
+  Status reload = reload_();
+  return st.ok() ? reload : st;
+}
+
+Status FileTransaction::End() {
+  view_->set_transaction(nullptr);
+  overlay_.reset();
+  bundle_ = Bundle();
+  prepared_ = false;
+  LockSet* locks = view_->locks();
+  if (locks == nullptr) return Status::OK();
+  Status st = view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);
+  Status un = locks->Unlock(view_->owner(), kTransactionLock, LockType::kWrite);
+  return st.ok() ? un : st;
+}
+
+}  // namespace ptdb

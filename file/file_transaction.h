@@ -1,0 +1,62 @@
+// A handle's write transaction on a file database: private changes in a TxOverlay, then
+// a commit that writes one recovery bundle, syncs once, and applies it in place
+// (docs/transactions.md says why each step is safe at any crash).
+#ifndef PTDB_FILE_FILE_TRANSACTION_H_
+#define PTDB_FILE_FILE_TRANSACTION_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/stat_counters.h"
+#include "file/commit_io.h"
+#include "file/file_view.h"
+#include "file/recovery.h"
+#include "file/tx_overlay.h"
+
+namespace ptdb {
+
+// Tests replace the commit I/O (to fail a write or cut the power at a chosen moment);
+// null restores the real one. Process-wide.
+using CommitIoFactory = std::function<std::unique_ptr<CommitIo>(FileStorage*)>;
+void SetCommitIoFactoryForTesting(CommitIoFactory factory);
+std::unique_ptr<CommitIo> MakeCommitIo(FileStorage* file);
+
+class FileTransaction {
+ public:
+  // reload: makes the engine forget what it cached from the overlay (after a cancel).
+  FileTransaction(FileView* view, StatCounters* stats, std::function<Status()> reload)
+      : view_(view), stats_(stats), reload_(std::move(reload)) {}
+  ~FileTransaction();
+
+  bool active() const { return overlay_ != nullptr; }
+  // Takes the transaction lock, closes the writer gate and waits until no plain writer is
+  // inside. Refused while the handle holds other locks.
+  Status Start();
+  // Writes and (unless nosync) syncs the recovery bundle: after this the transaction
+  // survives a crash. Idempotent.
+  Status Prepare(bool nosync);
+  // Prepares if needed, then applies the changes in place and ends the transaction.
+  Status Commit(bool nosync);
+  // Drops the changes and ends the transaction.
+  Status Cancel();
+
+ private:
+  Status BuildBundle();
+  Status ChooseArea(uint64_t counter, uint64_t len, uint64_t* area);
+  // Applies the prepared bundle in place under the allrecord lock.
+  Status Apply(CommitIo* io);
+  Status End();
+
+  FileView* view_;
+  StatCounters* stats_;
+  std::function<Status()> reload_;
+  std::unique_ptr<TxOverlay> overlay_;
+  bool prepared_ = false;
+  uint64_t counter_ = 0;
+  Bundle bundle_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_FILE_FILE_TRANSACTION_H_

@@ -1,0 +1,145 @@
+#include "file/file_view.h"
+
+#include <algorithm>
+
+#include "common/space_io.h"
+#include "file/commit_io.h"
+#include "file/recovery.h"
+
+namespace ptdb {
+namespace {
+
+constexpr uint64_t kMinGrowth = 64 << 10;
+constexpr uint64_t kMaxGrowth = 64 << 20;
+constexpr uint64_t kPage = 4096;
+
+constexpr LockId kTransactionLock{LockKind::kTransaction, 0};
+constexpr LockId kAllRecordLock{LockKind::kAllRecord, 0};
+
+}  // namespace
+
+Status FileView::ReadFileWord(size_t field, uint64_t* v) {
+  const void* p;
+  PTDB_RETURN_IF_ERROR(ReadFile(field, sizeof(*v), v, &p));
+  if (p != v) std::memcpy(v, p, sizeof(*v));
+  return Status::OK();
+}
+
+Status FileView::WriteFileWord(size_t field, uint64_t v) {
+  if (!Inside(field, sizeof(v))) PTDB_RETURN_IF_ERROR(Recheck(field, sizeof(v)));
+  if (use_map_) {
+    std::memcpy(fs_->base() + field, &v, sizeof(v));
+    return Status::OK();
+  }
+  return fs_->PWrite(field, &v, sizeof(v));
+}
+
+Status FileView::Grow(uint64_t min_bytes, Extent* added) {
+  if (!fs_->writable()) return Err(Error::kRdonly, "cannot grow a read-only database");
+  uint64_t end;
+  PTDB_RETURN_IF_ERROR(ReadWord(this, offsetof(format::Header, space_end), &end));
+  if (end == 0) end = size();
+  const uint64_t space = end - std::min(end, fs_->space_start());
+  const uint64_t step = std::clamp<uint64_t>(space / 8, kMinGrowth, kMaxGrowth);
+  const uint64_t grow = (std::max(min_bytes, step) + kPage - 1) / kPage * kPage;
+  const uint64_t new_end = end + grow;
+  if (new_end >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
+  if (tx_ != nullptr) {
+    // Only the transaction sees the new space until it commits.
+    if (new_end > tx_->size()) tx_->Grow(new_end);
+  } else {
+    PTDB_RETURN_IF_ERROR(fs_->ExtendTo(new_end));
+  }
+  PTDB_RETURN_IF_ERROR(WriteWord(this, offsetof(format::Header, space_end), new_end));
+  *added = {end, grow};
+  return Status::OK();
+}
+
+std::vector<Extent> FileView::Extents() {
+  uint64_t end = 0;
+  if (!ReadWord(this, offsetof(format::Header, space_end), &end).ok() || end == 0) end = size();
+  end = std::min(end, size());
+  if (end <= fs_->space_start()) return {};
+  return {Extent{fs_->space_start(), end - fs_->space_start()}};
+}
+
+Status FileView::Lock(LockId id, LockType type) {
+  if (locks_ == nullptr) return Status::OK();
+  const bool fresh = !locks_->Holds(owner_, id);
+  if (tx_ == nullptr && fresh && type == LockType::kWrite &&
+      (id.kind == LockKind::kHashGroup || id.kind == LockKind::kAllRecord)) {
+    return LockForPlainWrite(id);
+  }
+  PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, type));
+  if (tx_ != nullptr || !fresh || id.kind != LockKind::kHashGroup) return Status::OK();
+  // A committer applies in place holding every group; if we hold one and the header
+  // still says "applying", the committer died: recover before reading.
+  uint64_t applying;
+  Status st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);
+  if (st.ok() && applying == 0) return Status::OK();
+  (void)locks_->Unlock(owner_, id, type);
+  PTDB_RETURN_IF_ERROR(st);
+  if (locks_->HoldsAny(owner_)) {
+    return Err(Error::kLock,
+               "a committing process died; release your locks so it can be "
+               "recovered");
+  }
+  PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, kTransactionLock, LockType::kWrite));
+  st = RepairAfterDeadCommitter();
+  Status un = locks_->Unlock(owner_, kTransactionLock, LockType::kWrite);
+  PTDB_RETURN_IF_ERROR(st);
+  PTDB_RETURN_IF_ERROR(un);
+  return locks_->Lock(owner_, id, type);
+}
+
+Status FileView::LockForPlainWrite(LockId id) {
+  const bool holds_others = locks_->HoldsAny(owner_);
+  for (;;) {
+    PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, LockType::kWrite));
+    format::Header h;
+    const void* p;
+    Status st = ReadFile(offsetof(format::Header, space_end), 40, &h.space_end, &p);
+    if (st.ok() && p != &h.space_end) std::memcpy(&h.space_end, p, 40);
+    if (st.ok() && h.tx_gate == 0 && h.tx_applying == 0) {
+      // The last commit's bundle must not be replayed over what we are about to write:
+      // after a crash recovery would undo us (docs/transactions.md, "plain writes").
+      if (h.tx_replayed < h.tx_counter) {
+        st = WriteFileWord(offsetof(format::Header, tx_replayed), h.tx_counter);
+      }
+      if (st.ok()) return st;
+    }
+    (void)locks_->Unlock(owner_, id, LockType::kWrite);
+    PTDB_RETURN_IF_ERROR(st);
+    if (holds_others) {
+      // Waiting for the transaction while holding a lock it may need could deadlock.
+      return Err(Error::kLock, "a transaction is in progress; release your locks and retry");
+    }
+    // Wait for the transaction to end (its lock), then look again.
+    PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, kTransactionLock, LockType::kWrite));
+    st = RepairAfterDeadCommitter();
+    Status un = locks_->Unlock(owner_, kTransactionLock, LockType::kWrite);
+    PTDB_RETURN_IF_ERROR(st);
+    PTDB_RETURN_IF_ERROR(un);
+  }
+}
+
+Status FileView::RepairAfterDeadCommitter() {
+  uint64_t applying, gate;
+  PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, tx_applying), &applying));
+  PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, tx_gate), &gate));
+  if (applying == 0 && gate == 0) return Status::OK();
+  if (!fs_->writable()) {
+    return Err(Error::kCorrupt,
+               "a process died while committing a transaction; open the "
+               "database read-write once to recover it");
+  }
+  if (applying == 0) return WriteFileWord(offsetof(format::Header, tx_gate), 0);
+  PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, kAllRecordLock, LockType::kWrite));
+  FileCommitIo io(fs_);
+  int replayed;
+  Status st = RecoverFile(&io, true, &replayed);
+  Status un = locks_->Unlock(owner_, kAllRecordLock, LockType::kWrite);
+  return st.ok() ? un : st;
+}
+
+}  // namespace ptdb

@@ -1,0 +1,155 @@
+#include "file/recovery.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/errors.h"
+#include "common/format.h"
+
+namespace ptdb {
+namespace {
+
+constexpr uint64_t kChecksumFrom = offsetof(BundleHeader, len);
+
+uint64_t Pad8(uint64_t n) { return (n + 7) & ~uint64_t(7); }
+
+Status ReadHeaderWord(CommitIo* io, size_t field, uint64_t* v) {
+  return io->Read(field, sizeof(*v), v);
+}
+
+Status WriteHeaderWord(CommitIo* io, size_t field, uint64_t v) {
+  return io->Write(field, &v, sizeof(v));
+}
+
+}  // namespace
+
+BundleWriter::BundleWriter(uint64_t counter) {
+  BundleHeader h{};
+  h.magic = kBundleMagic;
+  h.counter = counter;
+  buf_.assign(reinterpret_cast<const char*>(&h), sizeof(h));
+}
+
+void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
+  const uint64_t entry[2] = {off, len};
+  buf_.append(reinterpret_cast<const char*>(entry), sizeof(entry));
+  buf_.append(static_cast<const char*>(bytes), len);
+  buf_.resize(buf_.size() + (Pad8(len) - len), '\0');
+  entries_++;
+}
+
+const std::string& BundleWriter::Finish(uint64_t new_size) {
+  BundleHeader h;
+  std::memcpy(&h, buf_.data(), sizeof(h));
+  h.len = buf_.size();
+  h.new_size = new_size;
+  h.entries = entries_;
+  std::memcpy(buf_.data(), &h, sizeof(h));
+  h.checksum = XXH64(buf_.data() + kChecksumFrom, buf_.size() - kChecksumFrom, 0);
+  std::memcpy(buf_.data(), &h, sizeof(h));
+  return buf_;
+}
+
+Status ReadBundle(CommitIo* io, uint64_t off, Bundle* bundle, bool* valid) {
+  *valid = false;
+  const uint64_t size = io->Size();
+  if (off == 0 || off % 8 != 0 || off > size || size - off < sizeof(BundleHeader)) {
+    return Status::OK();
+  }
+  BundleHeader h;
+  PTDB_RETURN_IF_ERROR(io->Read(off, sizeof(h), &h));
+  if (h.magic != kBundleMagic || h.len < sizeof(h) || h.len > size - off || h.len % 8 != 0) {
+    return Status::OK();
+  }
+  bundle->bytes.resize(h.len);
+  PTDB_RETURN_IF_ERROR(io->Read(off, h.len, bundle->bytes.data()));
+  if (XXH64(bundle->bytes.data() + kChecksumFrom, h.len - kChecksumFrom, 0) != h.checksum) {
+    return Status::OK();
+  }
+  // A bundle that passed its checksum was written whole by us; still, never trust its
+  // runs to stay inside what it claims.
+  uint64_t pos = sizeof(h);
+  for (uint64_t i = 0; i < h.entries; i++) {
+    uint64_t entry[2];
+    if (h.len - pos < sizeof(entry)) return Err(Error::kCorrupt, "recovery bundle is short");
+    std::memcpy(entry, bundle->bytes.data() + pos, sizeof(entry));
+    pos += sizeof(entry);
+    if (entry[1] > h.len - pos || Pad8(entry[1]) > h.len - pos || entry[0] > h.new_size ||
+        entry[1] > h.new_size - entry[0]) {
+      return Err(Error::kCorrupt, "recovery bundle %llu has a run outside the file",
+                 (unsigned long long)h.counter);
+    }
+    pos += Pad8(entry[1]);
+  }
+  if (pos != h.len) return Err(Error::kCorrupt, "recovery bundle has trailing bytes");
+  bundle->counter = h.counter;
+  bundle->new_size = h.new_size;
+  *valid = true;
+  return Status::OK();
+}
+
+Status ApplyBundle(CommitIo* io, const Bundle& bundle) {
+  if (io->Size() < bundle.new_size) PTDB_RETURN_IF_ERROR(io->Extend(bundle.new_size));
+  BundleHeader h;
+  std::memcpy(&h, bundle.bytes.data(), sizeof(h));
+  uint64_t pos = sizeof(h);
+  for (uint64_t i = 0; i < h.entries; i++) {
+    uint64_t entry[2];
+    std::memcpy(entry, bundle.bytes.data() + pos, sizeof(entry));
+    pos += sizeof(entry);
+    PTDB_RETURN_IF_ERROR(io->Write(entry[0], bundle.bytes.data() + pos, entry[1]));
+    pos += Pad8(entry[1]);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// The valid bundles numbered after tx_replayed, oldest first.
+Status PendingBundles(CommitIo* io, std::vector<Bundle>* out, uint64_t* replayed) {
+  uint64_t areas[2];
+  PTDB_RETURN_IF_ERROR(io->Read(offsetof(format::Header, recovery), sizeof(areas), areas));
+  PTDB_RETURN_IF_ERROR(ReadHeaderWord(io, offsetof(format::Header, tx_replayed), replayed));
+  out->clear();
+  for (uint64_t area : areas) {
+    Bundle b;
+    bool valid;
+    PTDB_RETURN_IF_ERROR(ReadBundle(io, area, &b, &valid));
+    if (valid && b.counter > *replayed) out->push_back(std::move(b));
+  }
+  std::sort(out->begin(), out->end(),
+            [](const Bundle& a, const Bundle& b) { return a.counter < b.counter; });
+  return Status::OK();
+}
+
+}  // namespace
+
+Status NeedsRecovery(CommitIo* io, bool* needed) {
+  uint64_t applying, replayed;
+  PTDB_RETURN_IF_ERROR(ReadHeaderWord(io, offsetof(format::Header, tx_applying), &applying));
+  std::vector<Bundle> pending;
+  PTDB_RETURN_IF_ERROR(PendingBundles(io, &pending, &replayed));
+  *needed = applying != 0 || !pending.empty();
+  return Status::OK();
+}
+
+Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
+  std::vector<Bundle> pending;
+  uint64_t last;
+  PTDB_RETURN_IF_ERROR(PendingBundles(io, &pending, &last));
+  for (const Bundle& b : pending) {
+    PTDB_RETURN_IF_ERROR(ApplyBundle(io, b));
+    last = b.counter;
+  }
+  // The replayed bytes must be durable before the header says they need no replay.
+  if (sync && !pending.empty()) PTDB_RETURN_IF_ERROR(io->Sync());
+  PTDB_RETURN_IF_ERROR(WriteHeaderWord(io, offsetof(format::Header, tx_replayed), last));
+  PTDB_RETURN_IF_ERROR(WriteHeaderWord(io, offsetof(format::Header, tx_applying), 0));
+  PTDB_RETURN_IF_ERROR(WriteHeaderWord(io, offsetof(format::Header, tx_gate), 0));
+  *replayed = int(pending.size());
+  return Status::OK();
+}
+
+}  // namespace ptdb

@@ -1,0 +1,70 @@
+// Recovery bundles: what a commit writes, syncs once, then applies in place; and what
+// recovery replays after a crash (docs/transactions.md).
+//
+// A bundle is a redo log of one transaction: its number, the file size after it, and
+// every changed byte run with its new bytes, under an XXH64 checksum. Two areas past the
+// end of the zones (header.recovery[0] and [1]) take turns: transaction N writes the area
+// N % 2, so the bundle of N - 1, whose in-place application N's sync makes durable, stays
+// intact until then. Replaying a bundle is idempotent.
+#ifndef PTDB_FILE_RECOVERY_H_
+#define PTDB_FILE_RECOVERY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "file/commit_io.h"
+#include "ptdb/status.h"
+
+namespace ptdb {
+
+struct BundleHeader {
+  uint64_t magic;     // kBundleMagic
+  uint64_t checksum;  // XXH64 of the bytes after this field, up to len
+  uint64_t len;       // bytes of the whole bundle, header included
+  uint64_t counter;   // the transaction's number
+  uint64_t new_size;  // the file's size the transaction needs (at least)
+  uint64_t entries;   // byte runs that follow: {u64 off, u64 len, bytes padded to 8}
+};
+static_assert(sizeof(BundleHeader) == 48);
+
+inline constexpr uint64_t kBundleMagic = 0x3176637262647470ULL;  // "ptdbrcv1"
+
+class BundleWriter {
+ public:
+  explicit BundleWriter(uint64_t counter);
+  void Add(uint64_t off, const void* bytes, size_t len);
+  // Seals the bundle (length, checksum) for a file of new_size bytes.
+  const std::string& Finish(uint64_t new_size);
+  size_t entries() const { return entries_; }
+
+ private:
+  std::string buf_;
+  size_t entries_ = 0;
+};
+
+struct Bundle {
+  uint64_t counter = 0;
+  uint64_t new_size = 0;
+  std::string bytes;  // the whole bundle
+};
+
+// Reads the bundle at `off`. *valid is false (and OK returned) when there is none, or it
+// is torn or damaged: the checksum decides.
+Status ReadBundle(CommitIo* io, uint64_t off, Bundle* bundle, bool* valid);
+// Writes every run of a valid bundle (and extends the file to its size).
+Status ApplyBundle(CommitIo* io, const Bundle& bundle);
+
+// Brings the file to its last committed state: replays, in order, every valid bundle
+// numbered after header.tx_replayed, syncs, then records them replayed and clears
+// tx_applying and tx_gate. *replayed counts the bundles. REQUIRES: no one else writes
+// (the transaction and allrecord locks, or a lone opener).
+Status RecoverFile(CommitIo* io, bool sync, int* replayed);
+
+// Whether the file may hold commits not yet known to be applied: a commit died while
+// applying (tx_applying), or bundles past tx_replayed exist.
+Status NeedsRecovery(CommitIo* io, bool* needed);
+
+}  // namespace ptdb
+
+#endif  // PTDB_FILE_RECOVERY_H_

@@ -1,0 +1,113 @@
+// A write transaction's private changes: the pages of the file it wrote, copied on first
+// write, and the size it grew the file to. Nothing reaches the file until commit, so
+// other processes go on reading the old data; the transaction reads through this.
+//
+// No copy of the original page is kept: while a transaction is open no one else may
+// write the file (the writer gate, docs/transactions.md), so at commit the file still
+// holds the originals, and the changed bytes are found by comparing with it.
+#ifndef PTDB_FILE_TX_OVERLAY_H_
+#define PTDB_FILE_TX_OVERLAY_H_
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "common/errors.h"
+
+namespace ptdb {
+
+class TxOverlay {
+ public:
+  // Small pages: a 10-record transaction touches a few dozen scattered spots, and each
+  // costs a page copy now and a page compare at commit.
+  static constexpr uint64_t kPageSize = 1024;
+
+  // Reads [off, off + len) of the file as it is now into buf (for pages first written).
+  using BaseRead = std::function<Status(uint64_t off, size_t len, void* buf)>;
+
+  TxOverlay(uint64_t size, BaseRead base) : base_size_(size), size_(size), base_(std::move(base)) {}
+
+  // The file as the transaction sees it, and as it was when it began.
+  uint64_t size() const { return size_; }
+  uint64_t base_size() const { return base_size_; }
+  void Grow(uint64_t new_size) { size_ = new_size; }
+  size_t dirty_pages() const { return pages_.size(); }
+
+  // As Storage::Read for a range inside size(). `direct` reads the file itself (a
+  // pointer into the mapping, or a copy): it serves ranges the transaction has not written.
+  template <class Direct>
+  Status Read(uint64_t off, size_t len, void* buf, const void** out, Direct&& direct) {
+    const uint64_t first = off / kPageSize, last = (off + len - (len > 0)) / kPageSize;
+    if (first == last) {
+      auto it = pages_.find(first);
+      if (it != pages_.end()) {
+        *out = it->second.get() + off % kPageSize;
+        return Status::OK();
+      }
+      if (off + len <= base_size_) return direct(off, len, buf, out);
+    } else if (off + len <= base_size_ && !AnyDirty(first, last)) {
+      return direct(off, len, buf, out);
+    }
+    // Mixed: assemble the range in buf, page by page.
+    uint8_t* dst = static_cast<uint8_t*>(buf);
+    for (uint64_t pos = off; pos < off + len;) {
+      const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
+      const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
+      auto it = pages_.find(page);
+      if (it != pages_.end()) {
+        std::memcpy(dst, it->second.get() + in_page, n);
+      } else {
+        PTDB_RETURN_IF_ERROR(CopyBase(pos, n, dst));
+      }
+      dst += n;
+      pos += n;
+    }
+    *out = buf;
+    return Status::OK();
+  }
+
+  Status Write(uint64_t off, const void* src, size_t len) {
+    const uint8_t* from = static_cast<const uint8_t*>(src);
+    for (uint64_t pos = off; pos < off + len;) {
+      const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
+      const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
+      uint8_t* p;
+      PTDB_RETURN_IF_ERROR(PageFor(page, &p));
+      std::memcpy(p + in_page, from, n);
+      from += n;
+      pos += n;
+    }
+    return Status::OK();
+  }
+
+  // Calls fn(off, bytes, len) for every run of bytes that differs from the file, in
+  // address order. Pages past the old end of the file compare with zeros (the file is
+  // extended with zeros). Runs closer than kJoinGap are joined: one entry header costs
+  // more than a few equal bytes.
+  Status ForEachChange(const std::function<Status(uint64_t, const uint8_t*, size_t)>& fn);
+
+ private:
+  static constexpr size_t kJoinGap = 16;
+
+  bool AnyDirty(uint64_t first, uint64_t last) const {
+    for (uint64_t p = first; p <= last; p++) {
+      if (pages_.count(p)) return true;
+    }
+    return false;
+  }
+  // Bytes of the file as it was, zeros past its old end.
+  Status CopyBase(uint64_t off, size_t len, uint8_t* dst) const;
+  Status PageFor(uint64_t page, uint8_t** p);
+
+  uint64_t base_size_;
+  uint64_t size_;
+  BaseRead base_;
+  std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_FILE_TX_OVERLAY_H_
