@@ -104,7 +104,12 @@ class Engine {
   Status NextKey(std::string* key);
   Status Wipe();
 
-  Status ReadSeqnum(uint64_t* seq) { return ReadWord(s_, format::kSeqnumOffset, seq); }
+  // Under the expansion lock, which every bump holds (BumpSeqnum).
+  Status ReadSeqnum(uint64_t* seq) {
+    ScopedLock<S> lock(s_, {LockKind::kExpansion, 0}, LockType::kRead);
+    PTDB_RETURN_IF_ERROR(lock.status());
+    return ReadWord(s_, format::kSeqnumOffset, seq);
+  }
   Status ReloadZones() { return zones_.Load(); }
   Status BumpSeqnum();
 
@@ -525,7 +530,7 @@ Status Engine<S>::BumpSeqnum() {
   ScopedLock<S> lock(s_, {LockKind::kExpansion, 0}, LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
   uint64_t seq;
-  PTDB_RETURN_IF_ERROR(ReadSeqnum(&seq));
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, format::kSeqnumOffset, &seq));
   // Wraps to 0 rather than going negative in the C API's int64.
   seq = seq + 1 > uint64_t(INT64_MAX) ? 0 : seq + 1;
   return WriteWord(s_, format::kSeqnumOffset, seq);

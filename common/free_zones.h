@@ -303,50 +303,54 @@ Status FreeZones<S>::Coalesce(size_t zone) {
   stats_->alloc_coalesce_tried++;
   freed_bytes_[zone] = 0;
   const Extent z = zones_[zone];
-  uint64_t run_start = 0, run_end = 0;
-  unsigned run_count = 0;
+  // Only the zone's free lists are read, never its used records: holders of hash group
+  // locks rewrite those in place meanwhile (a store that fits), under no zone lock.
+  std::vector<std::pair<uint64_t, uint64_t>> frees;  // (offset, total size)
+  const uint64_t max_records = z.len / format::kMinRecord;
+  for (unsigned b = 0; b < format::kFreeBuckets; b++) {
+    uint64_t cur;
+    PTDB_RETURN_IF_ERROR(ReadWord(s_, BucketHeadOffset(zone, b), &cur));
+    while (cur != 0) {
+      if (cur < z.off + format::kZoneRecordSize || cur >= z.end() || frees.size() > max_records) {
+        return Err(Error::kCorrupt, "free list of zone %llu leaves the zone or loops at %llu",
+                   (unsigned long long)z.off, (unsigned long long)cur);
+      }
+      format::FreeRecord f;
+      PTDB_RETURN_IF_ERROR(ReadFree(cur, &f));
+      const uint64_t size = format::kUsedHeaderSize + FreeLen(f);
+      if (size > z.end() - cur) {
+        return Err(Error::kCorrupt, "free record at %llu runs past its zone",
+                   (unsigned long long)cur);
+      }
+      frees.push_back({cur, size});
+      cur = f.next;
+    }
+  }
+  std::sort(frees.begin(), frees.end());
   bool merged = false;
-  // Merges [run_start, run_end) when it holds more than one free record.
-  auto flush = [&]() -> Status {
-    if (run_count > 1) {
-      uint64_t cur = run_start;
-      while (cur < run_end) {
+  for (size_t i = 0; i < frees.size();) {
+    size_t j = i + 1;
+    uint64_t end = frees[i].first + frees[i].second;
+    for (; j < frees.size() && frees[j].first <= end; j++) {
+      if (frees[j].first < end) {
+        return Err(Error::kCorrupt, "free records at %llu and %llu overlap",
+                   (unsigned long long)frees[j - 1].first, (unsigned long long)frees[j].first);
+      }
+      end += frees[j].second;
+    }
+    if (j - i > 1) {
+      for (size_t k = i; k < j; k++) {
         format::FreeRecord f;
-        PTDB_RETURN_IF_ERROR(ReadFree(cur, &f));
-        PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
-        cur += format::kUsedHeaderSize + FreeLen(f);
+        PTDB_RETURN_IF_ERROR(ReadFree(frees[k].first, &f));
+        PTDB_RETURN_IF_ERROR(Unlink(zone, frees[k].first, f));
       }
       PTDB_RETURN_IF_ERROR(
-          PushFree(zone, run_start, run_end - run_start - format::kUsedHeaderSize));
-      stats_->alloc_coalesce_num_merged += run_count - 1;
+          PushFree(zone, frees[i].first, end - frees[i].first - format::kUsedHeaderSize));
+      stats_->alloc_coalesce_num_merged += j - i - 1;
       merged = true;
     }
-    run_count = 0;
-    return Status::OK();
-  };
-  for (uint64_t cur = z.off + format::kZoneRecordSize; cur < z.end();) {
-    format::UsedHeader h;
-    PTDB_RETURN_IF_ERROR(ReadStruct(s_, cur, &h));
-    uint64_t size;
-    const bool is_free = IsFreeRecord(h.magic_and_meta);
-    if (is_free) {
-      size = format::kUsedHeaderSize + (h.key_and_data_len & format::kOffsetMask56);
-    } else {
-      size = DecodeUsedHeader(h).TotalSize();
-    }
-    if (size < format::kMinRecord || size % format::kRecordAlign || size > z.end() - cur) {
-      return Err(Error::kCorrupt, "record at %llu has bad size %llu", (unsigned long long)cur,
-                 (unsigned long long)size);
-    }
-    if (is_free) {
-      if (run_count++ == 0) run_start = cur;
-      run_end = cur + size;
-    } else {
-      PTDB_RETURN_IF_ERROR(flush());
-    }
-    cur += size;
+    i = j;
   }
-  PTDB_RETURN_IF_ERROR(flush());
   if (merged) stats_->alloc_coalesce_succeeded++;
   return Status::OK();
 }

@@ -18,17 +18,25 @@ constexpr LockId kAllRecordLock{LockKind::kAllRecord, 0};
 
 }  // namespace
 
+// Header words shared by every handle and process (the transaction words, seqnum):
+// through the mapping they are read and written as single atomic words, as other
+// threads of this process may write them at the same moment (writers in two hash
+// groups both retiring a bundle write the same value).
 Status FileView::ReadFileWord(size_t field, uint64_t* v) {
+  if (!Inside(field, sizeof(*v))) PTDB_RETURN_IF_ERROR(Recheck(field, sizeof(*v)));
+  if (use_map_) {
+    *v = __atomic_load_n(reinterpret_cast<uint64_t*>(fs_->base() + field), __ATOMIC_ACQUIRE);
+    return Status::OK();
+  }
   const void* p;
-  PTDB_RETURN_IF_ERROR(ReadFile(field, sizeof(*v), v, &p));
-  if (p != v) std::memcpy(v, p, sizeof(*v));
+  PTDB_RETURN_IF_ERROR(fs_->PRead(field, sizeof(*v), v, &p));
   return Status::OK();
 }
 
 Status FileView::WriteFileWord(size_t field, uint64_t v) {
   if (!Inside(field, sizeof(v))) PTDB_RETURN_IF_ERROR(Recheck(field, sizeof(v)));
   if (use_map_) {
-    std::memcpy(fs_->base() + field, &v, sizeof(v));
+    __atomic_store_n(reinterpret_cast<uint64_t*>(fs_->base() + field), v, __ATOMIC_RELEASE);
     return Status::OK();
   }
   return fs_->PWrite(field, &v, sizeof(v));
@@ -96,15 +104,16 @@ Status FileView::LockForPlainWrite(LockId id) {
   const bool holds_others = locks_->HoldsAny(owner_);
   for (;;) {
     PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, LockType::kWrite));
-    format::Header h;
-    const void* p;
-    Status st = ReadFile(offsetof(format::Header, space_end), 40, &h.space_end, &p);
-    if (st.ok() && p != &h.space_end) std::memcpy(&h.space_end, p, 40);
-    if (st.ok() && h.tx_gate == 0 && h.tx_applying == 0) {
+    uint64_t gate = 0, applying = 0, counter = 0, replayed = 0;
+    Status st = ReadFileWord(offsetof(format::Header, tx_gate), &gate);
+    if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);
+    if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_counter), &counter);
+    if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_replayed), &replayed);
+    if (st.ok() && gate == 0 && applying == 0) {
       // The last commit's bundle must not be replayed over what we are about to write:
       // after a crash recovery would undo us (docs/transactions.md, "plain writes").
-      if (h.tx_replayed < h.tx_counter) {
-        st = WriteFileWord(offsetof(format::Header, tx_replayed), h.tx_counter);
+      if (replayed < counter) {
+        st = WriteFileWord(offsetof(format::Header, tx_replayed), counter);
       }
       if (st.ok()) return st;
     }

@@ -1,14 +1,17 @@
 // Db::Open: the composition root. Validates the options, picks the backend, and wires
 // it to the frontend. The only file that knows which backends exist.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 #include <new>
 
 #include "common/errors.h"
 #include "common/format.h"
 #include "file/file_backend.h"
+#include "file/shared_file.h"
 #include "frontend/db_impl.h"
 #include "pmem/pmem_backend.h"
 #include "pmem/pmem_layout.h"
@@ -44,6 +47,14 @@ enum class Content { kNothing, kFile, kPool, kOther };
 // What `name` holds, from its first bytes: nothing (absent, unreadable or empty), a ptdb
 // file, a libpmemobj pool, or something else.
 Content Probe(const std::string& name) {
+  // Closing any descriptor of a file drops every POSIX lock this process holds on it, so
+  // a file this process has open is recognised without opening it again; and the probe
+  // waits for any open in progress (which holds the open lock).
+  std::lock_guard<std::mutex> opening(SharedFile::OpenMutex());
+  struct stat sb;
+  if (stat(name.c_str(), &sb) == 0 && SharedFile::Find(sb.st_dev, sb.st_ino)) {
+    return Content::kFile;
+  }
   const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Content::kNothing;
   char buf[sizeof(format::kMagicFood) - 1];
