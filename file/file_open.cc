@@ -324,7 +324,7 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
     file = std::make_shared<SharedFile>(sb.st_dev, sb.st_ino, std::move(storage), std::move(bytes),
                                         mutex_map, mutex_map_len, mutex_fd);
     if (!nolock) {
-      bool alone;
+      bool alone = false;
       PTDB_RETURN_IF_ERROR(
           JoinUsers(file.get(), fd, mutex_fd >= 0 ? mutex_fd : (writable ? fd : -1), &alone));
       if (alone) PTDB_RETURN_IF_ERROR(RecoverIfNeeded(file.get(), writable, name));
