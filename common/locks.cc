@@ -188,6 +188,11 @@ Status LockSet::UnlockAll(const void* owner, LockType type) {
   return Unlock(owner, all, h != nullptr ? h->type : type);
 }
 
+Status LockSet::Sweep() {
+  PTDB_RETURN_IF_ERROR(primitive_->LockAllRecord(LockType::kWrite));
+  return primitive_->UnlockAllRecord(LockType::kWrite);
+}
+
 bool LockSet::Holds(const void* owner, LockId id) const {
   for (const Held& h : t_held) {
     if (h.set == id_ && h.owner == owner &&

@@ -70,6 +70,10 @@ class LockSet {
   Status LockAll(const void* owner, LockType type);
   Status UnlockAll(const void* owner, LockType type);
 
+  // Waits until no one holds a hash group: takes the allrecord lock and drops it, without
+  // bookkeeping. REQUIRES: the calling thread holds no hash group.
+  Status Sweep();
+
   // Whether the calling thread holds id (itself or through the allrecord lock) for owner.
   bool Holds(const void* owner, LockId id) const;
   // Whether the calling thread holds any lock of this set for owner.

@@ -27,15 +27,15 @@ class Counter {
 };
 
 // Every field of ptdb::Stats, in order.
-#define PTDB_STATS_FIELDS(X)                                                                       \
-  X(allocs)                                                                                        \
-  X(alloc_subhash)                                                                                 \
-  X(alloc_chain)                                                                                   \
-  X(alloc_grow) X(alloc_bucket_exact) X(alloc_bucket_max) X(alloc_leftover)                        \
-      X(alloc_coalesce_tried) X(alloc_coalesce_succeeded) X(alloc_coalesce_num_merged) X(compares) \
-          X(compare_wrong_offsetbits) X(compare_wrong_rechash) X(compare_wrong_keylen)             \
-              X(compare_wrong_keycmp) X(expands) X(frees) X(record_grows_in_place) X(record_moves) \
-                  X(transactions) X(transaction_cancels) X(syncs)
+// clang-format off
+#define PTDB_STATS_FIELDS(X)                                                      \
+  X(allocs) X(alloc_subhash) X(alloc_chain) X(alloc_grow) X(alloc_bucket_exact)   \
+  X(alloc_bucket_max) X(alloc_leftover) X(alloc_coalesce_tried)                   \
+  X(alloc_coalesce_succeeded) X(alloc_coalesce_num_merged) X(compares)            \
+  X(compare_wrong_offsetbits) X(compare_wrong_rechash) X(compare_wrong_keylen)    \
+  X(compare_wrong_keycmp) X(expands) X(frees) X(record_grows_in_place)            \
+  X(record_moves) X(transactions) X(transaction_cancels) X(syncs)
+// clang-format on
 
 struct StatCounters {
 #define PTDB_STATS_DECLARE(name) Counter name;

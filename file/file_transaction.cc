@@ -55,11 +55,7 @@ Status FileTransaction::Start() {
     // Close the gate, then take every group once: a plain writer already inside one
     // finishes first, and every later one sees the gate and waits for our lock.
     if (st.ok()) st = view_->WriteFileWord(offsetof(format::Header, tx_gate), 1);
-    for (unsigned g = 0; st.ok() && g < format::kTopGroups; g++) {
-      const LockId group{LockKind::kHashGroup, g};
-      st = locks->Lock(owner, group, LockType::kWrite);
-      if (st.ok()) st = locks->Unlock(owner, group, LockType::kWrite);
-    }
+    if (st.ok()) st = locks->Sweep();
     if (!st.ok()) {
       (void)view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);
       (void)locks->Unlock(owner, kTransactionLock, LockType::kWrite);

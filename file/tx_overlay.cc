@@ -34,23 +34,31 @@ Status TxOverlay::ForEachChange(const std::function<Status(uint64_t, const uint8
     PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, orig));
     // Bytes past the transaction's end were never part of the file: nothing to write.
     const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));
+    // Word by word (pages and the limit are 8-aligned); a run ends after kJoinGap equal
+    // bytes and is trimmed to its last differing byte.
+    static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
+    auto word = [](const uint8_t* p, size_t i) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      return w;
+    };
     size_t i = 0;
     while (i < limit) {
-      if (now[i] == orig[i]) {
-        i++;
+      if (word(now, i) == word(orig, i)) {
+        i += 8;
         continue;
       }
-      size_t end = i + 1, same = 0;
-      for (size_t j = i + 1; j < limit && same < kJoinGap; j++) {
-        if (now[j] == orig[j]) {
-          same++;
-        } else {
-          same = 0;
-          end = j + 1;
-        }
+      size_t start = i;
+      while (now[start] == orig[start]) start++;
+      size_t last = i;  // start of the last differing word
+      size_t j = i + 8;
+      for (; j < limit && j - last - 8 < kJoinGap; j += 8) {
+        if (word(now, j) != word(orig, j)) last = j;
       }
-      PTDB_RETURN_IF_ERROR(fn(base + i, now + i, end - i));
-      i = end;
+      size_t end = std::min(last + 8, limit);
+      while (end > start && now[end - 1] == orig[end - 1]) end--;
+      if (end > start) PTDB_RETURN_IF_ERROR(fn(base + start, now + start, end - start));
+      i = last + 8;
     }
   }
   return Status::OK();
