@@ -24,19 +24,8 @@
 #include "common/errors.h"
 #include "common/format.h"
 #include "common/hash.h"
+#include "frontend/c_context.h"
 #include "ptdb/db.h"
-
-struct ptdb_context {
-  enum PTDB_ERROR last_error = PTDB_SUCCESS;
-  std::optional<std::string> name;  // nullopt: opened with a NULL name
-  struct ptdb_attribute_log log = {};
-  struct ptdb_attribute_hash hash = {};  // fn NULL: the default hash
-  struct ptdb_attribute_openhook openhook = {};
-  // Known up front only for PTDB_INTERNAL; a file's seed is read from its header.
-  std::optional<uint64_t> internal_seed;
-  // Last, so it is destroyed first: the Db's hooks use the members above.
-  std::unique_ptr<ptdb::Db> db;
-};
 
 namespace ptdb {
 namespace {
@@ -72,13 +61,6 @@ Registry& Contexts() {
   return *registry;
 }
 
-enum PTDB_ERROR Code(const Status& st) { return static_cast<enum PTDB_ERROR>(st.code()); }
-
-std::string_view View(struct ptdb_data d) {
-  return d.dsize ? std::string_view(reinterpret_cast<const char*>(d.dptr), d.dsize)
-                 : std::string_view();
-}
-
 // The library never writes through what it hands to callbacks; the C type is not const.
 struct ptdb_data Data(std::string_view s) {
   return ptdb_mkdata(s.data(), s.size());
@@ -92,35 +74,6 @@ bool CopyOut(std::string_view s, struct ptdb_data* out) {
   out->dptr = static_cast<unsigned char*>(p);
   out->dsize = s.size();
   return true;
-}
-
-// Errors found by this layer go to the context's log function like the library's own.
-[[gnu::format(printf, 4, 5)]] void Log(ptdb_context* ctx, enum ptdb_log_level level,
-                                       enum PTDB_ERROR code, const char* fmt, ...) {
-  if (ctx->log.fn == nullptr) return;
-  char message[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(message, sizeof(message), fmt, ap);
-  va_end(ap);
-  ctx->log.fn(ctx, level, code, message, ctx->log.data);
-}
-
-// Runs a call that yields a Status, records its code as the last error and returns it.
-// Allocation failures in this layer become PTDB_ERR_OOM without allocating again.
-template <class F>
-enum PTDB_ERROR Call(ptdb_context* ctx, const char* op, F&& f) noexcept {
-  enum PTDB_ERROR code;
-  try {
-    code = Code(f());
-  } catch (const std::bad_alloc&) {
-    code = PTDB_ERR_OOM;
-    Log(ctx, PTDB_LOG_ERROR, code, "%s: out of memory", op);
-  } catch (...) {
-    code = PTDB_ERR_IO;
-    Log(ctx, PTDB_LOG_ERROR, code, "%s: unexpected exception", op);
-  }
-  return ctx->last_error = code;
 }
 
 enum PTDB_ERROR UseError(ptdb_context* ctx, const char* what, const char* attr_name) {
@@ -150,6 +103,10 @@ const char* AttributeName(int type) {
       return "PTDB_ATTRIBUTE_STATS";
     case PTDB_ATTRIBUTE_OPENHOOK:
       return "PTDB_ATTRIBUTE_OPENHOOK";
+    case PTDB_ATTRIBUTE_FLOCK:
+      return "PTDB_ATTRIBUTE_FLOCK";
+    case PTDB_ATTRIBUTE_BACKEND:
+      return "PTDB_ATTRIBUTE_BACKEND";
   }
   return "(unknown attribute type)";
 }
@@ -246,6 +203,38 @@ ptdb_context* Open(const char* name, int ptdb_flags, int open_flags, mode_t mode
           const enum PTDB_ERROR code = c->openhook.fn(fd, c->openhook.data);
           return Status(static_cast<Error>(code), "the open hook failed");
         };
+        break;
+      case PTDB_ATTRIBUTE_FLOCK: {
+        if (a->flock.lock == nullptr || a->flock.unlock == nullptr) {
+          Log(c, PTDB_LOG_USE_ERROR, PTDB_ERR_EINVAL,
+              "ptdb_open: PTDB_ATTRIBUTE_FLOCK needs both lock and unlock");
+          *err = EINVAL;
+          return nullptr;
+        }
+        ctx->flock = a->flock;
+        options.lock_hooks.lock = [c](int fd, int rw, uint64_t off, uint64_t len, bool wait) {
+          return c->flock.lock(fd, rw, off_t(off), off_t(len), wait, c->flock.data);
+        };
+        options.lock_hooks.unlock = [c](int fd, int rw, uint64_t off, uint64_t len) {
+          return c->flock.unlock(fd, rw, off_t(off), off_t(len), c->flock.data);
+        };
+        break;
+      }
+      case PTDB_ATTRIBUTE_BACKEND:
+        switch (AsInt(a->backend.backend)) {
+          case PTDB_BACKEND_FILE:
+            options.backend = BackendKind::kFile;
+            break;
+          case PTDB_BACKEND_PMEM:
+            options.backend = BackendKind::kPmem;
+            break;
+          default:
+            Log(c, PTDB_LOG_USE_ERROR, PTDB_ERR_EINVAL, "ptdb_open: unknown backend %d",
+                AsInt(a->backend.backend));
+            *err = EINVAL;
+            return nullptr;
+        }
+        options.pool_size = a->backend.pool_size;
         break;
       default:
         Log(c, PTDB_LOG_USE_ERROR, PTDB_ERR_EINVAL, "ptdb_open: %s cannot be given to open",
@@ -353,6 +342,12 @@ Status GetAttribute(ptdb_context* ctx, union ptdb_attribute* attr) {
       if (ctx->openhook.fn == nullptr) return Status(Error::kNoExist, "");
       attr->openhook.fn = ctx->openhook.fn;
       attr->openhook.data = ctx->openhook.data;
+      break;
+    case PTDB_ATTRIBUTE_FLOCK:
+      if (ctx->flock.lock == nullptr) return Status(Error::kNoExist, "");
+      attr->flock.lock = ctx->flock.lock;
+      attr->flock.unlock = ctx->flock.unlock;
+      attr->flock.data = ctx->flock.data;
       break;
     default:
       Log(ctx, PTDB_LOG_USE_ERROR, PTDB_ERR_EINVAL, "ptdb_get_attribute: unknown attribute type %d",

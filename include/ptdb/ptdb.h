@@ -76,7 +76,9 @@ enum ptdb_attribute_type {
   PTDB_ATTRIBUTE_HASH = 1,
   PTDB_ATTRIBUTE_SEED = 2,
   PTDB_ATTRIBUTE_STATS = 3,
-  PTDB_ATTRIBUTE_OPENHOOK = 4
+  PTDB_ATTRIBUTE_OPENHOOK = 4,
+  PTDB_ATTRIBUTE_FLOCK = 5,
+  PTDB_ATTRIBUTE_BACKEND = 6
 };
 
 // Every attribute starts with this; ptdb_open takes a list linked through `next`.
@@ -148,6 +150,27 @@ struct ptdb_attribute_openhook {
   void* data;
 };
 
+// Replaces fcntl byte-range locking (a database created with fcntl locking: one created
+// with this attribute is). rw is F_RDLCK or F_WRLCK (F_UNLCK for unlock); len 0 means "to
+// the end". Return 0, or -1 with errno; EAGAIN or EINTR fail the call with PTDB_ERR_LOCK
+// without a log message (non-blocking use, timeouts).
+struct ptdb_attribute_flock {
+  struct ptdb_attribute_base base;
+  int (*lock)(int fd, int rw, off_t off, off_t len, bool waitflag, void* data);
+  int (*unlock)(int fd, int rw, off_t off, off_t len, void* data);
+  void* data;
+};
+
+enum ptdb_backend { PTDB_BACKEND_FILE = 1, PTDB_BACKEND_PMEM = 2 };
+
+// Chooses where a NEW database lives (an existing one's backend is detected): a file, or a
+// libpmemobj pool of pool_size bytes (0: a default).
+struct ptdb_attribute_backend {
+  struct ptdb_attribute_base base;
+  enum ptdb_backend backend;
+  uint64_t pool_size;
+};
+
 union ptdb_attribute {
   struct ptdb_attribute_base base;
   struct ptdb_attribute_log log;
@@ -155,6 +178,8 @@ union ptdb_attribute {
   struct ptdb_attribute_seed seed;
   struct ptdb_attribute_stats stats;
   struct ptdb_attribute_openhook openhook;
+  struct ptdb_attribute_flock flock;
+  struct ptdb_attribute_backend backend;
 };
 
 // Opens (with O_CREAT, creates) the database `name`; `name` may be NULL only with
@@ -210,6 +235,26 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_nextkey(struct ptdb_context* ctx, struct ptdb_d
 // The sequence number (bumped by writes of contexts with PTDB_SEQNUM), or a negative
 // enum PTDB_ERROR.
 PTDB_EXPORT int64_t ptdb_get_seqnum(struct ptdb_context* ctx);
+
+// Chain locks: hold the lock of the key's top-level hash group across calls. The unlocks
+// record their outcome in ptdb_error().
+PTDB_EXPORT enum PTDB_ERROR ptdb_chainlock(struct ptdb_context* ctx, struct ptdb_data key);
+PTDB_EXPORT void ptdb_chainunlock(struct ptdb_context* ctx, struct ptdb_data key);
+PTDB_EXPORT enum PTDB_ERROR ptdb_chainlock_read(struct ptdb_context* ctx, struct ptdb_data key);
+PTDB_EXPORT void ptdb_chainunlock_read(struct ptdb_context* ctx, struct ptdb_data key);
+
+// The allrecord lock: every hash group. Nested calls count.
+PTDB_EXPORT enum PTDB_ERROR ptdb_lockall(struct ptdb_context* ctx);
+PTDB_EXPORT void ptdb_unlockall(struct ptdb_context* ctx);
+PTDB_EXPORT enum PTDB_ERROR ptdb_lockall_read(struct ptdb_context* ctx);
+PTDB_EXPORT void ptdb_unlockall_read(struct ptdb_context* ctx);
+
+// Write transactions: atomic, one sync per durable commit (docs/transactions.md). A nested
+// start fails unless PTDB_ALLOW_NESTING; an inner cancel makes the outer commit fail.
+PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_start(struct ptdb_context* ctx);
+PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_prepare_commit(struct ptdb_context* ctx);
+PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_commit(struct ptdb_context* ctx);
+PTDB_EXPORT void ptdb_transaction_cancel(struct ptdb_context* ctx);
 
 // Deletes every record.
 PTDB_EXPORT enum PTDB_ERROR ptdb_wipe_all(struct ptdb_context* ctx);
