@@ -149,8 +149,9 @@ Status PmemStorage::Grow(uint64_t min_bytes, Extent* added) {
     return Err(Error::kOom, "the pool is full: no room for a zone of %llu bytes%s",
                (unsigned long long)min_bytes, low.empty() ? "" : " above the database's last zone");
   }
-  // The header owns [0, kHeaderSize) and records are 8-aligned: an object anywhere else
-  // would make offsets ambiguous. libpmemobj's metadata comes first, but check.
+  // The header owns [0, kHeaderSize): a zone object there would make offsets ambiguous.
+  // libpmemobj's metadata comes first in the pool, but that is not assumed: a zone lies
+  // above the last one (off >= size() >= kHeaderSize), and records need 8-alignment.
   if (zone.off < format::kHeaderSize || zone.off % format::kRecordAlign != 0) {
     return Err(Error::kIo, "libpmemobj placed a zone object at pool offset %llu, unusable",
                (unsigned long long)zone.off);
@@ -166,9 +167,8 @@ Status PmemStorage::Snapshot(const Region& r, uint64_t off, size_t len) {
   uint8_t* lo = std::max(r.lo, reinterpret_cast<uint8_t*>(a & ~(kSnapshotBlock - 1)));
   uint8_t* hi = std::min(
       r.hi, reinterpret_cast<uint8_t*>((a + len + kSnapshotBlock - 1) & ~(kSnapshotBlock - 1)));
-  if (pmemobj_tx_xadd_range_direct(lo, size_t(hi - lo), POBJ_XADD_NO_ABORT) != 0) {
-    return SnapshotFailed(off, len);
-  }
+  const int err = pmemobj_tx_xadd_range_direct(lo, size_t(hi - lo), POBJ_XADD_NO_ABORT);
+  if (err != 0) return SnapshotFailed(off, len, err);
   if (logged_.size() < kMaxLogged) logged_.emplace_back(lo, hi);
   return Status::OK();
 }
@@ -184,8 +184,7 @@ Status PmemStorage::OutsideTransaction(uint64_t off, size_t len) const {
              (unsigned long long)off);
 }
 
-Status PmemStorage::SnapshotFailed(uint64_t off, size_t len) const {
-  const int err = errno;
+Status PmemStorage::SnapshotFailed(uint64_t off, size_t len, int err) const {
   return Err(err == ENOMEM ? Error::kOom : Error::kIo,
              "cannot add %zu bytes at %llu to the transaction's undo log%s: %s", len,
              (unsigned long long)off,
