@@ -22,7 +22,8 @@ endforeach()
 add_library(ptdb_shared SHARED ${PTDB_OBJECTS})
 add_library(ptdb_static STATIC ${PTDB_OBJECTS})
 target_link_libraries(ptdb_shared PRIVATE Threads::Threads PkgConfig::PMEMOBJ_CPP PkgConfig::XXHASH)
-target_link_libraries(ptdb_static INTERFACE Threads::Threads PkgConfig::PMEMOBJ_CPP PkgConfig::XXHASH)
+# Plain names: an installed consumer has no pkg-config targets of ours to resolve.
+target_link_libraries(ptdb_static INTERFACE Threads::Threads pmemobj pmem xxhash)
 set_target_properties(ptdb_shared PROPERTIES
   OUTPUT_NAME ptdb
   EXPORT_NAME ptdb
