@@ -9,7 +9,6 @@
 #ifndef PTDB_COMMON_ENGINE_H_
 #define PTDB_COMMON_ENGINE_H_
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -125,7 +124,6 @@ class Engine {
   }
   Status ReadRecordData(const HashLocation& loc, std::string* data);
   Status ReadKey(uint64_t rec_off, std::string* key);
-  Status GroupHolds(uint64_t group_off, uint64_t entry, bool* present);
   Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
                      std::string_view data2, unsigned hash_bits, bool grown, bool key_in_place);
   Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
@@ -363,7 +361,7 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   std::string copy;
   // Locals, not members: threads share the engine, and the callback may traverse too.
   HashWalker<S> walker(s_);
-  std::vector<std::pair<uint64_t, uint64_t>> batch;  // (group, entry)
+  std::vector<std::pair<uint64_t, typename HashWalker<S>::Trail>> batch;  // (entry, trail)
   for (unsigned g = 0; g < format::kTopGroups; g++) {
     const LockId group{LockKind::kHashGroup, g};
     // Collect the group under its read lock, then visit each entry with the lock taken
@@ -371,7 +369,9 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
     // change the tree, and others may too. Before each visit the entry's 8-slot group is
     // searched again, so a record deleted or moved away meanwhile is skipped. (A delete
     // re-places the entries after it within their group, which is why the check is
-    // "still in the group", not "still in the slot".)
+    // "still in the group", not "still in the slot".) The group is found again from the
+    // top, not from the offset the walk saw: a sub-group that doubled meanwhile was freed,
+    // and its stale slots would lead into freed space that others are reusing.
     batch.clear();
     {
       ScopedLock<S> lock(s_, group, LockType::kRead);
@@ -382,25 +382,25 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
         bool done;
         PTDB_RETURN_IF_ERROR(walker.Next(&group_off, &e, &done));
         if (done) break;
-        batch.push_back({group_off, e});
+        batch.push_back({e, walker.trail()});
       }
     }
     constexpr size_t kPrefetchAhead = 8;
     for (size_t i = 0; i < batch.size() && i < kPrefetchAhead; i++) {
-      s_->Prefetch(format::EntryOffset(batch[i].second));
+      s_->Prefetch(format::EntryOffset(batch[i].first));
     }
     for (size_t i = 0; i < batch.size(); i++) {
       if (i + kPrefetchAhead < batch.size()) {
-        s_->Prefetch(format::EntryOffset(batch[i + kPrefetchAhead].second));
+        s_->Prefetch(format::EntryOffset(batch[i + kPrefetchAhead].first));
       }
       RecordInfo r;
       {
         ScopedLock<S> lock(s_, group, LockType::kRead);
         PTDB_RETURN_IF_ERROR(lock.status());
         bool present;
-        PTDB_RETURN_IF_ERROR(GroupHolds(batch[i].first, batch[i].second, &present));
+        PTDB_RETURN_IF_ERROR(walker.Holds(g, batch[i].second, batch[i].first, &present));
         if (!present) continue;
-        const uint64_t off = format::EntryOffset(batch[i].second);
+        const uint64_t off = format::EntryOffset(batch[i].first);
         format::UsedHeader hdr;
         PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
         r = DecodeUsedHeader(hdr);
@@ -426,16 +426,6 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
     }
   }
   if (count) *count = visited;
-  return Status::OK();
-}
-
-template <class S>
-Status Engine<S>::GroupHolds(uint64_t group_off, uint64_t entry, bool* present) {
-  uint64_t buf[format::kGroupSlots];
-  const void* p = nullptr;
-  PTDB_RETURN_IF_ERROR(s_->Read(group_off, sizeof(buf), buf, &p));
-  const uint64_t* slots = static_cast<const uint64_t*>(p);
-  *present = std::find(slots, slots + format::kGroupSlots, entry) != slots + format::kGroupSlots;
   return Status::OK();
 }
 

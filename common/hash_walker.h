@@ -2,6 +2,7 @@
 #ifndef PTDB_COMMON_HASH_WALKER_H_
 #define PTDB_COMMON_HASH_WALKER_H_
 
+#include <algorithm>
 #include <cstdint>
 
 #include "common/format.h"
@@ -17,10 +18,24 @@ namespace ptdb {
 //
 // Each table's slots are read once, when the walk enters it (a pointer into the map, or
 // a copy). REQUIRES: nothing writes to the database between Start/Resume and the last
-// Next of a walk; traverse collects a whole group before it calls back.
+// Next of a walk; traverse collects a whole group before it calls back, and asks
+// Holds() before each visit whether the entry is still where its trail() leads.
 template <class S>
 class HashWalker {
+  static constexpr unsigned kMaxDepth = format::kMaxSubLevels + 2;
+
  public:
+  // The way down to the table of an entry Next yielded: the slot taken in each table
+  // above it, and in a chain the links followed from the first. Only the tables holding
+  // sub-hash entries (the top level, full 8-group sub-groups) are on it, and those never
+  // move; the entry's own table may (a sub-group doubles into a new one, the old one is
+  // freed), so it is found again from the slot above, never from a remembered offset.
+  struct Trail {
+    uint8_t index[kMaxDepth] = {};
+    uint8_t levels = 0;
+    uint32_t hops = 0;
+  };
+
   explicit HashWalker(S* storage) : s_(storage) {}
 
   void Start(unsigned group) {
@@ -59,8 +74,10 @@ class HashWalker {
             if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
               return Err(Error::kCorrupt, "hash chain loops");
             }
+            const uint32_t hops = f.hops + 1;
             f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true,
                  nullptr};
+            f.hops = hops;
             continue;
           }
         }
@@ -82,6 +99,66 @@ class HashWalker {
     return Status::OK();
   }
 
+  // The trail to the entry Next yielded last. REQUIRES: a walk from Start, not Resume.
+  Trail trail() const {
+    Trail t;
+    t.levels = uint8_t(depth_ - 1);
+    for (unsigned i = 0; i + 1 < depth_; i++) t.index[i] = uint8_t(frames_[i].next - 1);
+    t.hops = frames_[depth_ - 1].hops;
+    return t;
+  }
+
+  // Whether `entry` is still in top-level group `group` where `trail` leads, following
+  // the tree as it is now: a record deleted or moved meanwhile is not, one whose
+  // sub-group doubled is (in the group of the new sub-group its hash bits pick).
+  // REQUIRES: the group's lock.
+  Status Holds(unsigned group, const Trail& trail, uint64_t entry, bool* present) {
+    *present = false;
+    uint64_t slots_off = format::kTopHashOffset + uint64_t(group) * 64;
+    unsigned nslots = format::kGroupSlots;
+    bool chain = false;
+    for (unsigned level = 0; level < trail.levels; level++) {
+      if (chain || trail.index[level] >= nslots) return Status::OK();
+      uint64_t e;
+      PTDB_RETURN_IF_ERROR(ReadWord(s_, slots_off + 8 * uint64_t(trail.index[level]), &e));
+      if (!format::EntryIsSubHash(e)) return Status::OK();
+      slots_off = format::EntryOffset(e) + format::kUsedHeaderSize;
+      if (level + 1 > format::kMaxSubLevels) {
+        chain = true;
+        nslots = format::kChainSlots;
+        continue;
+      }
+      if (format::EntryExtra(e) > format::kSubGroupBits) {
+        return Err(Error::kCorrupt, "bad sub-group size code in hash entry %llx",
+                   (unsigned long long)e);
+      }
+      nslots = format::kGroupSlots << format::EntryExtra(e);
+    }
+    if (chain) {
+      for (uint32_t hop = 0; hop < trail.hops; hop++) {
+        uint64_t next_link;
+        PTDB_RETURN_IF_ERROR(ReadWord(s_, slots_off + 8 * format::kChainSlots, &next_link));
+        if (next_link == 0) return Status::OK();
+        if (next_link % format::kRecordAlign != 0) {
+          return Err(Error::kCorrupt, "hash chain link at %llu is not aligned",
+                     (unsigned long long)next_link);
+        }
+        slots_off = next_link + format::kUsedHeaderSize;
+      }
+    } else if (trail.levels > 0) {
+      const unsigned gb =
+          format::EntryExtra(entry) >> (format::kExtraHashBits - format::kSubGroupBits);
+      slots_off += 64 * uint64_t(gb & (nslots / format::kGroupSlots - 1));
+    }
+    static_assert(format::kChainSlots == format::kGroupSlots, "a chain link is one group");
+    uint64_t buf[format::kGroupSlots];
+    const void* p = nullptr;
+    PTDB_RETURN_IF_ERROR(s_->Read(slots_off, sizeof(buf), buf, &p));
+    const uint64_t* slots = static_cast<const uint64_t*>(p);
+    *present = std::find(slots, slots + format::kGroupSlots, entry) != slots + format::kGroupSlots;
+    return Status::OK();
+  }
+
  private:
   struct Frame {
     uint64_t slots_off;
@@ -89,6 +166,7 @@ class HashWalker {
     unsigned next;
     bool chain;
     const uint64_t* slots;  // null until the walk enters the table
+    uint32_t hops = 0;      // chain links followed from the first (chain)
   };
 
   Status LoadSlots(unsigned depth) {
@@ -118,7 +196,6 @@ class HashWalker {
     return Status::OK();
   }
 
-  static constexpr unsigned kMaxDepth = format::kMaxSubLevels + 2;
   S* s_;
   Frame frames_[kMaxDepth];
   uint64_t bufs_[kMaxDepth][format::kMaxSubSlots];  // the copies, when there is no map
