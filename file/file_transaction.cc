@@ -190,10 +190,25 @@ Status FileTransaction::Commit(bool nosync) {
 Status FileTransaction::Cancel() {
   if (!active()) return Err(Error::kEinval, "no transaction to cancel");
   (*stats_).transaction_cancels++;
-  Status st = End();
+  // A bundle written by Prepare (or by a commit that failed after it) must never be
+  // replayed: recovery would apply a transaction the caller was told did not happen.
+  Status st = counter_ != 0 ? ForgetBundle() : Status::OK();
+  Status end = End();
+  if (st.ok()) st = end;
   // The engine cached zones and free-list hints from the dropped changes.
   Status reload = reload_();
   return st.ok() ? reload : st;
+}
+
+Status FileTransaction::ForgetBundle() {
+  std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
+  const uint64_t slot = offsetof(format::Header, recovery) + 8 * (counter_ % 2);
+  uint64_t area = 0;
+  PTDB_RETURN_IF_ERROR(io->Read(slot, sizeof(area), &area));
+  const uint64_t zero = 0;
+  if (area != 0) PTDB_RETURN_IF_ERROR(io->Write(area, &zero, sizeof(zero)));  // its magic
+  PTDB_RETURN_IF_ERROR(io->Write(slot, &zero, sizeof(zero)));
+  return io->Sync();
 }
 
 Status FileTransaction::End() {
@@ -201,6 +216,7 @@ Status FileTransaction::End() {
   overlay_.reset();
   bundle_ = Bundle();
   prepared_ = false;
+  counter_ = 0;
   LockSet* locks = view_->locks();
   if (locks == nullptr) return Status::OK();
   Status st = view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);

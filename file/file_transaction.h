@@ -46,6 +46,8 @@ class FileTransaction {
   Status ChooseArea(uint64_t counter, uint64_t len, uint64_t* area);
   // Applies the prepared bundle in place under the allrecord lock.
   Status Apply(CommitIo* io);
+  // Makes a written bundle invalid (cancel after prepare, failed commit).
+  Status ForgetBundle();
   Status End();
 
   FileView* view_;

@@ -4,6 +4,7 @@
 
 #include "common/space_io.h"
 #include "file/commit_io.h"
+#include "file/file_transaction.h"
 #include "file/recovery.h"
 
 namespace ptdb {
@@ -113,7 +114,11 @@ Status FileView::LockForPlainWrite(LockId id) {
       // The last commit's bundle must not be replayed over what we are about to write:
       // after a crash recovery would undo us (docs/transactions.md, "plain writes").
       if (replayed < counter) {
-        st = WriteFileWord(offsetof(format::Header, tx_replayed), counter);
+        // The commit applied its bundle in place without a sync; make that durable
+        // before saying it needs no replay, or a power cut could keep the word and lose
+        // the commit. Once per commit, on the first plain write after it.
+        st = MakeCommitIo(fs_)->Sync();
+        if (st.ok()) st = WriteFileWord(offsetof(format::Header, tx_replayed), counter);
       }
       if (st.ok()) return st;
     }
