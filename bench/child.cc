@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "bench/all_phases.h"
 #include "bench/numbers.h"
 
 namespace ptdb {
@@ -19,7 +20,8 @@ namespace bench {
 namespace {
 
 // One line per message: "backend <label>", "phase <name> <ops> <ns> <file bytes> <peak rss>
-// <failures>", "error <text>".
+// <failures> <commits> <fsync> <fdatasync> <msync> <sync_file_range> <sync> <dsync writes>",
+// "skip <name> <why>", "error <text>".
 void SendLine(FILE* channel, const std::string& line) {
   std::string flat = line;
   for (char& c : flat) {
@@ -30,16 +32,39 @@ void SendLine(FILE* channel, const std::string& line) {
 }
 
 void PrintProgress(const std::string& label, const PhaseResult& r) {
-  std::fprintf(stderr,
-               "%s  %-8s %10" PRIu64 " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s\n",
-               label.c_str(), r.phase.c_str(), r.ops, r.ns / 1e9, WithCommas(r.OpsPerSec()).c_str(),
-               r.NsPerOp(), WithCommas(r.file_bytes).c_str(), WithCommas(r.peak_rss_bytes).c_str(),
-               r.failures == 0 ? "" : ("  FAILURES " + std::to_string(r.failures)).c_str());
+  if (!r.skipped.empty()) {
+    std::fprintf(stderr, "%s  %-12s skipped: %s\n", label.c_str(), r.phase.c_str(),
+                 r.skipped.c_str());
+    return;
+  }
+  const std::string syncs =
+      r.commits == 0 ? "" : "  syncs/commit: " + r.syncs.Describe(static_cast<double>(r.commits));
+  std::fprintf(
+      stderr,
+      "%s  %-12s %10" PRIu64 " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s%s\n",
+      label.c_str(), r.phase.c_str(), r.ops, r.ns / 1e9, WithCommas(r.OpsPerSec()).c_str(),
+      r.NsPerOp(), WithCommas(r.file_bytes).c_str(), WithCommas(r.peak_rss_bytes).c_str(),
+      syncs.c_str(), r.failures == 0 ? "" : ("  FAILURES " + std::to_string(r.failures)).c_str());
+}
+
+void SendPhase(FILE* channel, const PhaseResult& r) {
+  if (!r.skipped.empty()) {
+    SendLine(channel, "skip " + r.phase + " " + r.skipped);
+    return;
+  }
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "phase %s %" PRIu64 " %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+                r.phase.c_str(), r.ops, r.ns, r.file_bytes, r.peak_rss_bytes, r.failures, r.commits,
+                r.syncs.fsync, r.syncs.fdatasync, r.syncs.msync, r.syncs.sync_file_range,
+                r.syncs.sync, r.syncs.dsync_writes);
+  SendLine(channel, line);
 }
 
 // Body of the child process; the result is its exit status.
-int ChildMain(const std::string& name, const StoreConfig& config, const std::string& label,
-              FILE* channel) {
+int ChildMain(const std::string& name, const StoreConfig& config, const PhasePlan& plan,
+              const std::string& label, FILE* channel) {
   std::unique_ptr<Store> store = MakeStore(name, config);
   if (store == nullptr) {
     SendLine(channel, "error store " + name + " is not built in");
@@ -52,16 +77,15 @@ int ChildMain(const std::string& name, const StoreConfig& config, const std::str
   }
   std::string first_failure;
   uint64_t failures = 0;
-  RunPhases(
-      store.get(), config.n,
+  RunAllPhases(
+      store.get(), config, plan,
       [&](const PhaseResult& r) {
         failures += r.failures;
-        char line[256];
-        std::snprintf(line, sizeof(line),
-                      "phase %s %" PRIu64 " %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
-                      r.phase.c_str(), r.ops, r.ns, r.file_bytes, r.peak_rss_bytes, r.failures);
-        SendLine(channel, line);
+        SendPhase(channel, r);
         PrintProgress(label, r);
+      },
+      [&](const std::string& text) {
+        std::fprintf(stderr, "%s  %s\n", label.c_str(), text.c_str());
       },
       &first_failure);
   store->Close();
@@ -77,8 +101,15 @@ void ParseLine(const std::string& line, StoreRun* run) {
     in >> run->backend;
   } else if (tag == "phase") {
     PhaseResult r;
-    in >> r.phase >> r.ops >> r.ns >> r.file_bytes >> r.peak_rss_bytes >> r.failures;
+    in >> r.phase >> r.ops >> r.ns >> r.file_bytes >> r.peak_rss_bytes >> r.failures >> r.commits >>
+        r.syncs.fsync >> r.syncs.fdatasync >> r.syncs.msync >> r.syncs.sync_file_range >>
+        r.syncs.sync >> r.syncs.dsync_writes;
     if (in) run->phases.push_back(r);
+  } else if (tag == "skip") {
+    PhaseResult r;
+    in >> r.phase;
+    std::getline(in >> std::ws, r.skipped);
+    if (!r.phase.empty()) run->phases.push_back(r);
   } else if (tag == "error" && run->error.empty()) {
     run->error = line.substr(tag.size() + 1);
   }
@@ -110,8 +141,8 @@ void ReadReports(int fd, StoreRun* run) {
   std::fclose(channel);
 }
 
-void RunChild(const std::string& store, const StoreConfig& config, const std::string& label,
-              StoreRun* result) {
+void RunChild(const std::string& store, const StoreConfig& config, const PhasePlan& plan,
+              const std::string& label, StoreRun* result) {
   int fds[2];
   if (pipe(fds) != 0) {
     result->error = std::string("pipe: ") + std::strerror(errno);
@@ -124,7 +155,7 @@ void RunChild(const std::string& store, const StoreConfig& config, const std::st
   if (pid == 0) {
     close(fds[0]);
     FILE* channel = fdopen(fds[1], "w");
-    const int status = channel == nullptr ? 1 : ChildMain(store, config, label, channel);
+    const int status = channel == nullptr ? 1 : ChildMain(store, config, plan, label, channel);
     if (channel != nullptr) std::fclose(channel);
     std::fflush(stderr);
     _exit(status);
@@ -142,18 +173,19 @@ void RunChild(const std::string& store, const StoreConfig& config, const std::st
   if (result->error.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     result->error = DescribeExit(status);
   }
-  if (result->error.empty() && result->phases.size() != PhaseNames().size()) {
+  if (result->error.empty() && result->phases.size() != AllPhaseNames().size()) {
     result->error = "child reported " + std::to_string(result->phases.size()) + " of " +
-                    std::to_string(PhaseNames().size()) + " phases";
+                    std::to_string(AllPhaseNames().size()) + " phases";
   }
 }
 
 }  // namespace
 
-bool StoreRun::ok() const { return error.empty() && phases.size() == PhaseNames().size(); }
+bool StoreRun::ok() const { return error.empty() && phases.size() == AllPhaseNames().size(); }
 
-StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config,
+StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config, PhasePlan plan,
                          const std::string& parent_dir, int run, int runs) {
+  plan.store = store;
   StoreRun result;
   result.store = store;
   result.run = run;
@@ -166,7 +198,7 @@ StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config,
   std::string label = store + " run " + std::to_string(run + 1) + "/" + std::to_string(runs);
   // Lines up the progress of the usual store names.
   label.resize(std::max<size_t>(label.size(), 16), ' ');
-  RunChild(store, child_config, label, &result);
+  RunChild(store, child_config, plan, label, &result);
   std::error_code ignored;
   std::filesystem::remove_all(child_config.dir, ignored);
   return result;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/phase_util.h"
 #include "bench/phases.h"
 #include "bench/store.h"
 
@@ -15,8 +16,8 @@ namespace bench {
 struct StoreRun {
   std::string store;
   std::string backend;
-  int run = 0;  // 0-based
-  std::vector<PhaseResult> phases;
+  int run = 0;                      // 0-based
+  std::vector<PhaseResult> phases;  // every phase of AllPhaseNames(), skipped ones included
   std::string error;  // the first failure, or why the child did not finish; empty if none
 
   bool ok() const;
@@ -24,8 +25,8 @@ struct StoreRun {
 
 // Creates a fresh subdirectory of parent_dir for the database, runs every phase in a child
 // process (progress on stderr, labelled "<store> run <run+1>/<runs>"), removes the
-// subdirectory and returns what the child reported.
-StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config,
+// subdirectory and returns what the child reported. plan.store is set from `store`.
+StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config, PhasePlan plan,
                          const std::string& parent_dir, int run, int runs);
 
 }  // namespace bench

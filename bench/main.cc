@@ -2,7 +2,11 @@
 // in one invocation, so that every figure can be read as a ratio. See README.md.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -34,9 +38,33 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "ptdb-bench: --dir %s: not a writable directory\n", options.dir.c_str());
     return kExitUsage;
   }
+  // tx10-durable needs a disk: by default a fresh directory in /tmp (a disk file system on
+  // the machines this runs on; the table names the file system).
+  std::string disk_dir = options.disk_dir;
+  bool own_disk_dir = false;
+  if (disk_dir.empty()) {
+    disk_dir = "/tmp/ptdb-bench-disk-XXXXXX";
+    if (mkdtemp(disk_dir.data()) == nullptr) {
+      std::fprintf(stderr, "ptdb-bench: mkdtemp %s: %s\n", disk_dir.c_str(), std::strerror(errno));
+      return kExitFailure;
+    }
+    own_disk_dir = true;
+  } else if (access(disk_dir.c_str(), W_OK | X_OK) != 0) {
+    std::fprintf(stderr, "ptdb-bench: --disk-dir %s: not a writable directory\n", disk_dir.c_str());
+    return kExitUsage;
+  }
   context.date = DateUtc();
   context.machine = MachineDescription();
   context.fs = FileSystemType(options.dir);
+  context.disk_dir = disk_dir;
+  context.disk_fs = FileSystemType(disk_dir);
+
+  PhasePlan plan;
+  plan.disk_dir = disk_dir;
+  plan.durable_n = options.durable_n;
+  plan.txns = options.txns;
+  plan.durable_txns = options.durable_txns;
+  plan.mix_ops = options.mix_ops;
 
   StoreConfig config;
   config.n = options.n;
@@ -50,7 +78,7 @@ int Main(int argc, char** argv) {
   bool ok = true;
   for (int run = 0; run < options.runs; ++run) {
     for (const std::string& store : options.stores) {
-      runs.push_back(RunStoreInChild(store, config, options.dir, run, options.runs));
+      runs.push_back(RunStoreInChild(store, config, plan, options.dir, run, options.runs));
       const StoreRun& result = runs.back();
       if (!result.ok()) {
         std::fprintf(stderr, "ptdb-bench: %s run %d failed: %s\n", store.c_str(), run + 1,
@@ -62,6 +90,10 @@ int Main(int argc, char** argv) {
         ok = false;
       }
     }
+  }
+  if (own_disk_dir) {
+    std::error_code ignored;
+    std::filesystem::remove_all(disk_dir, ignored);
   }
   PrintTable(context, runs, stdout);
   return ok ? 0 : kExitFailure;

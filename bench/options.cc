@@ -12,12 +12,21 @@ namespace ptdb {
 namespace bench {
 namespace {
 
+// --quick must finish in under a minute with every store, on a disk whose syncs take
+// milliseconds and with tdb-mutex committing a few hundred transactions per second.
 constexpr uint64_t kQuickN = 100000;
+constexpr uint64_t kQuickTxns = 200;
+constexpr uint64_t kQuickDurableTxns = 50;
 // Keys run up to 2n and the fastest store needs about a second per million records, so a
 // billion is beyond any useful run.
 constexpr uint64_t kMaxN = 1000000000;
 constexpr uint64_t kMaxSize = 1 << 20;
 constexpr uint64_t kMaxRuns = 100;
+constexpr uint64_t kMaxTxns = 10000000;
+// By default tx10-durable runs 1000 transactions at the issue's n = 1M and proportionally
+// fewer below, so that --quick and the smoke test do not wait minutes for a slow disk.
+constexpr uint64_t kRecordsPerDurableTxn = 1000;
+constexpr uint64_t kMinDurableTxns = 50;
 
 // Digits with an optional k (10^3) or M (10^6) suffix.
 bool ParseCount(const std::string& text, uint64_t* value) {
@@ -82,14 +91,16 @@ std::string DefaultDir() { return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/s
 const char* Usage() {
   return "usage: ptdb-bench [--n N] [--dir DIR] [--key-size K] [--value-size V]\n"
          "                  [--stores S1,S2,...] [--runs R] [--json FILE] [--quick]\n"
-         "                  [--ptdb-flags nommap|internal] [--help]\n"
+         "                  [--ptdb-flags nommap|internal] [--disk-dir DIR] [--durable-n N]\n"
+         "                  [--txns T] [--durable-txns D] [--mix-ops M] [--help]\n"
          "\n"
          "Runs the phases of tdb2's speed tool (add, find, miss, traverse, delete, re-add,\n"
-         "append, churn) on every store, each in its own child process and directory, and\n"
-         "prints ops/s per phase with the ptdb/tdb ratio.\n"
+         "append, churn), then transactions (tx10-nosync, tx10-durable, bulk) and a one- and\n"
+         "two-process fetch/store mix (mix1, mix2) on every store, each in its own child\n"
+         "process and directory, and prints ops/s per phase with ratios between stores.\n"
          "\n"
          "  --n N            records (default 1000000; k and M suffixes allowed)\n"
-         "  --quick          same as --n 100000\n"
+         "  --quick          same as --n 100000 --txns 200 --durable-txns 50\n"
          "  --dir DIR        where the databases go (default /dev/shm, else /tmp); each run\n"
          "                   gets a fresh subdirectory, removed afterwards\n"
          "  --key-size K     key bytes, at least 16 (default 16)\n"
@@ -100,6 +111,13 @@ const char* Usage() {
          "  --json FILE      append one JSON line per store, run and phase to FILE\n"
          "  --ptdb-flags F   nommap: ptdb's file backend with pread/pwrite; internal: memory\n"
          "                   only (default: file with mmap)\n"
+         "  --disk-dir DIR   where tx10-durable's databases go (default: a fresh directory\n"
+         "                   under /tmp, removed afterwards)\n"
+         "  --durable-n N    records in tx10-durable's database (default: --n)\n"
+         "  --txns T         transactions of 10 records in tx10-nosync (default 1000)\n"
+         "  --durable-txns D in tx10-durable (default n/1000, at least 50, at most T: a\n"
+         "                   durable commit costs milliseconds on a disk)\n"
+         "  --mix-ops M      operations per process in mix1 and mix2 (default: --n)\n"
          "  --help           this text\n"
          "\n"
          "Exit status: 0 all phases verified, 1 a store failed or a check failed, 2 bad usage.\n";
@@ -116,11 +134,15 @@ bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* err
     }
     if (flag == "--quick") {
       options->n = kQuickN;
+      options->txns = kQuickTxns;
+      options->durable_txns = kQuickDurableTxns;
       continue;
     }
     const bool takes_value = flag == "--n" || flag == "--dir" || flag == "--key-size" ||
                              flag == "--value-size" || flag == "--stores" || flag == "--runs" ||
-                             flag == "--json" || flag == "--ptdb-flags";
+                             flag == "--json" || flag == "--ptdb-flags" || flag == "--disk-dir" ||
+                             flag == "--durable-n" || flag == "--txns" ||
+                             flag == "--durable-txns" || flag == "--mix-ops";
     if (!takes_value) {
       *error = "unknown argument '" + flag + "'";
       return false;
@@ -150,6 +172,15 @@ bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* err
     } else if (flag == "--runs") {
       if (!numeric || number == 0 || number > kMaxRuns) return bad_value("need 1 to 100");
       options->runs = static_cast<int>(number);
+    } else if (flag == "--durable-n" || flag == "--mix-ops") {
+      if (!numeric || number == 0 || number > kMaxN) return bad_value("need 1 to 1000000000");
+      (flag == "--durable-n" ? options->durable_n : options->mix_ops) = number;
+    } else if (flag == "--txns" || flag == "--durable-txns") {
+      if (!numeric || number == 0 || number > kMaxTxns) return bad_value("need 1 to 10000000");
+      (flag == "--txns" ? options->txns : options->durable_txns) = number;
+    } else if (flag == "--disk-dir") {
+      if (value.empty()) return bad_value("empty directory");
+      options->disk_dir = value;
     } else if (flag == "--dir") {
       if (value.empty()) return bad_value("empty directory");
       options->dir = value;
@@ -172,6 +203,12 @@ bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* err
     options->stores = BuiltStores();
   }
   if (options->dir.empty()) options->dir = DefaultDir();
+  if (options->durable_n == 0) options->durable_n = options->n;
+  if (options->mix_ops == 0) options->mix_ops = options->n;
+  if (options->durable_txns == 0) {
+    options->durable_txns =
+        std::min(options->txns, std::max(kMinDurableTxns, options->n / kRecordsPerDurableTxn));
+  }
   return true;
 }
 

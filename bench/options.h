@@ -19,6 +19,11 @@ struct BenchOptions {
   int runs = 1;
   std::string json_path;
   std::string ptdb_backend = "file";
+  std::string disk_dir;       // empty: a fresh directory under /tmp, removed afterwards
+  uint64_t durable_n = 0;     // records in tx10-durable's database; 0: n
+  uint64_t txns = 1000;       // transactions in tx10-nosync
+  uint64_t durable_txns = 0;  // in tx10-durable; 0: n / 1000, at least 50, at most txns
+  uint64_t mix_ops = 0;       // operations per process in mix1 and mix2; 0: n
   bool help = false;
 };
 

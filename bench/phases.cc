@@ -19,12 +19,6 @@ constexpr uint64_t kChurnStride = 1000019;
 // speed.c appends a 4-byte integer to every record.
 constexpr size_t kAppendBytes = 4;
 
-uint64_t PeakRssBytes() {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
-}
-
 class PhaseRunner {
  public:
   PhaseRunner(Store* store, uint64_t n, std::string* first_failure)
@@ -178,6 +172,12 @@ constexpr Phase kPhases[] = {
 };
 
 }  // namespace
+
+uint64_t PeakRssBytes() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
 
 const std::vector<std::string>& PhaseNames() {
   static const std::vector<std::string> names = [] {

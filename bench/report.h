@@ -15,16 +15,20 @@ namespace bench {
 // What every line of output shares.
 struct RunContext {
   BenchOptions options;
-  std::string date;     // DateUtc() at start
-  std::string machine;  // MachineDescription()
-  std::string fs;       // FileSystemType(options.dir)
+  std::string date;      // DateUtc() at start
+  std::string machine;   // MachineDescription()
+  std::string fs;        // FileSystemType(options.dir)
+  std::string disk_dir;  // where tx10-durable ran
+  std::string disk_fs;   // FileSystemType(disk_dir)
 };
 
-// Rows = phases (median ops/s per store, spread with several runs, ptdb/tdb ratio), then
-// file bytes after add, bytes per record, file bytes at the end and peak RSS.
+// Rows = phases (median ops/s per store), syncs per commit, mix2/mix1, then file bytes
+// after add, bytes per record, file bytes at the end and peak RSS; columns = stores, then
+// ratios between pairs of stores. With several runs a second table gives the spreads; a
+// third lists the sync calls per commit of each transaction phase.
 void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FILE* out);
 
-// Appends one JSON object per phase of `run` to path, one per line.
+// Appends one JSON object per phase of `run` that ran (not skipped) to path, one per line.
 bool AppendJson(const std::string& path, const RunContext& context, const StoreRun& run,
                 std::string* error);
 

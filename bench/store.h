@@ -27,6 +27,16 @@ struct StoreConfig {
   size_t key_size = 0;
   size_t value_size = 0;
   std::string ptdb_backend;  // "file", "file-nommap" or "internal"
+  // false: open the database another handle created in dir (Open must not truncate it).
+  bool create = true;
+};
+
+// What a store can do beyond the core phases; a phase that needs more is skipped.
+struct StoreTraits {
+  bool transactions = false;   // TxBegin, TxCommit, Replace and SetSync work
+  bool durable = false;        // with SetSync(true), a commit survives a power cut
+  bool reopen = false;         // a second handle (another process) may open the database
+  bool multi_process = false;  // handles in several processes may write at once
 };
 
 // Counts what a traversal visits. The checksum reads a byte of every key and value, so no
@@ -57,7 +67,8 @@ class Store {
   Store& operator=(const Store&) = delete;
   virtual ~Store() = default;
 
-  // Creates an empty database in config().dir (truncating anything there).
+  // Creates an empty database in config().dir (truncating anything there), or with
+  // config().create false opens the one there.
   virtual Result Open() = 0;
   // Stores a new record; kExists if the key is present.
   virtual Result Insert(std::string_view key, std::string_view value) = 0;
@@ -72,6 +83,15 @@ class Store {
   // What the JSON calls "backend": how this store was opened.
   virtual std::string Backend() const = 0;
 
+  virtual StoreTraits Traits() const { return StoreTraits(); }
+  // Stores a record whether or not the key is present.
+  virtual Result Replace(std::string_view, std::string_view) { return Unsupported("replace"); }
+  // Every write between TxBegin and TxCommit is one atomic transaction.
+  virtual Result TxBegin() { return Unsupported("transactions"); }
+  virtual Result TxCommit() { return Unsupported("transactions"); }
+  // Whether commits sync (a store opens with syncs off: the core phases never commit).
+  virtual Result SetSync(bool) { return Unsupported("transactions"); }
+
   // Apparent size (st_size) of all files in the database directory.
   uint64_t FileBytes() const;
   // Why the last call returned kError.
@@ -83,6 +103,7 @@ class Store {
     error_ = std::move(message);
     return Result::kError;
   }
+  Result Unsupported(const char* what) { return Fail(what + std::string(" unsupported")); }
 
  private:
   const StoreConfig config_;

@@ -1,6 +1,8 @@
 // Kyoto Cabinet HashDB configured like the peer harness's "kyoto" store: opened
 // OWRITER|OCREATE|OTRUNCATE without auto-transactions or auto-sync, buckets
 // max(1048583, 2n) and an mmap region of about the final file size, as Kyoto's docs advise.
+// Transactions are Kyoto's own (a write-ahead log beside the file); with SetSync(true) they
+// are "hard" (synced to the device), otherwise soft, the peers' txn-sync / txn-nosync.
 #include <kchashdb.h>
 
 #include <algorithm>
@@ -40,6 +42,33 @@ class KyotoStore : public Store {
   Result Insert(std::string_view key, std::string_view value) override {
     if (db_.add(key.data(), key.size(), value.data(), value.size())) return Result::kOk;
     return Outcome("add");
+  }
+
+  Result Replace(std::string_view key, std::string_view value) override {
+    if (db_.set(key.data(), key.size(), value.data(), value.size())) return Result::kOk;
+    return Outcome("set");
+  }
+
+  Result TxBegin() override {
+    if (db_.begin_transaction(hard_)) return Result::kOk;
+    return Outcome("begin_transaction");
+  }
+
+  Result TxCommit() override {
+    if (db_.end_transaction(true)) return Result::kOk;
+    return Outcome("end_transaction");
+  }
+
+  Result SetSync(bool on) override {
+    hard_ = on;
+    return Result::kOk;
+  }
+
+  StoreTraits Traits() const override {
+    StoreTraits traits;
+    traits.transactions = true;
+    traits.durable = true;
+    return traits;
   }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
@@ -98,6 +127,7 @@ class KyotoStore : public Store {
 
   kc::HashDB db_;
   bool open_ = false;
+  bool hard_ = false;
   std::string buffer_;
 };
 

@@ -1,7 +1,9 @@
 // LMDB configured like the peer harness's "lmdb" store: MDB_NOSYNC, no MDB_WRITEMAP, map size
 // max(1 GiB, 16 * n * (key + value)). LMDB has no writes outside a transaction, so every
-// write is its own write transaction; reads reuse one read transaction (reset, renew), the
-// documented idiom for many short reads.
+// write is its own write transaction, except between TxBegin and TxCommit, where the writes
+// share one; reads reuse one read transaction (reset, renew), the documented idiom for many
+// short reads. SetSync(true) clears MDB_NOSYNC: a commit then syncs the data file and
+// writes the meta page through LMDB's O_DSYNC descriptor.
 #include <lmdb.h>
 
 #include <algorithm>
@@ -46,6 +48,44 @@ class LmdbStore : public Store {
       MDB_val k = Val(key), v = Val(value);
       return mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
     });
+  }
+
+  Result Replace(std::string_view key, std::string_view value) override {
+    return Write([&](MDB_txn* txn) {
+      MDB_val k = Val(key), v = Val(value);
+      return mdb_put(txn, dbi_, &k, &v, 0);
+    });
+  }
+
+  Result TxBegin() override {
+    if (user_txn_ != nullptr) return Fail("transaction already open");
+    EndRead();
+    if (int rc = mdb_txn_begin(env_, nullptr, 0, &user_txn_)) {
+      user_txn_ = nullptr;
+      return Fail("mdb_txn_begin", rc);
+    }
+    return Result::kOk;
+  }
+
+  Result TxCommit() override {
+    if (user_txn_ == nullptr) return Fail("no transaction open");
+    const int rc = mdb_txn_commit(user_txn_);
+    user_txn_ = nullptr;
+    return rc == 0 ? Result::kOk : Fail("mdb_txn_commit", rc);
+  }
+
+  Result SetSync(bool on) override {
+    if (int rc = mdb_env_set_flags(env_, MDB_NOSYNC, on ? 0 : 1)) {
+      return Fail("mdb_env_set_flags", rc);
+    }
+    return Result::kOk;
+  }
+
+  StoreTraits Traits() const override {
+    StoreTraits traits;
+    traits.transactions = true;
+    traits.durable = true;
+    return traits;
   }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
@@ -103,6 +143,8 @@ class LmdbStore : public Store {
 
   void Close() override {
     if (env_ == nullptr) return;
+    if (user_txn_ != nullptr) mdb_txn_abort(user_txn_);
+    user_txn_ = nullptr;
     if (read_txn_ != nullptr) mdb_txn_abort(read_txn_);
     read_txn_ = nullptr;
     reading_ = false;
@@ -124,9 +166,16 @@ class LmdbStore : public Store {
     reading_ = false;
   }
 
-  // One write transaction around op, committed if op returns 0.
+  // One write transaction around op, committed if op returns 0; inside the caller's
+  // transaction, op alone (a failed op leaves that transaction open, as in the other stores).
   template <typename Op>
   Result Write(Op op) {
+    if (user_txn_ != nullptr) {
+      const int rc = op(user_txn_);
+      if (rc == MDB_NOTFOUND) return Result::kNoExist;
+      if (rc == MDB_KEYEXIST) return Result::kExists;
+      return rc == 0 ? Result::kOk : Fail("write", rc);
+    }
     EndRead();
     MDB_txn* txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn)) return Fail("mdb_txn_begin", rc);
@@ -144,6 +193,7 @@ class LmdbStore : public Store {
   MDB_env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
   MDB_txn* read_txn_ = nullptr;
+  MDB_txn* user_txn_ = nullptr;  // between TxBegin and TxCommit
   bool reading_ = false;
   std::string appended_;
 };

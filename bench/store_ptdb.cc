@@ -1,6 +1,8 @@
-// ptdb through its public API only. The backend is the file with mmap (default), the file
-// with pread/pwrite ("file-nommap"), or memory alone ("internal"). Always kNoLock: the peers
-// run single-process without locks too (tdb with TDB_NOLOCK).
+// ptdb through its public API only, in three locking variants: "ptdb" (the default,
+// LockMode::kMutex: robust process-shared mutexes), "ptdb-fcntl" (LockMode::kFcntl: fcntl
+// byte-range locks, TDB2's layout) and "ptdb-nolock" (kNoLock: single user, like tdb's
+// TDB_NOLOCK). The backend is the file with mmap (default), the file with pread/pwrite
+// ("file-nommap"), or memory alone ("internal").
 #include <fcntl.h>
 
 #include "bench/store.h"
@@ -10,13 +12,27 @@ namespace ptdb {
 namespace bench {
 namespace {
 
+enum class Locking { kMutex, kFcntl, kNone };
+
 class PtdbStore : public Store {
  public:
-  using Store::Store;
+  PtdbStore(const StoreConfig& config, Locking locking) : Store(config), locking_(locking) {}
 
   Result Open() override {
     Options options;
-    options.flags = kNoLock;
+    // Commits start unsynced: SetSync(true) turns syncs on for the durable phases.
+    options.flags = kNoSync;
+    switch (locking_) {
+      case Locking::kMutex:
+        options.lock_mode = LockMode::kMutex;
+        break;
+      case Locking::kFcntl:
+        options.lock_mode = LockMode::kFcntl;
+        break;
+      case Locking::kNone:
+        options.flags |= kNoLock;
+        break;
+    }
     if (config().ptdb_backend == "file-nommap") {
       options.flags |= kNoMmap;
     } else if (config().ptdb_backend == "internal") {
@@ -24,12 +40,16 @@ class PtdbStore : public Store {
     } else if (config().ptdb_backend != "file") {
       return Fail("unknown ptdb backend " + config().ptdb_backend);
     }
-    options.open_flags = O_RDWR | O_CREAT | O_TRUNC;
+    options.open_flags = config().create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR;
     return Check(Db::Open(config().dir + "/bench.ptdb", options, &db_));
   }
 
   Result Insert(std::string_view key, std::string_view value) override {
     return Check(db_->Store(key, value, StoreMode::kInsert));
+  }
+
+  Result Replace(std::string_view key, std::string_view value) override {
+    return Check(db_->Store(key, value, StoreMode::kReplace));
   }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
@@ -51,9 +71,26 @@ class PtdbStore : public Store {
     }));
   }
 
+  Result TxBegin() override { return Check(db_->TransactionStart()); }
+  Result TxCommit() override { return Check(db_->TransactionCommit()); }
+  Result SetSync(bool on) override {
+    return Check(on ? db_->RemoveFlag(kNoSync) : db_->AddFlag(kNoSync));
+  }
+
   void Close() override { db_.reset(); }
 
   std::string Backend() const override { return config().ptdb_backend; }
+
+  StoreTraits Traits() const override {
+    StoreTraits traits;
+    traits.transactions = true;
+    // A memory-only database has nothing to sync and nothing another process could open.
+    const bool file = config().ptdb_backend != "internal";
+    traits.durable = file;
+    traits.reopen = file;
+    traits.multi_process = file && locking_ != Locking::kNone;
+    return traits;
+  }
 
  private:
   Result Check(const Status& status) {
@@ -69,6 +106,7 @@ class PtdbStore : public Store {
     }
   }
 
+  const Locking locking_;
   std::unique_ptr<Db> db_;
   std::string fetched_;
 };
@@ -76,7 +114,15 @@ class PtdbStore : public Store {
 }  // namespace
 
 std::unique_ptr<Store> MakePtdbStore(const StoreConfig& config) {
-  return std::make_unique<PtdbStore>(config);
+  return std::make_unique<PtdbStore>(config, Locking::kMutex);
+}
+
+std::unique_ptr<Store> MakePtdbFcntlStore(const StoreConfig& config) {
+  return std::make_unique<PtdbStore>(config, Locking::kFcntl);
+}
+
+std::unique_ptr<Store> MakePtdbNolockStore(const StoreConfig& config) {
+  return std::make_unique<PtdbStore>(config, Locking::kNone);
 }
 
 }  // namespace bench

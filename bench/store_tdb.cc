@@ -1,6 +1,8 @@
 // Samba tdb (TDB1), the database TDB2 redesigns: one hash chain per expected record
-// (the smallest prime >= n, the peers' "tdb:hash~N"), TDB_NOLOCK because the comparison is
-// single-process, and tdb's default mmap.
+// (the smallest prime >= n, the peers' "tdb:hash~N") and tdb's default mmap, in three
+// locking variants: "tdb" (flags 0: fcntl locks on every operation, what tdb users get),
+// "tdb-mutex" (TDB_MUTEX_LOCKING: robust process-shared mutexes) and "tdb-nolock"
+// (TDB_NOLOCK: single user).
 #include <fcntl.h>
 #include <tdb.h>
 
@@ -31,16 +33,29 @@ TDB_DATA Datum(std::string_view s) {
   return TDB_DATA{reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), s.size()};
 }
 
+enum class Locking { kFcntl, kMutex, kNone };
+
 class TdbStore : public Store {
  public:
-  using Store::Store;
+  TdbStore(const StoreConfig& config, Locking locking) : Store(config), locking_(locking) {}
   ~TdbStore() override { Close(); }
 
   Result Open() override {
+    // Commits start unsynced: SetSync(true) turns syncs on for the durable phases.
+    int flags = TDB_NOSYNC;
+    if (locking_ == Locking::kNone) flags |= TDB_NOLOCK;
+    if (locking_ == Locking::kMutex) {
+      // tdb accepts mutexes only with its newer hash and only for a file whose first opener
+      // clears it (the mutex area is not valid across a reboot).
+      if (!tdb_runtime_check_for_robust_mutexes()) {
+        return Fail("tdb: robust mutexes are not supported here");
+      }
+      flags |= TDB_MUTEX_LOCKING | TDB_INCOMPATIBLE_HASH | TDB_CLEAR_IF_FIRST;
+    }
     const uint64_t hash_size = SmallestPrimeAtLeast(config().n);
     const std::string path = config().dir + "/bench.tdb";
-    tdb_ = tdb_open(path.c_str(), static_cast<int>(hash_size), TDB_NOLOCK,
-                    O_RDWR | O_CREAT | O_TRUNC, 0600);
+    tdb_ = tdb_open(path.c_str(), static_cast<int>(hash_size), flags,
+                    config().create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR, 0600);
     if (tdb_ == nullptr) return Fail("tdb_open " + path + ": " + std::strerror(errno));
     return Result::kOk;
   }
@@ -48,6 +63,39 @@ class TdbStore : public Store {
   Result Insert(std::string_view key, std::string_view value) override {
     if (tdb_store(tdb_, Datum(key), Datum(value), TDB_INSERT) == 0) return Result::kOk;
     return Outcome("tdb_store");
+  }
+
+  Result Replace(std::string_view key, std::string_view value) override {
+    if (tdb_store(tdb_, Datum(key), Datum(value), TDB_REPLACE) == 0) return Result::kOk;
+    return Outcome("tdb_store");
+  }
+
+  Result TxBegin() override {
+    if (tdb_transaction_start(tdb_) == 0) return Result::kOk;
+    return Outcome("tdb_transaction_start");
+  }
+
+  Result TxCommit() override {
+    if (tdb_transaction_commit(tdb_) == 0) return Result::kOk;
+    return Outcome("tdb_transaction_commit");
+  }
+
+  Result SetSync(bool on) override {
+    if (on) {
+      tdb_remove_flags(tdb_, TDB_NOSYNC);
+    } else {
+      tdb_add_flags(tdb_, TDB_NOSYNC);
+    }
+    return Result::kOk;
+  }
+
+  StoreTraits Traits() const override {
+    StoreTraits traits;
+    traits.transactions = true;
+    traits.durable = true;
+    traits.reopen = true;
+    traits.multi_process = locking_ != Locking::kNone;
+    return traits;
   }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
@@ -100,6 +148,7 @@ class TdbStore : public Store {
     }
   }
 
+  const Locking locking_;
   struct tdb_context* tdb_ = nullptr;
   TDB_DATA fetched_{nullptr, 0};
 };
@@ -107,7 +156,15 @@ class TdbStore : public Store {
 }  // namespace
 
 std::unique_ptr<Store> MakeTdbStore(const StoreConfig& config) {
-  return std::make_unique<TdbStore>(config);
+  return std::make_unique<TdbStore>(config, Locking::kFcntl);
+}
+
+std::unique_ptr<Store> MakeTdbMutexStore(const StoreConfig& config) {
+  return std::make_unique<TdbStore>(config, Locking::kMutex);
+}
+
+std::unique_ptr<Store> MakeTdbNolockStore(const StoreConfig& config) {
+  return std::make_unique<TdbStore>(config, Locking::kNone);
 }
 
 }  // namespace bench

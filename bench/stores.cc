@@ -12,9 +12,17 @@ namespace bench {
 
 #ifdef PTDB_BENCH_WITH_PTDB
 std::unique_ptr<Store> MakePtdbStore(const StoreConfig& config);
+std::unique_ptr<Store> MakePtdbFcntlStore(const StoreConfig& config);
+std::unique_ptr<Store> MakePtdbNolockStore(const StoreConfig& config);
+#endif
+#ifdef PTDB_BENCH_WITH_PMEM
+std::unique_ptr<Store> MakePtdbPmemStore(const StoreConfig& config);
+std::unique_ptr<Store> MakePmemHashStore(const StoreConfig& config);
 #endif
 #ifdef PTDB_BENCH_WITH_TDB
 std::unique_ptr<Store> MakeTdbStore(const StoreConfig& config);
+std::unique_ptr<Store> MakeTdbMutexStore(const StoreConfig& config);
+std::unique_ptr<Store> MakeTdbNolockStore(const StoreConfig& config);
 #endif
 #ifdef PTDB_BENCH_WITH_LMDB
 std::unique_ptr<Store> MakeLmdbStore(const StoreConfig& config);
@@ -31,9 +39,17 @@ const std::vector<std::pair<std::string, Factory>>& Registry() {
   static const std::vector<std::pair<std::string, Factory>> registry = {
 #ifdef PTDB_BENCH_WITH_PTDB
       {"ptdb", MakePtdbStore},
+      {"ptdb-fcntl", MakePtdbFcntlStore},
+      {"ptdb-nolock", MakePtdbNolockStore},
+#endif
+#ifdef PTDB_BENCH_WITH_PMEM
+      {"ptdb-pmem", MakePtdbPmemStore},
+      {"pmem-hash", MakePmemHashStore},
 #endif
 #ifdef PTDB_BENCH_WITH_TDB
       {"tdb", MakeTdbStore},
+      {"tdb-mutex", MakeTdbMutexStore},
+      {"tdb-nolock", MakeTdbNolockStore},
 #endif
 #ifdef PTDB_BENCH_WITH_LMDB
       {"lmdb", MakeLmdbStore},

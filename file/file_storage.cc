@@ -171,9 +171,9 @@ Status FileStorage::OutOfBounds(uint64_t off, size_t len) const {
 
 Status FileStorage::Sync() {
   if (memory()) return Status::OK();
-  if (uint8_t* b = base(); b != nullptr && msync(b, size(), MS_SYNC) != 0) {
-    return Err(Error::kIo, "msync failed: %s", strerror(errno));
-  }
+  // One call: on Linux fdatasync also writes back the pages dirtied through the shared
+  // mapping (they are the file's page cache), so an msync first would be a second,
+  // redundant flush.
   syncs_.fetch_add(1, std::memory_order_relaxed);
   if (fdatasync(fd_) != 0) return Err(Error::kIo, "fdatasync failed: %s", strerror(errno));
   return Status::OK();

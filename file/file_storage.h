@@ -61,7 +61,7 @@ class FileStorage {
   bool memory() const { return fd_ < 0; }
   bool writable() const { return writable_; }
 
-  // Makes every write so far durable (msync of the mapping, then fdatasync).
+  // Makes every write so far durable (fdatasync; it covers writes through the mapping).
   Status Sync();
 
  private:

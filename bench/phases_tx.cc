@@ -1,0 +1,199 @@
+// The transaction phases. A tx10 transaction replaces 5 existing records (chosen at random
+// before the clock starts) and inserts 5 new ones, the mix of updates and growth a
+// Samba-style service commits; bulk is the other end, one transaction loading a database.
+#include "bench/phases_tx.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "bench/machine.h"
+#include "bench/sync_counter.h"
+#include "bench/workload.h"
+
+namespace ptdb {
+namespace bench {
+namespace {
+
+constexpr uint64_t kReplacedPerTx = 5;
+constexpr uint64_t kInsertedPerTx = 5;
+// A replaced record's new value is the workload value of (record + this): same size (so a
+// store may update in place), different bytes (so verification sees the update).
+constexpr uint64_t kReplacedValueOffset = uint64_t{1} << 40;
+constexpr uint64_t kPickSeed = 0x7a11;
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+PhaseResult RunTx10(const char* name, Store* store, uint64_t live_first, uint64_t live_count,
+                    uint64_t fresh_first, uint64_t txns, std::string* first_failure) {
+  FailureLog log(name, first_failure);
+  Workload workload(store->config().key_size, store->config().value_size);
+  std::vector<uint64_t> replaced(txns * kReplacedPerTx);
+  for (uint64_t i = 0; i < replaced.size(); ++i) {
+    replaced[i] = live_first + Mix64(kPickSeed + i) % live_count;
+  }
+  PhasePeakRss rss;
+  rss.Start();
+  const SyncCounts before = CurrentSyncCounts();
+  const auto start = Clock::now();
+  for (uint64_t t = 0; t < txns; ++t) {
+    log.ExpectOk(*store, store->TxBegin(), "start of transaction", t);
+    for (uint64_t j = 0; j < kReplacedPerTx; ++j) {
+      const uint64_t i = replaced[t * kReplacedPerTx + j];
+      log.Expect(*store, store->Replace(workload.Key(i), workload.Value(i + kReplacedValueOffset)),
+                 Result::kOk, i);
+    }
+    for (uint64_t j = 0; j < kInsertedPerTx; ++j) {
+      const uint64_t i = fresh_first + t * kInsertedPerTx + j;
+      log.Expect(*store, store->Insert(workload.Key(i), workload.Value(i)), Result::kOk, i);
+    }
+    log.ExpectOk(*store, store->TxCommit(), "commit of transaction", t);
+  }
+  const auto end = Clock::now();
+  PhaseResult result;
+  result.phase = name;
+  result.syncs = CurrentSyncCounts() - before;
+  result.ops = txns;
+  result.commits = txns;
+  result.ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count();
+  result.peak_rss_bytes = rss.Bytes();
+  result.file_bytes = store->FileBytes();
+  // Every record written is there with its latest value.
+  for (const uint64_t i : replaced) {
+    std::string_view value;
+    const Result got = store->Fetch(workload.Key(i), &value);
+    log.ExpectValue(*store, got, value, workload.Value(i + kReplacedValueOffset), i);
+  }
+  for (uint64_t i = fresh_first; i < fresh_first + txns * kInsertedPerTx; ++i) {
+    std::string_view value;
+    const Result got = store->Fetch(workload.Key(i), &value);
+    log.ExpectValue(*store, got, value, workload.Value(i), i);
+  }
+  result.failures = log.count();
+  return result;
+}
+
+PhaseResult Failure(const char* phase, const std::string& what, std::string* first_failure) {
+  FailureLog log(phase, first_failure);
+  log.Failed(what);
+  PhaseResult result;
+  result.phase = phase;
+  result.failures = log.count();
+  return result;
+}
+
+// Writes back everything the preload left in the page cache, so the first durable commit
+// does not pay for it.
+void SyncFileSystem(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  syncfs(fd);
+  close(fd);
+}
+
+}  // namespace
+
+PhaseResult RunTx10NoSync(Store* store, uint64_t live_first, uint64_t live_count,
+                          const PhasePlan& plan, std::string* first_failure) {
+  // New records follow every record the core phases used (0 .. 2n-1).
+  return RunTx10("tx10-nosync", store, live_first, live_count, live_first + live_count, plan.txns,
+                 first_failure);
+}
+
+PhaseResult RunTx10Durable(const StoreConfig& config, const PhasePlan& plan, const NoteFn& note,
+                           std::string* first_failure) {
+  constexpr const char* kPhase = "tx10-durable";
+  std::string dir, error;
+  if (!MakeFreshDir(plan.disk_dir, "ptdb-bench-" + plan.store + "-", &dir, &error)) {
+    return Failure(kPhase, error, first_failure);
+  }
+  StoreConfig durable_config = config;
+  durable_config.dir = dir;
+  durable_config.n = plan.durable_n;
+  durable_config.create = true;
+  std::unique_ptr<Store> store = MakeStore(plan.store, durable_config);
+  PhaseResult result;
+  if (store->Open() != Result::kOk) {
+    result = Failure(kPhase, "open " + dir + ": " + store->error(), first_failure);
+  } else {
+    FailureLog preload_log(kPhase, first_failure);
+    Workload workload(config.key_size, config.value_size);
+    const auto preload_start = Clock::now();
+    Preload(store.get(), &workload, 0, plan.durable_n, &preload_log);
+    const double preload_s = SecondsSince(preload_start);
+    preload_log.ExpectOk(*store, store->SetSync(true), "turning syncs on, records", plan.durable_n);
+    const auto sync_start = Clock::now();
+    SyncFileSystem(dir);
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "%s: preloaded %llu records in %s (%s) in %.1f s, syncfs %.1f s", kPhase,
+                  static_cast<unsigned long long>(plan.durable_n), dir.c_str(),
+                  FileSystemType(dir).c_str(), preload_s, SecondsSince(sync_start));
+    note(text);
+    result = RunTx10(kPhase, store.get(), 0, plan.durable_n, plan.durable_n, plan.durable_txns,
+                     first_failure);
+    result.failures += preload_log.count();
+  }
+  store->Close();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return result;
+}
+
+PhaseResult RunBulk(const StoreConfig& config, const PhasePlan& plan, std::string* first_failure) {
+  constexpr const char* kPhase = "bulk";
+  std::string dir, error;
+  if (!MakeFreshDir(config.dir, "bulk-", &dir, &error)) {
+    return Failure(kPhase, error, first_failure);
+  }
+  StoreConfig bulk_config = config;
+  bulk_config.dir = dir;
+  bulk_config.create = true;
+  std::unique_ptr<Store> store = MakeStore(plan.store, bulk_config);
+  PhaseResult result;
+  if (store->Open() != Result::kOk) {
+    result = Failure(kPhase, "open " + dir + ": " + store->error(), first_failure);
+  } else {
+    FailureLog log(kPhase, first_failure);
+    Workload workload(config.key_size, config.value_size);
+    log.ExpectOk(*store, store->SetSync(true), "turning syncs on, records", 0);
+    PhasePeakRss rss;
+    rss.Start();
+    const SyncCounts before = CurrentSyncCounts();
+    const auto start = Clock::now();
+    log.ExpectOk(*store, store->TxBegin(), "start of transaction", 0);
+    for (uint64_t i = 0; i < config.n; ++i) {
+      log.Expect(*store, store->Insert(workload.Key(i), workload.Value(i)), Result::kOk, i);
+    }
+    log.ExpectOk(*store, store->TxCommit(), "commit of transaction", 0);
+    const auto end = Clock::now();
+    result.phase = kPhase;
+    result.syncs = CurrentSyncCounts() - before;
+    result.ops = config.n;
+    result.commits = 1;
+    result.ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count();
+    result.peak_rss_bytes = rss.Bytes();
+    result.file_bytes = store->FileBytes();
+    for (uint64_t i = 0; i < config.n; ++i) {
+      std::string_view value;
+      const Result got = store->Fetch(workload.Key(i), &value);
+      log.ExpectValue(*store, got, value, workload.Value(i), i);
+    }
+    result.failures = log.count();
+  }
+  store->Close();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return result;
+}
+
+}  // namespace bench
+}  // namespace ptdb

@@ -1,0 +1,33 @@
+// The transaction phases (issue 5's benchmark): tx10-nosync, tx10-durable and bulk. Each
+// reports commits and the sync calls its timed loop made (sync_counter.h).
+#ifndef PTDB_BENCH_PHASES_TX_H_
+#define PTDB_BENCH_PHASES_TX_H_
+
+#include <cstdint>
+#include <string>
+
+#include "bench/phase_util.h"
+#include "bench/phases.h"
+#include "bench/store.h"
+
+namespace ptdb {
+namespace bench {
+
+// plan.txns transactions of 10 records on `store`, whose records are
+// [live_first, live_first + live_count), with syncs off.
+PhaseResult RunTx10NoSync(Store* store, uint64_t live_first, uint64_t live_count,
+                          const PhasePlan& plan, std::string* first_failure);
+
+// plan.durable_txns such transactions with syncs on, on a database of plan.durable_n records
+// in a fresh directory under plan.disk_dir (preloaded, then written back with syncfs, untimed).
+PhaseResult RunTx10Durable(const StoreConfig& config, const PhasePlan& plan, const NoteFn& note,
+                           std::string* first_failure);
+
+// One durable transaction inserting config.n records into an empty database in a fresh
+// subdirectory of config.dir.
+PhaseResult RunBulk(const StoreConfig& config, const PhasePlan& plan, std::string* first_failure);
+
+}  // namespace bench
+}  // namespace ptdb
+
+#endif  // PTDB_BENCH_PHASES_TX_H_
