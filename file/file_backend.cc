@@ -24,10 +24,15 @@ Status FileBackend::ChainUnlock(std::string_view key, LockType type) {
 }
 
 Status FileBackend::LockAll(LockType type) {
-  // Through the view: a write lockall must wait out a transaction's writer gate.
+  // Through the view: a write lockall must wait out a transaction's writer gate, and a
+  // first read lockall must find the file whole (a committer may have died applying).
   if (type == LockType::kWrite) return view_.Lock({LockKind::kAllRecord, 0}, type);
   LockSet* locks = view_.locks();
-  return locks ? locks->LockAll(this, type) : Status::OK();
+  if (locks == nullptr) return Status::OK();
+  const bool fresh = !locks->HoldsAny(this);
+  PTDB_RETURN_IF_ERROR(locks->LockAll(this, type));
+  if (!fresh || view_.transaction() != nullptr) return Status::OK();
+  return view_.AfterFreshReadLock({LockKind::kAllRecord, 0}, type);
 }
 
 Status FileBackend::UnlockAll(LockType type) {

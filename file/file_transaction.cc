@@ -128,6 +128,8 @@ Status FileTransaction::Prepare(bool nosync) {
   uint64_t area;
   PTDB_RETURN_IF_ERROR(ChooseArea(counter_, bundle_.bytes.size(), &area));
   PTDB_RETURN_IF_ERROR(io->Extend(area + bundle_.bytes.size()));
+  // From the first byte written, a cancel must make sure this bundle is never replayed.
+  bundle_area_ = area;
   PTDB_RETURN_IF_ERROR(io->Write(area, bundle_.bytes.data(), bundle_.bytes.size()));
   const uint64_t slot = offsetof(format::Header, recovery) + 8 * (counter_ % 2);
   PTDB_RETURN_IF_ERROR(io->Write(slot, &area, sizeof(area)));
@@ -192,7 +194,7 @@ Status FileTransaction::Cancel() {
   (*stats_).transaction_cancels++;
   // A bundle written by Prepare (or by a commit that failed after it) must never be
   // replayed: recovery would apply a transaction the caller was told did not happen.
-  Status st = counter_ != 0 ? ForgetBundle() : Status::OK();
+  Status st = bundle_area_ != 0 ? ForgetBundle() : Status::OK();
   Status end = End();
   if (st.ok()) st = end;
   // The engine cached zones and free-list hints from the dropped changes.
@@ -202,12 +204,16 @@ Status FileTransaction::Cancel() {
 
 Status FileTransaction::ForgetBundle() {
   std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
-  const uint64_t slot = offsetof(format::Header, recovery) + 8 * (counter_ % 2);
-  uint64_t area = 0;
-  PTDB_RETURN_IF_ERROR(io->Read(slot, sizeof(area), &area));
   const uint64_t zero = 0;
-  if (area != 0) PTDB_RETURN_IF_ERROR(io->Write(area, &zero, sizeof(zero)));  // its magic
-  PTDB_RETURN_IF_ERROR(io->Write(slot, &zero, sizeof(zero)));
+  // Only our own bytes: the area is past the space this transaction ends, and the slot
+  // is cleared only if it names it (a failed Prepare may have left it naming the area of
+  // transaction N - 2, which live records may use by now). Synced even after a no-sync
+  // prepare: the kernel may have written the bundle back on its own.
+  PTDB_RETURN_IF_ERROR(io->Write(bundle_area_, &zero, sizeof(zero)));  // its magic
+  const uint64_t slot = offsetof(format::Header, recovery) + 8 * (counter_ % 2);
+  uint64_t named = 0;
+  PTDB_RETURN_IF_ERROR(io->Read(slot, sizeof(named), &named));
+  if (named == bundle_area_) PTDB_RETURN_IF_ERROR(io->Write(slot, &zero, sizeof(zero)));
   return io->Sync();
 }
 
@@ -217,6 +223,7 @@ Status FileTransaction::End() {
   bundle_ = Bundle();
   prepared_ = false;
   counter_ = 0;
+  bundle_area_ = 0;
   LockSet* locks = view_->locks();
   if (locks == nullptr) return Status::OK();
   Status st = view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);

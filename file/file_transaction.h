@@ -56,6 +56,7 @@ class FileTransaction {
   std::unique_ptr<TxOverlay> overlay_;
   bool prepared_ = false;
   uint64_t counter_ = 0;
+  uint64_t bundle_area_ = 0;  // where Prepare wrote the bundle; 0 if it wrote none
   Bundle bundle_;
 };
 

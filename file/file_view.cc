@@ -56,10 +56,12 @@ Status FileView::Grow(uint64_t min_bytes, Extent* added) {
   if (tx_ != nullptr) {
     // Only the transaction sees the new space until it commits.
     if (new_end > tx_->size()) tx_->Grow(new_end);
+    PTDB_RETURN_IF_ERROR(WriteWord(this, offsetof(format::Header, space_end), new_end));
   } else {
     PTDB_RETURN_IF_ERROR(fs_->ExtendTo(new_end));
+    // Read by lockers in other threads (RefreshIfGrown): one atomic word.
+    PTDB_RETURN_IF_ERROR(WriteFileWord(offsetof(format::Header, space_end), new_end));
   }
-  PTDB_RETURN_IF_ERROR(WriteWord(this, offsetof(format::Header, space_end), new_end));
   *added = {end, grow};
   return Status::OK();
 }
@@ -75,17 +77,21 @@ std::vector<Extent> FileView::Extents() {
 Status FileView::Lock(LockId id, LockType type) {
   if (locks_ == nullptr) return Status::OK();
   const bool fresh = !locks_->Holds(owner_, id);
-  if (tx_ == nullptr && fresh && type == LockType::kWrite &&
-      (id.kind == LockKind::kHashGroup || id.kind == LockKind::kAllRecord)) {
+  const bool guards_records = id.kind == LockKind::kHashGroup || id.kind == LockKind::kAllRecord;
+  if (tx_ == nullptr && fresh && type == LockType::kWrite && guards_records) {
     return LockForPlainWrite(id);
   }
   PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, type));
-  if (tx_ != nullptr || !fresh || id.kind != LockKind::kHashGroup) return Status::OK();
-  // A committer applies in place holding every group; if we hold one and the header
-  // still says "applying", the committer died: recover before reading.
+  if (tx_ != nullptr || !fresh || !guards_records) return Status::OK();
+  return AfterFreshReadLock(id, type);
+}
+
+Status FileView::AfterFreshReadLock(LockId id, LockType type) {
+  // A committer applies in place holding the allrecord lock; if we hold a group and the
+  // header still says "applying", the committer died: recover before reading.
   uint64_t applying;
   Status st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);
-  if (st.ok() && applying == 0) return Status::OK();
+  if (st.ok() && applying == 0) return RefreshIfGrown();
   (void)locks_->Unlock(owner_, id, type);
   PTDB_RETURN_IF_ERROR(st);
   if (locks_->HoldsAny(owner_)) {
@@ -98,7 +104,16 @@ Status FileView::Lock(LockId id, LockType type) {
   Status un = locks_->Unlock(owner_, kTransactionLock, LockType::kWrite);
   PTDB_RETURN_IF_ERROR(st);
   PTDB_RETURN_IF_ERROR(un);
-  return locks_->Lock(owner_, id, type);
+  PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, type));
+  return RefreshIfGrown();
+}
+
+Status FileView::RefreshIfGrown() {
+  // Another process may have grown the file since we mapped it; what it added is ours to
+  // read from the moment we hold a lock that covers records.
+  uint64_t end;
+  PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, space_end), &end));
+  return end > fs_->size() ? fs_->Refresh() : Status::OK();
 }
 
 Status FileView::LockForPlainWrite(LockId id) {
@@ -120,6 +135,7 @@ Status FileView::LockForPlainWrite(LockId id) {
         st = MakeCommitIo(fs_)->Sync();
         if (st.ok()) st = WriteFileWord(offsetof(format::Header, tx_replayed), counter);
       }
+      if (st.ok()) st = RefreshIfGrown();
       if (st.ok()) return st;
     }
     (void)locks_->Unlock(owner_, id, LockType::kWrite);
@@ -147,11 +163,14 @@ Status FileView::RepairAfterDeadCommitter() {
                "a process died while committing a transaction; open the "
                "database read-write once to recover it");
   }
-  if (applying == 0) return WriteFileWord(offsetof(format::Header, tx_gate), 0);
+  // Even with the gate closed and nothing applying, the dead committer may have made its
+  // bundle durable: recovery would replay it some day, over whatever we write next, so
+  // it is replayed now. Its bundle may lie past the size this process last saw.
   PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, kAllRecordLock, LockType::kWrite));
+  Status st = fs_->Refresh();
   FileCommitIo io(fs_);
   int replayed;
-  Status st = RecoverFile(&io, true, &replayed);
+  if (st.ok()) st = RecoverFile(&io, true, &replayed);
   Status un = locks_->Unlock(owner_, kAllRecordLock, LockType::kWrite);
   return st.ok() ? un : st;
 }

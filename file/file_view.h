@@ -93,8 +93,12 @@ class FileView {
   // Brings the file to its last committed state if a committer died while applying or
   // left the writer gate closed. REQUIRES: the transaction lock.
   Status RepairAfterDeadCommitter();
+  // After taking a lock that covers records (not in a transaction): recovers the file if
+  // a committer died applying, and maps what other processes added.
+  Status AfterFreshReadLock(LockId id, LockType type);
 
  private:
+  Status RefreshIfGrown();
   Status ReadFile(uint64_t off, size_t len, void* buf, const void** out) {
     if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
     if (use_map_) {

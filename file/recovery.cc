@@ -33,11 +33,22 @@ BundleWriter::BundleWriter(uint64_t counter) {
 }
 
 void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
-  const uint64_t entry[2] = {off, len};
-  buf_.append(reinterpret_cast<const char*>(entry), sizeof(entry));
+  if (entries_ > 0 && off == last_end_) {
+    // Continues the last run (one crossing an overlay page): extend it in place.
+    uint64_t last_len;
+    std::memcpy(&last_len, buf_.data() + last_entry_ + 8, sizeof(last_len));
+    buf_.resize(buf_.size() - (Pad8(last_len) - last_len));
+    last_len += len;
+    std::memcpy(buf_.data() + last_entry_ + 8, &last_len, sizeof(last_len));
+  } else {
+    const uint64_t entry[2] = {off, len};
+    last_entry_ = buf_.size();
+    buf_.append(reinterpret_cast<const char*>(entry), sizeof(entry));
+    entries_++;
+  }
   buf_.append(static_cast<const char*>(bytes), len);
-  buf_.resize(buf_.size() + (Pad8(len) - len), '\0');
-  entries_++;
+  buf_.resize(buf_.size() + (Pad8(buf_.size()) - buf_.size()), '\0');
+  last_end_ = off + len;
 }
 
 const std::string& BundleWriter::Finish(uint64_t new_size) {
@@ -139,6 +150,12 @@ Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
   std::vector<Bundle> pending;
   uint64_t last;
   PTDB_RETURN_IF_ERROR(PendingBundles(io, &pending, &last));
+  // Marked as a commit in progress until done: if we die replaying, the next process to
+  // lock finds the file half-applied and replays again, and no one retires the bundles.
+  if (!pending.empty()) {
+    PTDB_RETURN_IF_ERROR(
+        WriteHeaderWord(io, offsetof(format::Header, tx_applying), pending.back().counter));
+  }
   for (const Bundle& b : pending) {
     PTDB_RETURN_IF_ERROR(ApplyBundle(io, b));
     last = b.counter;

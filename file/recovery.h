@@ -33,6 +33,7 @@ inline constexpr uint64_t kBundleMagic = 0x3176637262647470ULL;  // "ptdbrcv1"
 class BundleWriter {
  public:
   explicit BundleWriter(uint64_t counter);
+  // Adds a run of new bytes; a run that starts where the last one ended joins it.
   void Add(uint64_t off, const void* bytes, size_t len);
   // Seals the bundle (length, checksum) for a file of new_size bytes.
   const std::string& Finish(uint64_t new_size);
@@ -41,6 +42,8 @@ class BundleWriter {
  private:
   std::string buf_;
   size_t entries_ = 0;
+  size_t last_entry_ = 0;  // where the last run's {off, len} starts in buf_
+  uint64_t last_end_ = 0;
 };
 
 struct Bundle {

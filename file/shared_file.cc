@@ -96,10 +96,12 @@ void SharedFile::RetireBundlesIfLast() {
   // durable. Without this a read-only opener would be told to recover first.
   ByteRangeLocks active(storage_->fd(), LockHooks{});
   if (!active.Lock(F_WRLCK, lock_bytes::kActive, 1, false).ok()) return;
-  uint64_t words[2];  // tx_counter, tx_replayed
+  // A commit or replay that died half-way (tx_applying) still needs its bundle.
+  uint64_t words[3];  // tx_counter, tx_replayed, tx_applying
+  static_assert(offsetof(format::Header, tx_applying) == offsetof(format::Header, tx_counter) + 16);
   const void* p;
   if (!storage_->PRead(offsetof(format::Header, tx_counter), sizeof(words), words, &p).ok() ||
-      words[1] >= words[0]) {
+      words[1] >= words[0] || words[2] != 0) {
     return;
   }
   if (storage_->Sync().ok()) {

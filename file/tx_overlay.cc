@@ -11,14 +11,15 @@ Status TxOverlay::CopyBase(uint64_t off, size_t len, uint8_t* dst) const {
   return Status::OK();
 }
 
-Status TxOverlay::PageFor(uint64_t page, uint8_t** p) {
+Status TxOverlay::PageFor(uint64_t page, Page** p) {
   auto it = pages_.find(page);
   if (it == pages_.end()) {
-    std::unique_ptr<uint8_t[]> copy(new uint8_t[kPageSize]);
-    PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, copy.get()));
-    it = pages_.emplace(page, std::move(copy)).first;
+    Page fresh;
+    fresh.bytes.reset(new uint8_t[kPageSize]);
+    PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes.get()));
+    it = pages_.emplace(page, std::move(fresh)).first;
   }
-  *p = it->second.get();
+  *p = &it->second;
   return Status::OK();
 }
 
@@ -28,32 +29,30 @@ Status TxOverlay::ForEachChange(const std::function<Status(uint64_t, const uint8
   for (const auto& [page, data] : pages_) order.push_back(page);
   std::sort(order.begin(), order.end());
   uint8_t orig[kPageSize];
+  static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
   for (uint64_t page : order) {
-    const uint8_t* now = pages_[page].get();
+    const Page& pg = pages_[page];
+    const uint8_t* now = pg.bytes.get();
     const uint64_t base = page * kPageSize;
     PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, orig));
     // Bytes past the transaction's end were never part of the file: nothing to write.
     const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));
-    // Word by word (pages and the limit are 8-aligned); a run ends after kJoinGap equal
-    // bytes and is trimmed to its last differing byte.
-    static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
-    auto word = [](const uint8_t* p, size_t i) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      return w;
+    auto changed = [&](size_t i) {
+      return pg.Written(i / 8) && std::memcmp(now + i, orig + i, 8) != 0;
     };
+    // Word by word; a run ends at a word the transaction did not write or after
+    // kJoinGap unchanged bytes, and is trimmed to its first and last differing bytes.
     size_t i = 0;
     while (i < limit) {
-      if (word(now, i) == word(orig, i)) {
+      if (!changed(i)) {
         i += 8;
         continue;
       }
       size_t start = i;
       while (now[start] == orig[start]) start++;
       size_t last = i;  // start of the last differing word
-      size_t j = i + 8;
-      for (; j < limit && j - last - 8 < kJoinGap; j += 8) {
-        if (word(now, j) != word(orig, j)) last = j;
+      for (size_t j = i + 8; j < limit && pg.Written(j / 8) && j - last - 8 < kJoinGap; j += 8) {
+        if (changed(j)) last = j;
       }
       size_t end = std::min(last + 8, limit);
       while (end > start && now[end - 1] == orig[end - 1]) end--;

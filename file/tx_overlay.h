@@ -3,8 +3,10 @@
 // other processes go on reading the old data; the transaction reads through this.
 //
 // No copy of the original page is kept: while a transaction is open no one else may
-// write the file (the writer gate, docs/transactions.md), so at commit the file still
-// holds the originals, and the changed bytes are found by comparing with it.
+// write the records (the writer gate, docs/transactions.md), so at commit the file still
+// holds the originals, and the changed bytes are found by comparing with it. Only words
+// the transaction wrote are compared: a page may also hold bytes others change under us
+// (the lock mutexes after the header), and those must never be written back.
 #ifndef PTDB_FILE_TX_OVERLAY_H_
 #define PTDB_FILE_TX_OVERLAY_H_
 
@@ -44,7 +46,7 @@ class TxOverlay {
     if (first == last) {
       auto it = pages_.find(first);
       if (it != pages_.end()) {
-        *out = it->second.get() + off % kPageSize;
+        *out = it->second.bytes.get() + off % kPageSize;
         return Status::OK();
       }
       if (off + len <= base_size_) return direct(off, len, buf, out);
@@ -58,7 +60,7 @@ class TxOverlay {
       const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
       auto it = pages_.find(page);
       if (it != pages_.end()) {
-        std::memcpy(dst, it->second.get() + in_page, n);
+        std::memcpy(dst, it->second.bytes.get() + in_page, n);
       } else {
         PTDB_RETURN_IF_ERROR(CopyBase(pos, n, dst));
       }
@@ -74,23 +76,37 @@ class TxOverlay {
     for (uint64_t pos = off; pos < off + len;) {
       const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
       const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
-      uint8_t* p;
+      Page* p;
       PTDB_RETURN_IF_ERROR(PageFor(page, &p));
-      std::memcpy(p + in_page, from, n);
+      std::memcpy(p->bytes.get() + in_page, from, n);
+      p->MarkWritten(in_page, n);
       from += n;
       pos += n;
     }
     return Status::OK();
   }
 
-  // Calls fn(off, bytes, len) for every run of bytes that differs from the file, in
-  // address order. Pages past the old end of the file compare with zeros (the file is
-  // extended with zeros). Runs closer than kJoinGap are joined: one entry header costs
-  // more than a few equal bytes.
+  // Calls fn(off, bytes, len) for every run of written bytes that differs from the file,
+  // in address order. Pages past the old end of the file compare with zeros (the file
+  // is extended with zeros). Runs closer than kJoinGap are joined when the transaction
+  // wrote the bytes between them: one entry header costs more than a few equal bytes.
   Status ForEachChange(const std::function<Status(uint64_t, const uint8_t*, size_t)>& fn);
 
  private:
   static constexpr size_t kJoinGap = 16;
+  static constexpr size_t kWords = kPageSize / 8;
+
+  struct Page {
+    std::unique_ptr<uint8_t[]> bytes;
+    uint64_t written[kWords / 64] = {};  // one bit per 8-byte word
+
+    void MarkWritten(uint64_t in_page, size_t len) {
+      for (uint64_t w = in_page / 8; w <= (in_page + len - 1) / 8; w++) {
+        written[w / 64] |= uint64_t(1) << (w % 64);
+      }
+    }
+    bool Written(size_t word) const { return (written[word / 64] >> (word % 64)) & 1; }
+  };
 
   bool AnyDirty(uint64_t first, uint64_t last) const {
     for (uint64_t p = first; p <= last; p++) {
@@ -100,12 +116,12 @@ class TxOverlay {
   }
   // Bytes of the file as it was, zeros past its old end.
   Status CopyBase(uint64_t off, size_t len, uint8_t* dst) const;
-  Status PageFor(uint64_t page, uint8_t** p);
+  Status PageFor(uint64_t page, Page** p);
 
   uint64_t base_size_;
   uint64_t size_;
   BaseRead base_;
-  std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;
+  std::unordered_map<uint64_t, Page> pages_;
 };
 
 }  // namespace ptdb

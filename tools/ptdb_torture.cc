@@ -13,6 +13,10 @@
 // --kill-between-calls a chosen child kills itself at its next point between two API
 // calls instead, often while holding a chain or allrecord lock: the others must not be
 // wedged, and the database stays whole even without crash-safe writes.
+// With -t every operation runs inside a transaction of random size, committed or now
+// and then cancelled, so -k -t may kill anywhere (tdb2torture -k -t): the file must
+// recover to a committed state, and the counters must hold exactly the committed
+// increments.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -54,6 +58,10 @@ constexpr unsigned kMaxThreads = 16;
 constexpr unsigned kCounters = 8;
 // A value that grew past this by appends is replaced rather than appended to.
 constexpr size_t kMaxValue = 32 << 10;
+// With -t, operations per transaction (1 to this), and one transaction in this many is
+// cancelled rather than committed.
+constexpr unsigned kMaxTransactionOps = 20;
+constexpr unsigned kCancelOneIn = 8;
 
 struct Config {
   unsigned procs = 4;
@@ -61,6 +69,7 @@ struct Config {
   uint64_t seed = 0;
   bool kill = false;
   bool kill_between_calls = false;
+  bool transactions = false;
   LockMode mode = LockMode::kMutex;
   std::string dir = ".";
   unsigned keys = 2000;
@@ -113,6 +122,11 @@ struct WorkerState {
   // The counter whose increment is being stored (-1: none): if the process dies now, the
   // database may or may not have the increment.
   std::atomic<int> pending_counter{-1};
+  // With -t: the increments the open transaction made, and whether its commit has begun
+  // (from then until they are counted as stored, a death leaves them uncertain; before,
+  // they are certainly lost).
+  std::atomic<uint64_t> tx_increments[kCounters] = {};
+  std::atomic<bool> committing{false};
 };
 
 struct SlotState {
@@ -285,7 +299,12 @@ class Worker {
   Status Run() {
     unsigned total = 0;
     for (unsigned w : cfg_.weights) total += w;
+    unsigned tx_left = 0;  // operations left in the open transaction (-t)
     while (!shared_->stop.load() && slot_->claimed.fetch_add(1) < cfg_.loops) {
+      if (cfg_.transactions && tx_left == 0) {
+        PTDB_RETURN_IF_ERROR(Allow(db_->TransactionStart(), "transaction_start"));
+        tx_left = 1 + Below(kMaxTransactionOps);
+      }
       unsigned r = Below(total);
       int op = 0;
       while (r >= cfg_.weights[op]) r -= cfg_.weights[op++];
@@ -296,8 +315,9 @@ class Worker {
       if (!s.ok()) {
         return Status(s.code(), "[" + std::string(kOpNames[op]) + "] " + std::string(s.message()));
       }
+      if (tx_left > 0 && --tx_left == 0) PTDB_RETURN_IF_ERROR(EndTransaction());
     }
-    return Status::OK();
+    return tx_left > 0 ? EndTransaction() : Status::OK();
   }
 
  private:
@@ -309,6 +329,24 @@ class Worker {
     if (locked) shared_->kills_holding_locks++;
     kill(getpid(), SIGKILL);
   }
+  // Commits the open transaction (or now and then cancels it), then counts its
+  // increments as stored, or drops them.
+  Status EndTransaction() {
+    if (OneIn(kCancelOneIn)) {
+      for (auto& n : state_->tx_increments) n = 0;
+      return Allow(db_->TransactionCancel(), "transaction_cancel");
+    }
+    state_->committing = true;
+    const Status s = db_->TransactionCommit();
+    if (s.ok()) {
+      for (unsigned c = 0; c < kCounters; c++) {
+        shared_->counter_stored[c] += state_->tx_increments[c].exchange(0);
+      }
+    }
+    state_->committing = false;
+    return Allow(s, "transaction_commit");
+  }
+
   unsigned Below(unsigned n) { return unsigned(rng_() % n); }
   bool OneIn(unsigned n) { return Below(n) == 0; }
   const std::string& RandomKey() { return keys_.Key(Below(unsigned(keys_.size()))); }
@@ -445,10 +483,16 @@ class Worker {
     }
     const std::string next = std::to_string(n + 1);
     SafePoint(true);
-    state_->pending_counter = int(c);
-    s = db_->Store(k, next);
-    if (s.ok()) shared_->counter_stored[c]++;
-    state_->pending_counter = -1;
+    if (cfg_.transactions) {
+      // Counted when (and if) the transaction commits.
+      s = db_->Store(k, next);
+      if (s.ok()) state_->tx_increments[c]++;
+    } else {
+      state_->pending_counter = int(c);
+      s = db_->Store(k, next);
+      if (s.ok()) shared_->counter_stored[c]++;
+      state_->pending_counter = -1;
+    }
     PTDB_RETURN_IF_ERROR(Allow(s, "store counter"));
     PTDB_RETURN_IF_ERROR(Allow(db_->Fetch(k, &v), "fetch counter after store"));
     if (v != next) return Wrong("counter " + k + " changed under its lock");
@@ -625,11 +669,11 @@ class Parent {
 
   int Run() {
     printf("ptdb-torture: %u processes x %u threads, %" PRIu64 " loops, seed=%" PRIu64
-           ", mode=%s%s%s\n",
+           ", mode=%s%s%s%s\n",
            cfg_.procs, cfg_.threads, cfg_.loops, cfg_.seed,
            cfg_.mode == LockMode::kMutex ? "mutex" : "fcntl",
            cfg_.kill ? (cfg_.kill_between_calls ? ", kill between calls" : ", kill") : "",
-           cfg_.no_mmap ? ", no-mmap" : "");
+           cfg_.no_mmap ? ", no-mmap" : "", cfg_.transactions ? ", transactions" : "");
     fflush(stdout);
     if (!Create()) return kExitFailed;
     void* mem =
@@ -745,6 +789,11 @@ class Parent {
     for (WorkerState& w : s.workers) {
       const int c = w.pending_counter.exchange(-1);
       if (c >= 0) shared_->counter_maybe[c]++;
+      const bool committing = w.committing.exchange(false);
+      for (unsigned i = 0; i < kCounters; i++) {
+        const uint64_t n = w.tx_increments[i].exchange(0);
+        if (committing) shared_->counter_maybe[i] += n;
+      }
       w.op = kIdle;
     }
     if (s.claimed.load() < cfg_.loops && !shared_->stop.load()) Start(slot);
@@ -871,7 +920,7 @@ class Parent {
 // Command line.
 
 const char kUsage[] =
-    "Usage: ptdb-torture [-n PROCS] [-l LOOPS] [-s SEED] [-k] [-m mutex|fcntl] [-d DIR]\n"
+    "Usage: ptdb-torture [-n PROCS] [-l LOOPS] [-s SEED] [-k] [-t] [-m mutex|fcntl] [-d DIR]\n"
     "                    [--threads N] [--keys N] [--value-size N] [--no-mmap] [--keep]\n"
     "                    [--kill-between-calls] [--kill-interval MS] [--ops LIST]\n"
     "                    [--stall-timeout SECONDS]\n"
@@ -888,6 +937,9 @@ const char kUsage[] =
     "  -l LOOPS             operations per process\n"
     "  -s SEED              random seed (also the database's hash seed)\n"
     "  -k                   kill random processes with SIGKILL and start new ones\n"
+    "  -t                   run every operation inside a transaction of 1 to 20\n"
+    "                       operations, committed (or one in 8 cancelled); with -k the\n"
+    "                       kills may land anywhere, commits included\n"
     "  -m MODE              lock mode of the new database: mutex (default) or fcntl\n"
     "  -d DIR               where to create torture.ptdb\n"
     "  --threads N          threads per process sharing its handle (1..16, default 1)\n"
@@ -931,6 +983,7 @@ int Main(int argc, char** argv) {
       {"-l", true},
       {"-s", true},
       {"-k", false},
+      {"-t", false},
       {"-m", true},
       {"-d", true},
       {"--threads", true},
@@ -992,6 +1045,9 @@ int Main(int argc, char** argv) {
   cfg.kill_interval_ms = unsigned(kill_interval);
   cfg.kill = args.Has("-k");
   cfg.kill_between_calls = args.Has("--kill-between-calls");
+  cfg.transactions = args.Has("-t");
+  // A transaction belongs to its handle, which the threads of a process share.
+  if (cfg.transactions && cfg.threads > 1) return Usage("-t needs --threads 1");
   if (cfg.kill_between_calls && !cfg.kill) return Usage("--kill-between-calls needs -k");
   // Another thread of the process could be inside a call when one thread kills it.
   if (cfg.kill_between_calls && cfg.threads > 1) {

@@ -1,0 +1,111 @@
+// TxOverlay: what a transaction's bundle is made of. Only bytes the transaction wrote
+// and changed may come out of ForEachChange: a page also holds bytes other processes
+// change under a transaction (the lock mutexes next to the header), and writing back
+// the transaction's stale copy of those would break their locks.
+#include "file/tx_overlay.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace ptdb {
+namespace {
+
+struct Change {
+  uint64_t off;
+  std::string bytes;
+  bool operator==(const Change& o) const { return off == o.off && bytes == o.bytes; }
+};
+
+class TxOverlayTest : public ::testing::Test {
+ protected:
+  TxOverlayTest()
+      : file_(8 * TxOverlay::kPageSize, '\0'),
+        overlay_(file_.size(), [this](uint64_t off, size_t len, void* buf) {
+          std::memcpy(buf, file_.data() + off, len);
+          return Status::OK();
+        }) {}
+
+  std::vector<Change> Changes() {
+    std::vector<Change> runs;
+    Status st = overlay_.ForEachChange([&](uint64_t off, const uint8_t* p, size_t len) {
+      runs.push_back({off, std::string(reinterpret_cast<const char*>(p), len)});
+      return Status::OK();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return runs;
+  }
+
+  std::string Read(uint64_t off, size_t len) {
+    std::string buf(len, '?');
+    const void* out = nullptr;
+    auto direct = [this](uint64_t o, size_t, void*, const void** p) {
+      *p = file_.data() + o;
+      return Status::OK();
+    };
+    Status st = overlay_.Read(off, len, buf.data(), &out, direct);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return std::string(static_cast<const char*>(out), len);
+  }
+
+  std::string file_;
+  TxOverlay overlay_;
+};
+
+TEST_F(TxOverlayTest, BytesChangedByOthersOnAWrittenPageAreNotWrittenBack) {
+  ASSERT_TRUE(overlay_.Write(100, "abc", 3).ok());
+  // Another process changes its own bytes on the same page after we copied it.
+  file_.replace(512, 4, "LOCK");
+  EXPECT_EQ(Changes(), (std::vector<Change>{{100, "abc"}}));
+}
+
+TEST_F(TxOverlayTest, RewritingTheSameBytesIsNoChange) {
+  file_.replace(40, 5, "hello");
+  ASSERT_TRUE(overlay_.Write(40, "hello", 5).ok());
+  EXPECT_TRUE(Changes().empty());
+  EXPECT_EQ(overlay_.dirty_pages(), 1u);
+}
+
+TEST_F(TxOverlayTest, NearbyWrittenRunsJoinButUnwrittenWordsSplitThem) {
+  // Two changes 8 bytes apart, with the bytes between written (unchanged): one run.
+  ASSERT_TRUE(overlay_.Write(16, "x", 1).ok());
+  ASSERT_TRUE(overlay_.Write(17, std::string(15, '\0').data(), 15).ok());
+  ASSERT_TRUE(overlay_.Write(32, "y", 1).ok());
+  // Two changes with an unwritten word between them: two runs, even if close.
+  ASSERT_TRUE(overlay_.Write(200, "p", 1).ok());
+  ASSERT_TRUE(overlay_.Write(216, "q", 1).ok());
+  EXPECT_EQ(Changes(),
+            (std::vector<Change>{
+                {16, std::string("x") + std::string(15, '\0') + "y"}, {200, "p"}, {216, "q"}}));
+}
+
+TEST_F(TxOverlayTest, ReadsSeeTheTransactionsBytesAcrossPages) {
+  const std::string data(TxOverlay::kPageSize + 10, 'z');
+  ASSERT_TRUE(overlay_.Write(TxOverlay::kPageSize - 5, data.data(), data.size()).ok());
+  EXPECT_EQ(Read(TxOverlay::kPageSize - 7, 4), std::string(2, '\0') + "zz");
+  EXPECT_EQ(Read(TxOverlay::kPageSize * 2 + 3, 4), "zz" + std::string(2, '\0'));
+  // Changes come per page, in address order, covering every written byte.
+  std::string joined;
+  uint64_t next = TxOverlay::kPageSize - 5;
+  for (const Change& r : Changes()) {
+    EXPECT_EQ(r.off, next);
+    joined += r.bytes;
+    next = r.off + r.bytes.size();
+  }
+  EXPECT_EQ(joined, data);
+}
+
+TEST_F(TxOverlayTest, GrowthComparesWithZerosAndStopsAtTheNewEnd) {
+  const uint64_t old_end = file_.size();
+  overlay_.Grow(old_end + 64);
+  ASSERT_TRUE(overlay_.Write(old_end + 8, "new", 3).ok());
+  ASSERT_TRUE(overlay_.Write(old_end + 16, std::string(8, '\0').data(), 8).ok());
+  EXPECT_EQ(Changes(), (std::vector<Change>{{old_end + 8, "new"}}));
+  EXPECT_EQ(overlay_.size(), old_end + 64);
+  EXPECT_EQ(overlay_.base_size(), old_end);
+}
+
+}  // namespace
+}  // namespace ptdb
