@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,7 +102,10 @@ class Engine {
   Status Traverse(const TraverseFn& fn, uint64_t* count);
   Status FirstKey(std::string* key);
   Status NextKey(std::string* key);
-  Status Wipe();
+  // Removes every record. With release_space, only the first zone is kept and
+  // release(end) is called, still under the allrecord lock, with where it ends: the
+  // storage may give back the space after it.
+  Status Wipe(const std::function<Status(uint64_t end)>& release = nullptr);
 
   // Under the expansion lock, which every bump holds (BumpSeqnum).
   Status ReadSeqnum(uint64_t* seq) {
@@ -505,12 +509,14 @@ Status Engine<S>::NextKey(std::string* key) {
 }
 
 template <class S>
-Status Engine<S>::Wipe() {
+Status Engine<S>::Wipe(const std::function<Status(uint64_t end)>& release) {
   ScopedLock<S> lock(s_, {LockKind::kAllRecord, 0}, LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
   // Forget the tree and hand every zone back as one free record: O(zones), not O(records).
   PTDB_RETURN_IF_ERROR(tree_.Clear());
-  return zones_.ResetAll();
+  uint64_t end;
+  PTDB_RETURN_IF_ERROR(zones_.ResetAll(release != nullptr, &end));
+  return release ? release(end) : Status::OK();
 }
 
 template <class S>

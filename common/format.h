@@ -54,7 +54,8 @@ struct Header {
   uint64_t tx_replayed;   // bundles numbered up to this are known applied
   uint64_t tx_applying;   // number of the commit being applied in place, 0 when none
   uint64_t tx_gate;       // nonzero while a write transaction keeps other writers out
-  uint64_t reserved[41];  // zero
+  uint64_t zone_generation;  // bumped when zones are given back (wipe, repack)
+  uint64_t reserved[40];     // zero
   uint64_t top_hash[kTopSlots];
 };
 
@@ -74,7 +75,8 @@ static_assert(offsetof(Header, tx_counter) == 152);
 static_assert(offsetof(Header, tx_replayed) == 160);
 static_assert(offsetof(Header, tx_applying) == 168);
 static_assert(offsetof(Header, tx_gate) == 176);
-static_assert(offsetof(Header, reserved) == 184);
+static_assert(offsetof(Header, zone_generation) == 184);
+static_assert(offsetof(Header, reserved) == 192);
 // Top-level groups start on a cache line: one group is one line.
 static_assert(offsetof(Header, top_hash) == 512);
 static_assert(std::is_trivially_copyable_v<Header> && std::is_standard_layout_v<Header>);

@@ -57,8 +57,10 @@ class FreeZones {
   // Returns the record [off, off + total) to its zone's free list.
   Status Free(uint64_t off, uint64_t total);
 
-  // Resets every zone to a single free record (wipe_all).
-  Status ResetAll();
+  // Resets every zone to a single free record (wipe_all). With `keep_first_only`, the
+  // zones after the first are dropped from the list instead, and *end is where the first
+  // zone ends: the storage may give the rest back. REQUIRES: the allrecord lock.
+  Status ResetAll(bool keep_first_only, uint64_t* end);
 
   const std::vector<Extent>& zones() const { return zones_; }
 
@@ -69,6 +71,10 @@ class FreeZones {
   };
 
   size_t ZoneOf(uint64_t off) const;
+  // Reloads the zone list if a wipe gave zones back since we read it. REQUIRES: mu_ and
+  // a lock that keeps wipes out (any hash group or the allrecord lock).
+  Status ReloadIfZonesDropped();
+  Status LoadLocked();
   // Follows the zone chain past the last zone we know (others may have added zones).
   // REQUIRES: the expansion lock.
   Status LoadNewZones(bool* added);
@@ -98,6 +104,7 @@ class FreeZones {
   // locked: it saves reading the heads of empty buckets while searching.
   std::vector<uint64_t> nonempty_;
   size_t hint_[2] = {0, 0};  // per Use: the zone we allocate from first
+  uint64_t generation_ = 0;  // header.zone_generation when the list was read
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -121,14 +128,27 @@ Status FreeZones<S>::AppendZone(uint64_t off, const format::ZoneBody& body) {
 template <class S>
 Status FreeZones<S>::Load() {
   std::lock_guard<std::mutex> g(mu_);
+  return LoadLocked();
+}
+
+template <class S>
+Status FreeZones<S>::LoadLocked() {
   zones_.clear();
   freed_bytes_.clear();
   nonempty_.clear();
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, zone_generation), &generation_));
   bool added;
   PTDB_RETURN_IF_ERROR(LoadNewZones(&added));
   if (zones_.empty()) return Err(Error::kCorrupt, "database has no zones");
   hint_[0] = hint_[1] = zones_.size() - 1;
   return Status::OK();
+}
+
+template <class S>
+Status FreeZones<S>::ReloadIfZonesDropped() {
+  uint64_t generation;
+  PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, zone_generation), &generation));
+  return generation == generation_ ? Status::OK() : LoadLocked();
 }
 
 template <class S>
@@ -416,6 +436,7 @@ template <class S>
 Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room) {
   len = std::max(AlignRecord(len), format::kMinDataLen);
   std::lock_guard<std::mutex> g(mu_);
+  PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
   size_t& hint = hint_[use == Use::kHashTable];
   bool found = false;
   // The hint zone first, then every other zone, so space is reused before the file
@@ -452,6 +473,7 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
 template <class S>
 Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
   std::lock_guard<std::mutex> g(mu_);
+  PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
   if (off >= zones_.back().end()) {
     // In a zone another process added since we last looked.
     PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
@@ -475,15 +497,25 @@ Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
 }
 
 template <class S>
-Status FreeZones<S>::ResetAll() {
+Status FreeZones<S>::ResetAll(bool keep_first_only, uint64_t* end) {
   std::lock_guard<std::mutex> g(mu_);
-  // REQUIRES: the allrecord lock, which covers every zone lock.
+  PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
   PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
   bool added;
   Status st = LoadNewZones(&added);
   Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
   PTDB_RETURN_IF_ERROR(st);
   PTDB_RETURN_IF_ERROR(un);
+  if (keep_first_only && zones_.size() > 1) {
+    zones_.resize(1);
+    freed_bytes_.resize(1);
+    nonempty_.resize(1);
+    // Other handles must not allocate in a zone that is gone: they compare this word
+    // before every allocation and free.
+    generation_++;
+    PTDB_RETURN_IF_ERROR(
+        WriteWord(s_, offsetof(format::Header, zone_generation), generation_));
+  }
   for (size_t i = 0; i < zones_.size(); i++) {
     const Extent z = zones_[i];
     uint64_t next = i + 1 < zones_.size() ? zones_[i + 1].off : 0;
@@ -496,6 +528,7 @@ Status FreeZones<S>::ResetAll() {
     freed_bytes_[i] = 0;
   }
   hint_[0] = hint_[1] = 0;
+  *end = zones_.back().end();
   return Status::OK();
 }
 

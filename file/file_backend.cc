@@ -1,6 +1,7 @@
 #include "file/file_backend.h"
 
 #include "common/check.h"
+#include "common/format.h"
 #include "common/space_reader.h"
 #include "common/summary.h"
 
@@ -33,6 +34,39 @@ Status FileBackend::LockAll(LockType type) {
   PTDB_RETURN_IF_ERROR(locks->LockAll(this, type));
   if (!fresh || view_.transaction() != nullptr) return Status::OK();
   return view_.AfterFreshReadLock({LockKind::kAllRecord, 0}, type);
+}
+
+Status FileBackend::Wipe() {
+  // Only the first zone stays: a wiped database gives its space back.
+  PTDB_RETURN_IF_ERROR(engine_.Wipe([this](uint64_t end) { return view_.EndSpaceAt(end); }));
+  return view_.transaction() != nullptr ? Status::OK() : ShrinkFile();
+}
+
+Status FileBackend::TransactionCommit(bool nosync) {
+  uint64_t before = 0, after = 0;
+  (void)view_.ReadFileWord(offsetof(format::Header, space_end), &before);
+  PTDB_RETURN_IF_ERROR(tx_.Commit(nosync));
+  PTDB_RETURN_IF_ERROR(view_.ReadFileWord(offsetof(format::Header, space_end), &after));
+  return after < before ? ShrinkFile() : Status::OK();
+}
+
+Status FileBackend::ShrinkFile() {
+  if (file_->storage()->memory() || !file_->storage()->writable()) return Status::OK();
+  LockSet* locks = view_.locks();
+  if (locks == nullptr) return file_->ShrinkIfAlone();
+  // Under the caller's own lockall the locks below would be out of order; the last close
+  // cuts the file instead.
+  if (locks->HoldsAny(this)) return Status::OK();
+  // No thread of this process may use the records meanwhile.
+  PTDB_RETURN_IF_ERROR(locks->Lock(this, {LockKind::kTransaction, 0}, LockType::kWrite));
+  Status st = locks->Lock(this, {LockKind::kAllRecord, 0}, LockType::kWrite);
+  if (st.ok()) {
+    st = file_->ShrinkIfAlone();
+    Status un = locks->Unlock(this, {LockKind::kAllRecord, 0}, LockType::kWrite);
+    if (st.ok()) st = un;
+  }
+  Status un = locks->Unlock(this, {LockKind::kTransaction, 0}, LockType::kWrite);
+  return st.ok() ? un : st;
 }
 
 Status FileBackend::UnlockAll(LockType type) {

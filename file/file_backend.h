@@ -39,14 +39,14 @@ class FileBackend final : public Backend {
   }
   Status FirstKey(std::string* key) override { return engine_.FirstKey(key); }
   Status NextKey(std::string* key) override { return engine_.NextKey(key); }
-  Status Wipe() override { return engine_.Wipe(); }
+  Status Wipe() override;
   Status ChainLock(std::string_view key, LockType type) override;
   Status ChainUnlock(std::string_view key, LockType type) override;
   Status LockAll(LockType type) override;
   Status UnlockAll(LockType type) override;
   Status TransactionStart() override { return tx_.Start(); }
   Status TransactionPrepare(bool nosync) override { return tx_.Prepare(nosync); }
-  Status TransactionCommit(bool nosync) override { return tx_.Commit(nosync); }
+  Status TransactionCommit(bool nosync) override;
   Status TransactionCancel() override { return tx_.Cancel(); }
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
@@ -62,6 +62,9 @@ class FileBackend final : public Backend {
         engine_(&view_, hash, stats),
         tx_(&view_, stats, [this] { return engine_.ReloadZones(); }) {}
 
+  // Cuts the file to its space if no other process has it open (after a wipe or repack
+  // gave space back).
+  Status ShrinkFile();
   // Runs fn under the allrecord read lock (check, summary).
   template <class F>
   Status UnderAllRecordRead(F&& fn);

@@ -107,6 +107,7 @@ Status FileStorage::Refresh() {
   if (fstat(fd_, &sb) != 0) return Err(Error::kIo, "fstat failed: %s", strerror(errno));
   const uint64_t now = uint64_t(sb.st_size);
   std::lock_guard<std::mutex> g(map_mu_);
+  if (now < size()) size_.store(now, std::memory_order_release);
   if (now <= size()) return Status::OK();
   if (base() != nullptr) PTDB_RETURN_IF_ERROR(MapLocked(now));
   size_.store(now, std::memory_order_release);
@@ -160,6 +161,17 @@ Status FileStorage::ExtendTo(uint64_t size) {
                  (unsigned long long)size, strerror(err));
   }
   if (base() != nullptr) PTDB_RETURN_IF_ERROR(MapLocked(size));
+  size_.store(size, std::memory_order_release);
+  return Status::OK();
+}
+
+Status FileStorage::Truncate(uint64_t size) {
+  if (memory()) return Status::OK();
+  std::lock_guard<std::mutex> g(map_mu_);
+  if (ftruncate(fd_, off_t(size)) != 0) {
+    return Err(Error::kIo, "cannot shrink the file to %llu bytes: %s", (unsigned long long)size,
+               strerror(errno));
+  }
   size_.store(size, std::memory_order_release);
   return Status::OK();
 }

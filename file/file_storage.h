@@ -42,7 +42,8 @@ class FileStorage {
   // The mapping, or null when the file is not mapped.
   uint8_t* base() const { return base_.load(std::memory_order_acquire); }
 
-  // Learns whether another process grew the file, and maps the new part.
+  // Learns whether another process grew the file, and maps the new part; or shrank it
+  // (a repack while this process was joining), so that growing it again allocates.
   Status Refresh();
   // Maps the file if it is not (a handle without kNoMmap, or the mutex area, needs it).
   Status EnsureMapped();
@@ -52,6 +53,10 @@ class FileStorage {
 
   // Extends the file to at least `size` bytes (allocated zeros) and maps them.
   Status ExtendTo(uint64_t size);
+  // Cuts the file to `size` bytes. The mapping stays reserved (pointers into the rest
+  // must not be used; growing again maps the same addresses). REQUIRES: no other process
+  // has the file open, no thread here uses the bytes past `size`.
+  Status Truncate(uint64_t size);
   // fdatasync calls made so far (commits count theirs).
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 

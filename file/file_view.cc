@@ -66,6 +66,11 @@ Status FileView::Grow(uint64_t min_bytes, Extent* added) {
   return Status::OK();
 }
 
+Status FileView::EndSpaceAt(uint64_t end) {
+  if (tx_ != nullptr) return WriteWord(this, offsetof(format::Header, space_end), end);
+  return WriteFileWord(offsetof(format::Header, space_end), end);
+}
+
 std::vector<Extent> FileView::Extents() {
   uint64_t end = 0;
   if (!ReadWord(this, offsetof(format::Header, space_end), &end).ok() || end == 0) end = size();

@@ -93,6 +93,9 @@ class FileView {
   // Brings the file to its last committed state if a committer died while applying or
   // left the writer gate closed. REQUIRES: the transaction lock.
   Status RepairAfterDeadCommitter();
+  // Ends the space at `end` (a wipe kept only the first zone). The file itself is cut
+  // later, when no other process can be using it (SharedFile::ShrinkIfAlone).
+  Status EndSpaceAt(uint64_t end);
   // After taking a lock that covers records (not in a transaction): recovers the file if
   // a committer died applying, and maps what other processes added.
   Status AfterFreshReadLock(LockId id, LockType type);

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "common/format.h"
+#include "file/commit_io.h"
+#include "file/recovery.h"
 
 namespace ptdb {
 namespace {
@@ -78,7 +80,7 @@ SharedFile::SharedFile(dev_t dev, ino_t ino, std::unique_ptr<FileStorage> storag
       locks_(primitive_.get()) {}
 
 SharedFile::~SharedFile() {
-  RetireBundlesIfLast();
+  (void)RetireAndShrinkIfAlone(false);
   if (mutex_map_ != nullptr) munmap(mutex_map_, mutex_map_len_);
   // Closing any descriptor of the file drops this process's fcntl locks on it: fine
   // here, as the storage's descriptor goes too.
@@ -89,24 +91,53 @@ SharedFile::~SharedFile() {
   if (it != Registry().end() && it->second.expired()) Registry().erase(it);
 }
 
-void SharedFile::RetireBundlesIfLast() {
-  if (storage_->memory() || !storage_->writable() || bytes_ == nullptr) return;
+Status SharedFile::ShrinkIfAlone() { return RetireAndShrinkIfAlone(true); }
+
+Status SharedFile::RetireAndShrinkIfAlone(bool staying) {
+  if (storage_->memory() || !storage_->writable() || bytes_ == nullptr) return Status::OK();
   // Alone if the active byte can be ours for writing: then no process reads the file
-  // after us, and the last commit's bundle need never be replayed once its bytes are
-  // durable. Without this a read-only opener would be told to recover first.
+  // after us (a joiner waits on the byte), and the last commit's bundle need never be
+  // replayed once its bytes are durable. Without this a read-only opener would be told
+  // to recover first.
   ByteRangeLocks active(storage_->fd(), LockHooks{});
-  if (!active.Lock(F_WRLCK, lock_bytes::kActive, 1, false).ok()) return;
+  if (!active.Lock(F_WRLCK, lock_bytes::kActive, 1, false).ok()) return Status::OK();
+  Status st = RetireAndShrink();
+  // Back to a user like every other, not unlocked: the byte is the process's.
+  if (staying) {
+    Status back = active.Lock(F_RDLCK, lock_bytes::kActive, 1, true);
+    if (st.ok()) st = back;
+  }
+  return st;
+}
+
+Status SharedFile::RetireAndShrink() {
   // A commit or replay that died half-way (tx_applying) still needs its bundle.
   uint64_t words[3];  // tx_counter, tx_replayed, tx_applying
   static_assert(offsetof(format::Header, tx_applying) == offsetof(format::Header, tx_counter) + 16);
   const void* p;
-  if (!storage_->PRead(offsetof(format::Header, tx_counter), sizeof(words), words, &p).ok() ||
-      words[1] >= words[0] || words[2] != 0) {
-    return;
+  PTDB_RETURN_IF_ERROR(
+      storage_->PRead(offsetof(format::Header, tx_counter), sizeof(words), words, &p));
+  if (words[2] != 0) return Status::OK();
+  if (words[1] < words[0]) {
+    PTDB_RETURN_IF_ERROR(storage_->Sync());
+    PTDB_RETURN_IF_ERROR(
+        storage_->PWrite(offsetof(format::Header, tx_replayed), &words[0], sizeof(words[0])));
   }
-  if (storage_->Sync().ok()) {
-    (void)storage_->PWrite(offsetof(format::Header, tx_replayed), &words[0], sizeof(words[0]));
-  }
+  // A bundle written but not applied (its commit died, or a recovery failed) is not
+  // covered by tx_counter, which it carries itself: it must stay for the next opener.
+  FileCommitIo io(storage_.get());
+  bool pending;
+  PTDB_RETURN_IF_ERROR(NeedsRecovery(&io, &pending));
+  if (pending) return Status::OK();
+  // Every bundle is now known applied and durable: the recovery areas past the space can
+  // go. The slots are cleared first; were the cut lost in a power cut, a slot naming an
+  // old bundle would only replay bytes already there.
+  uint64_t end;
+  PTDB_RETURN_IF_ERROR(storage_->PRead(offsetof(format::Header, space_end), sizeof(end), &end, &p));
+  if (end < storage_->space_start() || end >= storage_->size()) return Status::OK();
+  const uint64_t slots[2] = {0, 0};
+  PTDB_RETURN_IF_ERROR(storage_->PWrite(offsetof(format::Header, recovery), slots, sizeof(slots)));
+  return storage_->Truncate(end);
 }
 
 }  // namespace ptdb

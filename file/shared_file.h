@@ -45,10 +45,17 @@ class SharedFile {
   LockSet* locks() { return &locks_; }
   bool mutex_mode() const { return mutexes_ != nullptr; }
 
+  // If no other process has the file open: makes the last commit's in-place changes
+  // durable, marks its recovery bundle replayed, and cuts the file to the end of its
+  // space (what a wipe or repack gave back, and the recovery areas). Otherwise nothing:
+  // the last process to close does it. REQUIRES: no thread here uses the records (the
+  // transaction and allrecord locks).
+  Status ShrinkIfAlone();
+
  private:
-  // At the last close in the last process: makes the last commit's in-place changes
-  // durable and marks its recovery bundle replayed.
-  void RetireBundlesIfLast();
+  // The work of ShrinkIfAlone; `staying`: this process keeps the file open.
+  Status RetireAndShrinkIfAlone(bool staying);
+  Status RetireAndShrink();
 
   dev_t dev_;
   ino_t ino_;

@@ -491,6 +491,10 @@ enum PTDB_ERROR ptdb_wipe_all(struct ptdb_context* ctx) {
   return ptdb::Call(ctx, "ptdb_wipe_all", [&] { return ctx->db->WipeAll(); });
 }
 
+enum PTDB_ERROR ptdb_repack(struct ptdb_context* ctx) {
+  return ptdb::Call(ctx, "ptdb_repack", [&] { return ctx->db->Repack(); });
+}
+
 enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
                            enum PTDB_ERROR (*check)(struct ptdb_data key, struct ptdb_data data,
                                                     void* p),

@@ -2,6 +2,9 @@
 
 #include <exception>
 #include <new>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/errors.h"
 #include "common/record.h"
@@ -139,6 +142,38 @@ Status DbImpl::WipeAll() noexcept {
   Status st = CheckWritable("wipe_all");
   if (!st.ok()) return Report(st);
   return AfterWrite(Run([&] { return backend_->Wipe(); }));
+}
+
+Status DbImpl::Repack() noexcept {
+  Status st = CheckWritable("repack");
+  if (st.ok()) st = CheckTransactionThread();
+  if (!st.ok()) return Report(st);
+  const bool own = tx_depth_.load() == 0;
+  if (own) PTDB_RETURN_IF_ERROR(TransactionStart());
+  st = Guard([&] {
+    std::vector<std::pair<std::string, std::string>> records;
+    PTDB_RETURN_IF_ERROR(backend_->Traverse(
+        [&](std::string_view key, std::string_view data) {
+          records.emplace_back(key, data);
+          return true;
+        },
+        nullptr));
+    PTDB_RETURN_IF_ERROR(backend_->Wipe());
+    // Last first, each freed once stored: the peak stays one copy of the records.
+    while (!records.empty()) {
+      PTDB_RETURN_IF_ERROR(
+          backend_->Store(records.back().first, records.back().second, StoreMode::kInsert));
+      records.pop_back();
+    }
+    return Status::OK();
+  });
+  if (st.ok() && (flags_ & kSeqnum)) st = backend_->BumpSeqnum();
+  if (!own) return Report(st);
+  if (!st.ok()) {
+    (void)TransactionCancel();
+    return Report(st);
+  }
+  return TransactionCommit();
 }
 
 Status DbImpl::ChainOp(std::string_view key, LockType type, bool lock) {

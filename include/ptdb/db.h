@@ -61,8 +61,14 @@ class PTDB_EXPORT Db {
   virtual Status FirstKey(std::string* key) noexcept = 0;
   virtual Status NextKey(std::string* key) noexcept = 0;
 
-  // Deletes every record.
+  // Deletes every record. A file database gives its space back: it keeps only its first
+  // zone, and the file is cut when no other process has it open (else at the last close).
   virtual Status WipeAll() noexcept = 0;
+  // Rewrites every record compactly and gives back the space left over, inside a
+  // transaction: the caller's, or one of its own (then durable like any commit, and
+  // kNoSync applies). Every record is held in memory meanwhile. The file is cut as by
+  // WipeAll.
+  virtual Status Repack() noexcept = 0;
 
   // Chain locks (TDB2's tdb_chainlock): hold the lock of the key's top-level hash group
   // across calls, e.g. for a read-modify-write. Other keys share the group (1/128 of

@@ -11,9 +11,6 @@
 // traverse, check) is valid only during the callback and must not be written to.
 //
 // Threads: a context may be used by one thread at a time.
-//
-// Not here yet (they arrive with the features): transactions, chain locks and lockall,
-// repack, and the FLOCK attribute.
 #ifndef PTDB_PTDB_H_
 #define PTDB_PTDB_H_
 
@@ -256,8 +253,11 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_prepare_commit(struct ptdb_context*
 PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_commit(struct ptdb_context* ctx);
 PTDB_EXPORT void ptdb_transaction_cancel(struct ptdb_context* ctx);
 
-// Deletes every record.
+// Deletes every record; a file database gives its space back (ptdb::Db::WipeAll).
 PTDB_EXPORT enum PTDB_ERROR ptdb_wipe_all(struct ptdb_context* ctx);
+// Rewrites every record compactly inside a transaction (the caller's or its own) and
+// gives back the space left over (ptdb::Db::Repack).
+PTDB_EXPORT enum PTDB_ERROR ptdb_repack(struct ptdb_context* ctx);
 
 // Verifies the whole database; PTDB_ERR_CORRUPT if anything is wrong. check (may be NULL)
 // is called for every record; a result other than PTDB_SUCCESS aborts the check with it.

@@ -258,6 +258,36 @@ static void ForeachCallbackMayClose(void) {
   CHECK_EQ(after.count, 0);
 }
 
+// ptdb_repack keeps every record and cuts the file; on a read-only context it is refused.
+static void RepackKeepsRecordsAndShrinks(void) {
+  struct ptdb_context* ctx = OpenFresh("repack.tdb", PTDB_DEFAULT);
+  char key[32], value[256];
+  memset(value, 'v', sizeof(value));
+  for (int i = 0; i < 2000; i++) {
+    snprintf(key, sizeof(key), "key%d", i);
+    CHECK_EQ(ptdb_store(ctx, Str(key), ptdb_mkdata(value, sizeof(value)), PTDB_INSERT),
+             PTDB_SUCCESS);
+  }
+  for (int i = 10; i < 2000; i++) {
+    snprintf(key, sizeof(key), "key%d", i);
+    CHECK_EQ(ptdb_delete(ctx, Str(key)), PTDB_SUCCESS);
+  }
+  struct stat before, after;
+  CHECK_EQ(fstat(ptdb_fd(ctx), &before), 0);
+  CHECK_EQ(ptdb_repack(ctx), PTDB_SUCCESS);
+  CHECK_EQ(fstat(ptdb_fd(ctx), &after), 0);
+  CHECK(after.st_size < before.st_size / 2);
+  for (int i = 0; i < 10; i++) {
+    snprintf(key, sizeof(key), "key%d", i);
+    CHECK(ptdb_exists(ctx, Str(key)));
+  }
+  CHECK(!ptdb_exists(ctx, Str("key10")));
+  CHECK_EQ(ptdb_check(ctx, NULL, NULL), PTDB_SUCCESS);
+  ptdb_add_flag(ctx, PTDB_RDONLY);
+  CHECK_EQ(ptdb_repack(ctx), PTDB_ERR_RDONLY);
+  ptdb_close(ctx);
+}
+
 int main(void) {
   RUN(SeqnumCountsWritesOnlyWithTheFlag);
   RUN(CheckCallsBackForEveryRecord);
@@ -267,5 +297,6 @@ int main(void) {
   RUN(NameIsACopyAndFdIsTheFile);
   RUN(ForeachVisitsEveryOpenContext);
   RUN(ForeachCallbackMayClose);
+  RUN(RepackKeepsRecordsAndShrinks);
   return Summary();
 }

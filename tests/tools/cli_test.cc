@@ -12,11 +12,13 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "ptdb/db.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb::test {
@@ -96,8 +98,9 @@ class CliTest : public testing::Test {
   TempDir dir_;
 };
 
-const std::vector<std::string> kCommands = {"create", "info",   "check", "summary", "wipe",   "get",
-                                            "set",    "delete", "keys",  "dump",    "restore"};
+const std::vector<std::string> kCommands = {"create", "info",   "check", "summary",
+                                            "wipe",   "repack", "get",   "set",
+                                            "delete", "keys",   "dump",  "restore"};
 
 TEST_F(CliTest, HelpOfEveryCommandExitsZero) {
   const Result top = Run({"--help"});
@@ -337,6 +340,34 @@ TEST_F(CliTest, SummaryAndWipe) {
   Ok({"wipe", db, "--yes"});
   EXPECT_EQ(Ok({"keys", db}), "");
   EXPECT_NE(Ok({"summary", db}).find("Number of records: 0\n"), std::string::npos);
+}
+
+TEST_F(CliTest, RepackKeepsTheRecordsAndShrinksTheFile) {
+  const std::string db = Path("db");
+  {
+    // 2000 records, then all but 100 deleted: most of the file is free space.
+    Options options;
+    options.open_flags = O_RDWR | O_CREAT;
+    std::unique_ptr<Db> handle;
+    ASSERT_TRUE(Db::Open(db, options, &handle).ok());
+    for (int i = 0; i < 2000; i++) {
+      ASSERT_TRUE(handle->Store("key" + std::to_string(i), std::string(200, 'v')).ok());
+    }
+    for (int i = 100; i < 2000; i++) ASSERT_TRUE(handle->Delete("key" + std::to_string(i)).ok());
+  }
+  const std::string before_dump = Ok({"dump", db});
+  struct stat sb;
+  ASSERT_EQ(stat(db.c_str(), &sb), 0);
+  const off_t before = sb.st_size;
+  const std::string out = Ok({"repack", db});
+  EXPECT_NE(out.find(": repacked, 100 records, "), std::string::npos) << out;
+  ASSERT_EQ(stat(db.c_str(), &sb), 0);
+  EXPECT_LT(sb.st_size, before / 2);
+  EXPECT_NE(out.find(std::to_string(before) + " -> " + std::to_string(sb.st_size) + " bytes"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(Ok({"dump", db}), before_dump);
+  EXPECT_NE(Ok({"check", db}).find("ok, 100 records"), std::string::npos);
 }
 
 TEST_F(CliTest, RestoreRefusesExistingKeysUnlessReplace) {
