@@ -49,11 +49,11 @@ struct Header {
   uint64_t seqnum;
   uint64_t capabilities;  // offset of the first capability record (0: none)
   // Transactions (file backend; docs/transactions.md). 0 in a pool.
-  uint64_t space_end;     // end of the last zone; recovery areas may follow it (0: file size)
-  uint64_t tx_counter;    // number of the last committed transaction
-  uint64_t tx_replayed;   // bundles numbered up to this are known applied
-  uint64_t tx_applying;   // number of the commit being applied in place, 0 when none
-  uint64_t tx_gate;       // nonzero while a write transaction keeps other writers out
+  uint64_t space_end;        // end of the last zone; recovery areas may follow it (0: file size)
+  uint64_t tx_counter;       // number of the last committed transaction
+  uint64_t tx_replayed;      // bundles numbered up to this are known applied
+  uint64_t tx_applying;      // number of the commit being applied in place, 0 when none
+  uint64_t tx_gate;          // nonzero while a write transaction keeps other writers out
   uint64_t zone_generation;  // bumped when zones are given back (wipe, repack)
   uint64_t reserved[40];     // zero
   uint64_t top_hash[kTopSlots];

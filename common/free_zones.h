@@ -513,8 +513,7 @@ Status FreeZones<S>::ResetAll(bool keep_first_only, uint64_t* end) {
     // Other handles must not allocate in a zone that is gone: they compare this word
     // before every allocation and free.
     generation_++;
-    PTDB_RETURN_IF_ERROR(
-        WriteWord(s_, offsetof(format::Header, zone_generation), generation_));
+    PTDB_RETURN_IF_ERROR(WriteWord(s_, offsetof(format::Header, zone_generation), generation_));
   }
   for (size_t i = 0; i < zones_.size(); i++) {
     const Extent z = zones_[i];
