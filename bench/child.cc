@@ -14,6 +14,8 @@
 
 #include "bench/all_phases.h"
 #include "bench/numbers.h"
+#include "bench/options.h"
+#include "bench/progress.h"
 
 namespace ptdb {
 namespace bench {
@@ -33,18 +35,19 @@ void SendLine(FILE* channel, const std::string& line) {
 
 void PrintProgress(const std::string& label, const PhaseResult& r) {
   if (!r.skipped.empty()) {
-    std::fprintf(stderr, "%s  %-12s skipped: %s\n", label.c_str(), r.phase.c_str(),
-                 r.skipped.c_str());
+    std::fprintf(stderr, "%s %s  %-12s skipped: %s\n", ElapsedStamp().c_str(), label.c_str(),
+                 r.phase.c_str(), r.skipped.c_str());
     return;
   }
   const std::string syncs =
       r.commits == 0 ? "" : "  syncs/commit: " + r.syncs.Describe(static_cast<double>(r.commits));
-  std::fprintf(
-      stderr,
-      "%s  %-12s %10" PRIu64 " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s%s\n",
-      label.c_str(), r.phase.c_str(), r.ops, r.ns / 1e9, WithCommas(r.OpsPerSec()).c_str(),
-      r.NsPerOp(), WithCommas(r.file_bytes).c_str(), WithCommas(r.peak_rss_bytes).c_str(),
-      syncs.c_str(), r.failures == 0 ? "" : ("  FAILURES " + std::to_string(r.failures)).c_str());
+  std::fprintf(stderr,
+               "%s %s  %-12s %10" PRIu64
+               " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s%s\n",
+               ElapsedStamp().c_str(), label.c_str(), r.phase.c_str(), r.ops, r.ns / 1e9,
+               WithCommas(r.OpsPerSec()).c_str(), r.NsPerOp(), WithCommas(r.file_bytes).c_str(),
+               WithCommas(r.peak_rss_bytes).c_str(), syncs.c_str(),
+               r.failures == 0 ? "" : ("  FAILURES " + std::to_string(r.failures)).c_str());
 }
 
 void SendPhase(FILE* channel, const PhaseResult& r) {
@@ -85,7 +88,7 @@ int ChildMain(const std::string& name, const StoreConfig& config, const PhasePla
         PrintProgress(label, r);
       },
       [&](const std::string& text) {
-        std::fprintf(stderr, "%s  %s\n", label.c_str(), text.c_str());
+        std::fprintf(stderr, "%s %s  %s\n", ElapsedStamp().c_str(), label.c_str(), text.c_str());
       },
       &first_failure);
   store->Close();
@@ -173,32 +176,35 @@ void RunChild(const std::string& store, const StoreConfig& config, const PhasePl
   if (result->error.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     result->error = DescribeExit(status);
   }
-  if (result->error.empty() && result->phases.size() != AllPhaseNames().size()) {
+  if (result->error.empty() && result->phases.size() != result->expected_phases) {
     result->error = "child reported " + std::to_string(result->phases.size()) + " of " +
-                    std::to_string(AllPhaseNames().size()) + " phases";
+                    std::to_string(result->expected_phases) + " phases";
   }
 }
 
 }  // namespace
 
-bool StoreRun::ok() const { return error.empty() && phases.size() == AllPhaseNames().size(); }
+bool StoreRun::ok() const { return error.empty() && phases.size() == expected_phases; }
 
-StoreRun RunStoreInChild(const std::string& store, const StoreConfig& config, PhasePlan plan,
+StoreRun RunStoreInChild(const std::string& spec, const StoreConfig& config, PhasePlan plan,
                          const std::string& parent_dir, int run, int runs) {
-  plan.store = store;
+  plan.store = StoreName(spec);
+  plan.on_disk = OnDisk(spec);
   StoreRun result;
-  result.store = store;
+  result.store = spec;
+  result.dir = parent_dir;
   result.run = run;
+  result.expected_phases = plan.phases.size();
   StoreConfig child_config = config;
-  child_config.dir = parent_dir + "/ptdb-bench-" + store + "-XXXXXX";
+  child_config.dir = parent_dir + "/ptdb-bench-" + spec + "-XXXXXX";
   if (mkdtemp(child_config.dir.data()) == nullptr) {
     result.error = "mkdtemp " + child_config.dir + ": " + std::strerror(errno);
     return result;
   }
-  std::string label = store + " run " + std::to_string(run + 1) + "/" + std::to_string(runs);
+  std::string label = spec + " run " + std::to_string(run + 1) + "/" + std::to_string(runs);
   // Lines up the progress of the usual store names.
   label.resize(std::max<size_t>(label.size(), 16), ' ');
-  RunChild(store, child_config, plan, label, &result);
+  RunChild(plan.store, child_config, plan, label, &result);
   std::error_code ignored;
   std::filesystem::remove_all(child_config.dir, ignored);
   return result;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "bench/all_phases.h"
 #include "bench/store.h"
 #include "bench/workload.h"
 
@@ -65,6 +66,10 @@ std::string Join(const std::vector<std::string>& parts) {
   return joined;
 }
 
+bool Contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
 bool CheckStores(const std::vector<std::string>& stores, std::string* error) {
   const std::vector<std::string> built = BuiltStores();
   if (stores.empty()) {
@@ -72,7 +77,7 @@ bool CheckStores(const std::vector<std::string>& stores, std::string* error) {
     return false;
   }
   for (size_t i = 0; i < stores.size(); ++i) {
-    if (std::find(built.begin(), built.end(), stores[i]) == built.end()) {
+    if (!Contains(built, StoreName(stores[i]))) {
       *error = "--stores: unknown store '" + stores[i] + "' (built: " + Join(built) + ")";
       return false;
     }
@@ -84,15 +89,67 @@ bool CheckStores(const std::vector<std::string>& stores, std::string* error) {
   return true;
 }
 
+// The core phases' database holds records from add on, none between delete and re-add;
+// every phase but add and miss needs them, and re-add needs delete to have made room.
+bool CheckPhases(const std::vector<std::string>& listed, std::vector<std::string>* phases,
+                 std::string* error) {
+  const std::vector<std::string>& all = AllPhaseNames();
+  for (const std::string& phase : listed) {
+    if (!Contains(all, phase)) {
+      *error = "--phases: unknown phase '" + phase + "' (phases: " + Join(all) + ")";
+      return false;
+    }
+  }
+  phases->clear();
+  for (const std::string& phase : all) {
+    if (Contains(listed, phase)) phases->push_back(phase);
+  }
+  if (phases->empty()) {
+    *error = "--phases: empty list (phases: " + Join(all) + ")";
+    return false;
+  }
+  bool has_records = false;
+  for (const std::string& phase : *phases) {
+    const bool core = Contains(PhaseNames(), phase) || phase == "tx10-nosync";
+    if (phase == "add" || phase == "re-add") {
+      if (phase == "re-add" && !Contains(*phases, "delete")) {
+        *error = "--phases: re-add needs delete";
+        return false;
+      }
+      has_records = true;
+    } else if (core && phase != "miss" && !has_records) {
+      *error = "--phases: " + phase +
+               (Contains(*phases, "add") ? " follows delete, so it needs re-add" : " needs add");
+      return false;
+    } else if (phase == "miss" && !Contains(*phases, "add")) {
+      *error = "--phases: miss needs add";
+      return false;
+    }
+    if (phase == "delete") has_records = false;
+  }
+  return true;
+}
+
 std::string DefaultDir() { return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp"; }
 
 }  // namespace
+
+std::string StoreName(const std::string& spec) {
+  const size_t suffix = sizeof(kOnDiskSuffix) - 1;
+  return OnDisk(spec) ? spec.substr(0, spec.size() - suffix) : spec;
+}
+
+bool OnDisk(const std::string& spec) {
+  const size_t suffix = sizeof(kOnDiskSuffix) - 1;
+  return spec.size() > suffix && spec.compare(spec.size() - suffix, suffix, kOnDiskSuffix) == 0;
+}
 
 const char* Usage() {
   return "usage: ptdb-bench [--n N] [--dir DIR] [--key-size K] [--value-size V]\n"
          "                  [--stores S1,S2,...] [--runs R] [--json FILE] [--quick]\n"
          "                  [--ptdb-flags nommap|internal] [--disk-dir DIR] [--durable-n N]\n"
-         "                  [--txns T] [--durable-txns D] [--mix-ops M] [--help]\n"
+         "                  [--txns T] [--durable-txns D] [--mix-ops M] [--phases P1,P2,...]\n"
+         "                  [--chart-data DIR] [--help]\n"
          "\n"
          "Runs the phases of tdb2's speed tool (add, find, miss, traverse, delete, re-add,\n"
          "append, churn), then transactions (tx10-nosync, tx10-durable, bulk) and a one- and\n"
@@ -105,14 +162,20 @@ const char* Usage() {
          "                   gets a fresh subdirectory, removed afterwards\n"
          "  --key-size K     key bytes, at least 16 (default 16)\n"
          "  --value-size V   value bytes (default 100)\n"
-         "  --stores LIST    comma-separated stores to run (default: all built)\n"
+         "  --stores LIST    comma-separated stores to run (default: all built); NAME@disk\n"
+         "                   runs NAME with all its databases in --disk-dir\n"
+         "  --phases LIST    comma-separated phases to run, in their fixed order (default: all;\n"
+         "                   every phase but bulk, tx10-durable and mix* needs add)\n"
          "  --runs R         runs per store, interleaved; the table shows medians and the\n"
-         "                   spread (max-min)/median (default 1)\n"
-         "  --json FILE      append one JSON line per store, run and phase to FILE\n"
+         "                   spread: every run within +-x% of the median (default 1)\n"
+         "  --json FILE      append one JSON line per store, run and phase to FILE, then one\n"
+         "                   per store and phase with the median over the runs\n"
+         "  --chart-data DIR write ops.dat and commit.dat (medians, min, max) for\n"
+         "                   bench/charts.gp into DIR\n"
          "  --ptdb-flags F   nommap: ptdb's file backend with pread/pwrite; internal: memory\n"
          "                   only (default: file with mmap)\n"
-         "  --disk-dir DIR   where tx10-durable's databases go (default: a fresh directory\n"
-         "                   under /tmp, removed afterwards)\n"
+         "  --disk-dir DIR   where tx10-durable's and @disk stores' databases go (default: a\n"
+         "                   fresh directory under /var/tmp, removed afterwards)\n"
          "  --durable-n N    records in tx10-durable's database (default: --n)\n"
          "  --txns T         transactions of 10 records in tx10-nosync (default 1000)\n"
          "  --durable-txns D in tx10-durable (default n/1000, at least 50, at most T: a\n"
@@ -142,7 +205,8 @@ bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* err
                              flag == "--value-size" || flag == "--stores" || flag == "--runs" ||
                              flag == "--json" || flag == "--ptdb-flags" || flag == "--disk-dir" ||
                              flag == "--durable-n" || flag == "--txns" ||
-                             flag == "--durable-txns" || flag == "--mix-ops";
+                             flag == "--durable-txns" || flag == "--mix-ops" ||
+                             flag == "--phases" || flag == "--chart-data";
     if (!takes_value) {
       *error = "unknown argument '" + flag + "'";
       return false;
@@ -187,6 +251,11 @@ bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* err
     } else if (flag == "--json") {
       if (value.empty()) return bad_value("empty file name");
       options->json_path = value;
+    } else if (flag == "--chart-data") {
+      if (value.empty()) return bad_value("empty directory");
+      options->chart_dir = value;
+    } else if (flag == "--phases") {
+      if (!CheckPhases(SplitCommas(value), &options->phases, error)) return false;
     } else if (flag == "--stores") {
       stores = value;
       stores_given = true;
@@ -202,6 +271,7 @@ bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* err
   } else {
     options->stores = BuiltStores();
   }
+  if (options->phases.empty()) options->phases = AllPhaseNames();
   if (options->dir.empty()) options->dir = DefaultDir();
   if (options->durable_n == 0) options->durable_n = options->n;
   if (options->mix_ops == 0) options->mix_ops = options->n;

@@ -277,18 +277,19 @@ void RunMixPhases(const StoreConfig& config, const StoreTraits& traits, const Ph
   if (log.count() == 0) {
     // The workers open what the holder created.
     mix_config.create = false;
-    on_phase(RunWorkers("mix1", 1, mix_config, plan, first_failure));
-    if (traits.multi_process) {
-      on_phase(RunWorkers("mix2", 2, mix_config, plan, first_failure));
-    } else {
+    if (plan.Runs("mix1")) on_phase(RunWorkers("mix1", 1, mix_config, plan, first_failure));
+    if (!traits.multi_process) {
       on_phase(SkippedPhase("mix2", "unsafe: the store takes no locks"));
+    } else if (plan.Runs("mix2")) {
+      on_phase(RunWorkers("mix2", 2, mix_config, plan, first_failure));
     }
   } else {
+    // The failure belongs to the first mix phase selected.
     PhaseResult failed;
-    failed.phase = "mix1";
+    failed.phase = plan.Runs("mix1") ? "mix1" : "mix2";
     failed.failures = log.count();
     on_phase(failed);
-    on_phase(SkippedPhase("mix2", "mix1 could not start"));
+    if (plan.Runs("mix1")) on_phase(SkippedPhase("mix2", "mix1 could not start"));
   }
   for (int fd : {report[0], report[1], release[0], release[1]}) {
     if (fd >= 0) close(fd);

@@ -13,7 +13,8 @@
 namespace ptdb {
 namespace bench {
 
-// Reports mix1 and mix2 (each skipped with the reason when the store cannot run it). The
+// Runs mix1 and mix2 as far as plan.phases selects them, and reports them (each skipped with
+// the reason when the store cannot run it; on_phase ignores what was not selected). The
 // database lives in a fresh subdirectory of config.dir; the handle that loads it stays
 // open, idle, while the workers run (a tdb opened with TDB_CLEAR_IF_FIRST would otherwise
 // be wiped by the first worker's open).

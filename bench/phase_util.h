@@ -3,10 +3,12 @@
 #ifndef PTDB_BENCH_PHASE_UTIL_H_
 #define PTDB_BENCH_PHASE_UTIL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bench/phases.h"
 #include "bench/store.h"
@@ -17,12 +19,20 @@ namespace bench {
 
 // The settings of the phases after the core ones.
 struct PhasePlan {
-  std::string store;          // the store's name, for opening more handles (MakeStore)
-  std::string disk_dir;       // tx10-durable's database goes in a fresh subdirectory of it
-  uint64_t durable_n = 0;     // records in tx10-durable's database
-  uint64_t txns = 0;          // transactions in tx10-nosync
-  uint64_t durable_txns = 0;  // transactions in tx10-durable
-  uint64_t mix_ops = 0;       // operations of each process in mix1 and mix2
+  std::string store;                // the store's name, for opening more handles (MakeStore)
+  std::string disk_dir;             // tx10-durable's database goes in a fresh subdirectory of it
+  uint64_t durable_n = 0;           // records in tx10-durable's database
+  uint64_t txns = 0;                // transactions in tx10-nosync
+  uint64_t durable_txns = 0;        // transactions in tx10-durable
+  uint64_t mix_ops = 0;             // operations of each process in mix1 and mix2
+  std::vector<std::string> phases;  // the phases to run (options.h checks what they need)
+  // The store's own databases are on the disk (an @disk store): tx10-durable runs on the
+  // core phases' database instead of a new one.
+  bool on_disk = false;
+
+  bool Runs(const std::string& phase) const {
+    return std::find(phases.begin(), phases.end(), phase) != phases.end();
+  }
 };
 
 // PhaseFn reports a phase; NoteFn prints a progress remark (e.g. how long a preload took).

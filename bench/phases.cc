@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -188,10 +189,14 @@ const std::vector<std::string>& PhaseNames() {
   return names;
 }
 
-void RunPhases(Store* store, uint64_t n, const std::function<void(const PhaseResult&)>& on_phase,
+void RunPhases(Store* store, uint64_t n, const std::vector<std::string>& selected,
+               const std::function<void(const PhaseResult&)>& on_phase,
                std::string* first_failure) {
   PhaseRunner runner(store, n, first_failure);
-  for (const Phase& phase : kPhases) on_phase(runner.Time(phase.name, n, phase.body, phase.verify));
+  for (const Phase& phase : kPhases) {
+    if (std::find(selected.begin(), selected.end(), phase.name) == selected.end()) continue;
+    on_phase(runner.Time(phase.name, n, phase.body, phase.verify));
+  }
 }
 
 }  // namespace bench

@@ -42,10 +42,11 @@ struct PhaseResult {
 // getrusage's ru_maxrss in bytes: the process's peak resident set so far.
 uint64_t PeakRssBytes();
 
-// Runs every phase on n records, calling on_phase after each. Failures are counted, not
-// fatal; *first_failure (if still empty) gets a description of the first one.
-void RunPhases(Store* store, uint64_t n, const std::function<void(const PhaseResult&)>& on_phase,
-               std::string* first_failure);
+// Runs the core phases named in `selected` on n records, in their fixed order, calling
+// on_phase after each. Failures are counted, not fatal; *first_failure (if still empty) gets
+// a description of the first one.
+void RunPhases(Store* store, uint64_t n, const std::vector<std::string>& selected,
+               const std::function<void(const PhaseResult&)>& on_phase, std::string* first_failure);
 
 }  // namespace bench
 }  // namespace ptdb

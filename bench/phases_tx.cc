@@ -20,7 +20,6 @@ namespace bench {
 namespace {
 
 constexpr uint64_t kReplacedPerTx = 5;
-constexpr uint64_t kInsertedPerTx = 5;
 // A replaced record's new value is the workload value of (record + this): same size (so a
 // store may update in place), different bytes (so verification sees the update).
 constexpr uint64_t kReplacedValueOffset = uint64_t{1} << 40;
@@ -145,6 +144,25 @@ PhaseResult RunTx10Durable(const StoreConfig& config, const PhasePlan& plan, con
   store->Close();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
+  return result;
+}
+
+PhaseResult RunTx10DurableInPlace(Store* store, uint64_t live_first, uint64_t live_count,
+                                  uint64_t fresh_first, const PhasePlan& plan, const NoteFn& note,
+                                  std::string* first_failure) {
+  constexpr const char* kPhase = "tx10-durable";
+  FailureLog log(kPhase, first_failure);
+  log.ExpectOk(*store, store->SetSync(true), "turning syncs on, records", live_count);
+  const auto sync_start = Clock::now();
+  SyncFileSystem(store->config().dir);
+  char text[256];
+  std::snprintf(text, sizeof(text), "%s: on the core phases' database in %s (%s), syncfs %.1f s",
+                kPhase, store->config().dir.c_str(), FileSystemType(store->config().dir).c_str(),
+                SecondsSince(sync_start));
+  note(text);
+  PhaseResult result =
+      RunTx10(kPhase, store, live_first, live_count, fresh_first, plan.durable_txns, first_failure);
+  result.failures += log.count();
   return result;
 }
 

@@ -13,8 +13,12 @@
 namespace ptdb {
 namespace bench {
 
+// New records each tx10 transaction inserts (besides the 5 it replaces).
+constexpr uint64_t kInsertedPerTx = 5;
+
 // plan.txns transactions of 10 records on `store`, whose records are
-// [live_first, live_first + live_count), with syncs off.
+// [live_first, live_first + live_count), with syncs off; the records inserted follow those
+// (no phase before ever stores them).
 PhaseResult RunTx10NoSync(Store* store, uint64_t live_first, uint64_t live_count,
                           const PhasePlan& plan, std::string* first_failure);
 
@@ -22,6 +26,13 @@ PhaseResult RunTx10NoSync(Store* store, uint64_t live_first, uint64_t live_count
 // in a fresh directory under plan.disk_dir (preloaded, then written back with syncfs, untimed).
 PhaseResult RunTx10Durable(const StoreConfig& config, const PhasePlan& plan, const NoteFn& note,
                            std::string* first_failure);
+
+// The same on `store` itself, a database on the disk already (an @disk store's, after the
+// core phases and tx10-nosync): written back with syncfs and syncs turned on, untimed.
+// Its records are [live_first, live_first + live_count); the new ones start at fresh_first.
+PhaseResult RunTx10DurableInPlace(Store* store, uint64_t live_first, uint64_t live_count,
+                                  uint64_t fresh_first, const PhasePlan& plan, const NoteFn& note,
+                                  std::string* first_failure);
 
 // One durable transaction inserting config.n records into an empty database in a fresh
 // subdirectory of config.dir.

@@ -6,11 +6,14 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <utility>
 
 #include "bench/all_phases.h"
+#include "bench/machine.h"
 #include "bench/numbers.h"
+#include "bench/summary.h"
 
 namespace ptdb {
 namespace bench {
@@ -27,32 +30,6 @@ constexpr std::pair<const char*, const char*> kRatios[] = {
 // The phases whose rows also show sync calls per commit.
 constexpr const char* kTxPhases[] = {"tx10-nosync", "tx10-durable", "bulk"};
 
-struct Stat {
-  bool present = false;
-  bool skipped = false;  // some run skipped the phase
-  double median = 0;
-  double spread = 0;  // (max - min) / median
-};
-
-Stat Summarize(std::vector<double> values) {
-  Stat stat;
-  if (values.empty()) return stat;
-  std::sort(values.begin(), values.end());
-  const size_t mid = values.size() / 2;
-  stat.present = true;
-  stat.median = values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-  stat.spread = stat.median > 0 ? (values.back() - values.front()) / stat.median : 0;
-  return stat;
-}
-
-// Finds the result of `phase` in a run, or nullptr.
-const PhaseResult* FindPhase(const StoreRun& run, const std::string& phase) {
-  for (const PhaseResult& r : run.phases) {
-    if (r.phase == phase) return &r;
-  }
-  return nullptr;
-}
-
 class Table {
  public:
   void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
@@ -62,12 +39,12 @@ class Table {
     std::vector<size_t> widths;
     for (const auto& row : rows_) {
       widths.resize(std::max(widths.size(), row.size()));
-      for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+      for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], Width(row[c]));
     }
     for (const auto& row : rows_) {
       std::string line;
       for (size_t c = 0; c < row.size(); ++c) {
-        const std::string pad(widths[c] - row[c].size(), ' ');
+        const std::string pad(widths[c] - Width(row[c]), ' ');
         line += c == 0 ? row[c] + pad : "  " + pad + row[c];
       }
       std::fprintf(out, "%s\n", line.c_str());
@@ -75,6 +52,13 @@ class Table {
   }
 
  private:
+  // Characters on a terminal: UTF-8 continuation bytes (the cells' "\u00b1") take no column.
+  static size_t Width(const std::string& cell) {
+    return static_cast<size_t>(std::count_if(cell.begin(), cell.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
+  }
+
   std::vector<std::vector<std::string>> rows_;
 };
 
@@ -84,7 +68,8 @@ std::string Format(const char* format, double value) {
   return text;
 }
 
-std::string Percent(double fraction) { return Format("%.1f%%", 100 * fraction); }
+// Whole percent: the runs' noise is far coarser than a tenth of one.
+std::string PlusMinus(double fraction) { return Format("\u00b1%.0f%%", 100 * fraction); }
 std::string Ratio(double ratio) { return Format("%.2fx", ratio); }
 std::string OneDecimal(double value) { return Format("%.1f", value); }
 std::string TwoDecimals(double value) { return Format("%.2f", value); }
@@ -111,10 +96,6 @@ bool Has(const std::vector<std::string>& stores, const char* store) {
   return std::find(stores.begin(), stores.end(), store) != stores.end();
 }
 
-// What a row shows of one phase of one run; NaN leaves the run out.
-using ValueFn = std::function<double(const StoreRun&, const PhaseResult&)>;
-
-double OpsPerSec(const StoreRun&, const PhaseResult& r) { return r.OpsPerSec(); }
 double SyncsPerCommit(const StoreRun&, const PhaseResult& r) { return r.SyncsPerCommit(); }
 double PeakRss(const StoreRun&, const PhaseResult& r) {
   return static_cast<double>(r.peak_rss_bytes);
@@ -126,11 +107,20 @@ double FileBytes(const StoreRun& run, const PhaseResult& r) {
 double BytesPerRecord(const StoreRun& run, const PhaseResult& r) {
   return FileBytes(run, r) / static_cast<double>(r.ops);
 }
-// Shown on the mix2 row: how much a second process adds, within one run.
-double MixScaling(const StoreRun& run, const PhaseResult& mix2) {
-  const PhaseResult* mix1 = FindPhase(run, "mix1");
-  if (mix1 == nullptr || !mix1->skipped.empty() || mix1->OpsPerSec() <= 0) return std::nan("");
-  return mix2.OpsPerSec() / mix1->OpsPerSec();
+
+bool IsTxPhase(const std::string& phase) {
+  return std::find(std::begin(kTxPhases), std::end(kTxPhases), phase) != std::end(kTxPhases);
+}
+
+// The last core phase selected, whose database the "at end" rows describe; empty if none.
+std::string LastCorePhase(const std::vector<std::string>& phases) {
+  std::string last;
+  for (const std::string& phase : phases) {
+    if (std::find(PhaseNames().begin(), PhaseNames().end(), phase) != PhaseNames().end()) {
+      last = phase;
+    }
+  }
+  return last;
 }
 
 class TableBuilder {
@@ -142,68 +132,53 @@ class TableBuilder {
     }
   }
 
-  // The medians (and ratios) table, and with several runs the spreads table.
-  void Build(Table* medians, Table* spreads) {
-    medians_ = medians;
-    spreads_ = spreads;
+  // Rows: every phase selected, then what describes the databases.
+  void Build(Table* table) {
+    table_ = table;
     std::vector<std::string> header = {"phase (ops/s)"};
     for (const std::string& store : stores()) header.push_back(store);
-    spreads_->AddRow(std::vector<std::string>(header));
     for (const auto& [subject, baseline] : ratios_) {
       header.push_back(std::string(subject) + "/" + baseline);
     }
-    medians_->AddRow(header);
-    for (const std::string& phase : AllPhaseNames()) {
-      AddRow(phase, phase, OpsPerSec, Commas, /*mark_failures=*/true);
-      if (std::find(std::begin(kTxPhases), std::end(kTxPhases), phase) != std::end(kTxPhases)) {
-        AddRow(phase + " syncs/commit", phase, SyncsPerCommit, TwoDecimals, false);
-      }
+    table_->AddRow(header);
+    const std::vector<std::string>& phases = context_.options.phases;
+    for (const std::string& phase : phases) {
+      AddRow(phase, phase, OpsPerSec, Commas, /*rate=*/true);
+      if (IsTxPhase(phase)) AddRow(phase + " syncs/commit", phase, SyncsPerCommit, TwoDecimals);
     }
-    AddRow("mix2/mix1", "mix2", MixScaling, TwoDecimals, false);
-    AddRow("file bytes after add", "add", FileBytes, Commas, false);
-    AddRow("bytes/record after add", "add", BytesPerRecord, OneDecimal, false);
-    AddRow("file bytes at end", PhaseNames().back(), FileBytes, Commas, false);
-    AddRow("peak RSS bytes", PhaseNames().back(), PeakRss, Commas, false);
-    AddRow("bulk peak RSS bytes", "bulk", PeakRss, Commas, false);
-  }
-
-  // The median of `value` over the runs of `store` that ran `phase`; *failed (optional) is
-  // set if any of them had failures.
-  Stat Median(const std::string& store, const std::string& phase, const ValueFn& value,
-              bool* failed) const {
-    std::vector<double> values;
-    bool skipped = false;
-    for (const StoreRun& run : runs_) {
-      const PhaseResult* r = run.store == store ? FindPhase(run, phase) : nullptr;
-      if (r == nullptr) continue;
-      if (!r->skipped.empty()) {
-        skipped = true;
-        continue;
-      }
-      if (std::isnan(value(run, *r))) continue;
-      values.push_back(value(run, *r));
-      if (r->failures != 0 && failed != nullptr) *failed = true;
+    const auto runs = [&](const char* phase) {
+      return std::find(phases.begin(), phases.end(), phase) != phases.end();
+    };
+    if (runs("mix1") && runs("mix2")) AddRow("mix2/mix1", "mix2", MixScaling, TwoDecimals, true);
+    if (runs("add")) {
+      AddRow("file bytes after add", "add", FileBytes, Commas);
+      AddRow("bytes/record after add", "add", BytesPerRecord, OneDecimal);
     }
-    Stat stat = Summarize(values);
-    stat.skipped = skipped;
-    return stat;
+    const std::string last = LastCorePhase(phases);
+    if (!last.empty()) {
+      AddRow("file bytes after " + last, last, FileBytes, Commas);
+      AddRow("peak RSS bytes after " + last, last, PeakRss, Commas);
+    }
+    if (runs("bulk")) AddRow("bulk peak RSS bytes", "bulk", PeakRss, Commas);
   }
 
  private:
   const std::vector<std::string>& stores() const { return context_.options.stores; }
 
+  // A rate row shows how far the runs strayed from the median (with several runs) and
+  // whether any run failed.
   void AddRow(const std::string& label, const std::string& phase, const ValueFn& value,
-              const std::function<std::string(double)>& text, bool mark_failures) {
+              const std::function<std::string(double)>& text, bool rate = false) {
     std::vector<std::string> row = {label};
-    std::vector<std::string> spread_row = {label};
     std::map<std::string, Stat> stats;
     for (const std::string& store : stores()) {
-      bool failed = false;
-      const Stat stat = Median(store, phase, value, &failed);
+      const Stat stat = Summarize(runs_, store, phase, value);
       std::string cell = stat.present ? text(stat.median) : stat.skipped ? "n/a" : "-";
-      if (failed && mark_failures) cell += " FAILED";
+      if (stat.present && rate && context_.options.runs > 1) {
+        cell += " " + PlusMinus(stat.PlusMinus());
+      }
+      if (stat.failed && rate) cell += " FAILED";
       row.push_back(cell);
-      spread_row.push_back(stat.present ? Percent(stat.spread) : "-");
       stats[store] = stat;
     }
     for (const auto& [subject, baseline] : ratios_) {
@@ -211,29 +186,31 @@ class TableBuilder {
       const Stat& b = stats[baseline];
       row.push_back(a.present && b.present && b.median > 0 ? Ratio(a.median / b.median) : "-");
     }
-    medians_->AddRow(row);
-    spreads_->AddRow(spread_row);
+    table_->AddRow(row);
   }
 
   const RunContext& context_;
   const std::vector<StoreRun>& runs_;
   std::vector<std::pair<const char*, const char*>> ratios_;
-  Table* medians_ = nullptr;
-  Table* spreads_ = nullptr;
+  Table* table_ = nullptr;
 };
 
 // Sync calls per commit of each transaction phase, by call, from each store's first run
 // that ran it (the counts are a property of the store's commit path, not of timing).
 void PrintSyncCalls(const RunContext& context, const std::vector<StoreRun>& runs, FILE* out) {
+  std::vector<std::string> phases;
+  for (const std::string& phase : context.options.phases) {
+    if (IsTxPhase(phase)) phases.push_back(phase);
+  }
   Table table;
   std::vector<std::string> header = {"sync calls per commit"};
-  for (const char* phase : kTxPhases) header.push_back(phase);
+  for (const std::string& phase : phases) header.push_back(phase);
   table.AddRow(header);
   bool any = false;
   for (const std::string& store : context.options.stores) {
     std::vector<std::string> row = {store};
     bool ran = false;
-    for (const char* phase : kTxPhases) {
+    for (const std::string& phase : phases) {
       std::string cell = "-";
       for (const StoreRun& run : runs) {
         const PhaseResult* r = run.store == store ? FindPhase(run, phase) : nullptr;
@@ -283,6 +260,43 @@ void PrintSkipped(const RunContext& context, const std::vector<StoreRun>& runs, 
   }
 }
 
+// The fields every JSON line starts with, up to "records".
+std::string JsonHead(const char* kind, const RunContext& context, const StoreRun& run,
+                     const std::string& phase) {
+  const BenchOptions& options = context.options;
+  // An @disk store commits durably on its core database (all_phases.cc).
+  const bool preloaded = phase == "tx10-durable" && !OnDisk(run.store);
+  const uint64_t records = preloaded ? options.durable_n : options.n;
+  return "{\"kind\":" + JsonString(kind) + ",\"store\":" + JsonString(run.store) +
+         ",\"backend\":" + JsonString(run.backend) + ",\"phase\":" + JsonString(phase) +
+         ",\"n\":" + std::to_string(options.n) + ",\"records\":" + std::to_string(records);
+}
+
+// The fields every JSON line ends with, from "date" on, and the newline.
+std::string JsonTail(const RunContext& context, const StoreRun& run, const std::string& phase) {
+  const BenchOptions& options = context.options;
+  const std::string dir = phase == "tx10-durable" ? context.disk_dir : run.dir;
+  return ",\"date\":" + JsonString(context.date) +
+         ",\"key_size\":" + std::to_string(options.key_size) +
+         ",\"value_size\":" + std::to_string(options.value_size) + ",\"dir\":" + JsonString(dir) +
+         ",\"fs\":" + JsonString(FileSystemType(dir)) +
+         ",\"machine\":" + JsonString(context.machine) + "}\n";
+}
+
+bool AppendLines(const std::string& path, const std::string& lines, std::string* error) {
+  FILE* file = std::fopen(path.c_str(), "a");
+  if (file == nullptr) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  const bool written = std::fwrite(lines.data(), 1, lines.size(), file) == lines.size();
+  if (std::fclose(file) != 0 || !written) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FILE* out) {
@@ -297,28 +311,59 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
                WithCommas(options.txns).c_str(), WithCommas(options.durable_txns).c_str(),
                context.disk_dir.c_str(), context.disk_fs.c_str(),
                WithCommas(options.durable_n).c_str(), WithCommas(options.mix_ops).c_str());
+  for (const std::string& store : options.stores) {
+    if (OnDisk(store)) {
+      std::fprintf(out, "%s: all databases in %s (%s); tx10-durable on the core phases' database\n",
+                   kOnDiskSuffix, context.disk_dir.c_str(), context.disk_fs.c_str());
+      break;
+    }
+  }
   std::fprintf(out, "%s, %s\n\n", context.date.c_str(), context.machine.c_str());
   TableBuilder builder(context, runs);
-  Table medians, spreads;
-  builder.Build(&medians, &spreads);
-  medians.Print(out);
+  Table table;
+  builder.Build(&table);
+  table.Print(out);
   std::fprintf(out, "\n");
+  if (options.runs > 1) {
+    std::fprintf(out,
+                 "medians of %d runs per store, interleaved; \u00b1x%%: every run within x%% of "
+                 "the median.\n",
+                 options.runs);
+  }
+  // The notes on the phases that ran.
+  const auto ran = [&](std::initializer_list<const char*> phases) {
+    for (const char* phase : phases) {
+      if (std::find(options.phases.begin(), options.phases.end(), phase) != options.phases.end()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (ran({"traverse"})) std::fprintf(out, "traverse = records visited per second.\n");
+  if (ran({"churn"})) std::fprintf(out, "churn = delete+insert pairs per second.\n");
+  if (ran({"tx10-nosync", "tx10-durable"})) {
+    std::fprintf(out,
+                 "tx10-* = transactions per second, each replacing 5 records and inserting 5;\n"
+                 "  nosync on the core phases' database with syncs off, durable on the disk with\n"
+                 "  syncs on.\n");
+  }
+  if (ran({"bulk"})) {
+    std::fprintf(out, "bulk = records per second of one durable transaction of n inserts.\n");
+  }
+  if (ran({"tx10-nosync", "tx10-durable", "bulk"})) {
+    std::fprintf(out,
+                 "syncs/commit = calls of fsync, fdatasync, msync(MS_SYNC), sync_file_range, "
+                 "sync\n  and writes to O_SYNC/O_DSYNC descriptors, counted during the phase.\n");
+  }
+  if (ran({"mix1", "mix2"})) {
+    std::fprintf(out,
+                 "mix1, mix2 = fetches (90%%) and stores (10%%) per second of 1 and 2 processes;\n"
+                 "  mix2/mix1 = the median over runs of each run's ratio.\n");
+  }
   std::fprintf(out,
-               "traverse = records visited per second; churn = delete+insert pairs per second.\n"
-               "tx10-* = transactions per second, each replacing 5 records and inserting 5;\n"
-               "  nosync on the core phases' database with syncs off, durable on the disk with\n"
-               "  syncs on. bulk = records per second of one durable transaction of n inserts.\n"
-               "syncs/commit = calls of fsync, fdatasync, msync(MS_SYNC), sync_file_range, sync\n"
-               "  and writes to O_SYNC/O_DSYNC descriptors, counted during the phase.\n"
-               "mix1, mix2 = fetches (90%%) and stores (10%%) per second of 1 and 2 processes;\n"
-               "  mix2/mix1 = the median over runs of each run's ratio.\n"
                "a/b columns: ratio of the medians (ops/s: above 1, a faster; syncs and bytes:\n"
                "  below 1, a fewer or smaller). n/a = skipped, see below; - = no figure.\n");
   PrintSkipped(context, runs, out);
-  if (options.runs > 1) {
-    std::fprintf(out, "\nspread = (max - min) / median over the runs:\n\n");
-    spreads.Print(out);
-  }
   PrintSyncCalls(context, runs, out);
   for (const StoreRun& run : runs) {
     if (!run.ok()) {
@@ -330,16 +375,10 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
 
 bool AppendJson(const std::string& path, const RunContext& context, const StoreRun& run,
                 std::string* error) {
-  FILE* file = std::fopen(path.c_str(), "a");
-  if (file == nullptr) {
-    *error = path + ": " + std::strerror(errno);
-    return false;
-  }
+  std::string lines;
   const BenchOptions& options = context.options;
   for (const PhaseResult& r : run.phases) {
     if (!r.skipped.empty()) continue;
-    const bool durable = r.phase == "tx10-durable";
-    const uint64_t records = durable ? options.durable_n : options.n;
     std::string extra;
     if (r.commits > 0) {
       char text[512];
@@ -359,25 +398,56 @@ bool AppendJson(const std::string& path, const RunContext& context, const StoreR
         extra += ",\"mix2_over_mix1\":" + Format("%.3f", MixScaling(run, r));
       }
     }
-    std::fprintf(
-        file,
-        "{\"store\":%s,\"backend\":%s,\"phase\":%s,\"n\":%" PRIu64 ",\"records\":%" PRIu64
-        ",\"ops\":%" PRIu64 ",\"ops_per_sec\":%.1f,\"ns_per_op\":%.1f,\"file_bytes\":%" PRIu64
-        ",\"peak_rss_bytes\":%" PRIu64 ",\"failures\":%" PRIu64
-        "%s,\"run\":%d,\"date\":%s,\"key_size\":%zu,\"value_size\":%zu,\"dir\":%s,"
-        "\"fs\":%s,\"machine\":%s}\n",
-        JsonString(run.store).c_str(), JsonString(run.backend).c_str(), JsonString(r.phase).c_str(),
-        options.n, records, r.ops, r.OpsPerSec(), r.NsPerOp(), r.file_bytes, r.peak_rss_bytes,
-        r.failures, extra.c_str(), run.run, JsonString(context.date).c_str(), options.key_size,
-        options.value_size, JsonString(durable ? context.disk_dir : options.dir).c_str(),
-        JsonString(durable ? context.disk_fs : context.fs).c_str(),
-        JsonString(context.machine).c_str());
+    char text[512];
+    std::snprintf(text, sizeof(text),
+                  ",\"ops\":%" PRIu64
+                  ",\"ops_per_sec\":%.1f,\"ns_per_op\":%.1f,\"file_bytes\":%" PRIu64
+                  ",\"peak_rss_bytes\":%" PRIu64 ",\"failures\":%" PRIu64,
+                  r.ops, r.OpsPerSec(), r.NsPerOp(), r.file_bytes, r.peak_rss_bytes, r.failures);
+    lines += JsonHead("run", context, run, r.phase) + text + extra +
+             ",\"run\":" + std::to_string(run.run) + JsonTail(context, run, r.phase);
   }
-  if (std::fclose(file) != 0) {
-    *error = path + ": " + std::strerror(errno);
-    return false;
+  return AppendLines(path, lines, error);
+}
+
+bool AppendMedianJson(const std::string& path, const RunContext& context,
+                      const std::vector<StoreRun>& runs, std::string* error) {
+  std::string lines;
+  for (const std::string& store : context.options.stores) {
+    const StoreRun* first = nullptr;
+    for (const StoreRun& run : runs) {
+      if (run.store == store && first == nullptr) first = &run;
+    }
+    if (first == nullptr) continue;
+    for (const std::string& phase : context.options.phases) {
+      const Stat ops = Summarize(runs, store, phase, OpsPerSec);
+      if (!ops.present) continue;
+      uint64_t failures = 0;
+      for (const StoreRun& run : runs) {
+        const PhaseResult* r = run.store == store ? FindPhase(run, phase) : nullptr;
+        if (r != nullptr) failures += r->failures;
+      }
+      std::string extra;
+      if (IsTxPhase(phase)) {
+        extra += ",\"syncs_per_commit\":" +
+                 Format("%.3f", Summarize(runs, store, phase, SyncsPerCommit).median);
+      }
+      if (phase == "mix2") {
+        const Stat scaling = Summarize(runs, store, phase, MixScaling);
+        if (scaling.present) extra += ",\"mix2_over_mix1\":" + Format("%.3f", scaling.median);
+      }
+      char text[512];
+      std::snprintf(text, sizeof(text),
+                    ",\"runs\":%zu,\"ops_per_sec\":%.1f,\"ops_per_sec_min\":%.1f,"
+                    "\"ops_per_sec_max\":%.1f,\"spread_pct\":%.1f,\"ns_per_op\":%.1f,"
+                    "\"failures\":%" PRIu64,
+                    ops.count, ops.median, ops.min, ops.max, 100 * ops.PlusMinus(),
+                    ops.median > 0 ? 1e9 / ops.median : 0.0, failures);
+      lines += JsonHead("median", context, *first, phase) + text + extra +
+               JsonTail(context, *first, phase);
+    }
   }
-  return true;
+  return AppendLines(path, lines, error);
 }
 
 }  // namespace bench

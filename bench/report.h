@@ -28,9 +28,15 @@ struct RunContext {
 // third lists the sync calls per commit of each transaction phase.
 void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FILE* out);
 
-// Appends one JSON object per phase of `run` that ran (not skipped) to path, one per line.
+// Appends one JSON object per phase of `run` that ran (not skipped) to path, one per line
+// ("kind":"run").
 bool AppendJson(const std::string& path, const RunContext& context, const StoreRun& run,
                 std::string* error);
+
+// Appends one JSON object per store and phase with the median over its runs ("kind":
+// "median"; bench/README.md lists the fields).
+bool AppendMedianJson(const std::string& path, const RunContext& context,
+                      const std::vector<StoreRun>& runs, std::string* error);
 
 }  // namespace bench
 }  // namespace ptdb
