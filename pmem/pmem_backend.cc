@@ -7,6 +7,12 @@
 namespace ptdb {
 
 PmemBackend::~PmemBackend() {
+  // A handle closed inside its transaction cancels it, as a file handle does. Only the
+  // transaction's own thread can: libpmemobj keeps a transaction per thread.
+  if (storage_->in_user_transaction() && tx_thread_ == std::this_thread::get_id()) {
+    storage_->AbortUserTransaction();
+    EndHold();
+  }
   // A handle closed with a chainlock or lockall still held gives it back.
   locks_.ReleaseAll(this);
 }
@@ -18,7 +24,7 @@ Status PmemBackend::RunTx(Op&& op) {
 }
 
 Status PmemBackend::Reload(const Status& failure) {
-  Status st = storage_->Rescan();
+  Status st = storage_->Refresh();
   if (st.ok()) st = engine_.Load();
   if (st.ok()) return failure;
   return Err(st.code(), "%.*s; reloading after the rollback then failed: %.*s",
@@ -73,7 +79,9 @@ Status PmemBackend::NextKey(std::string* key) {
 
 Status PmemBackend::Wipe() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  return RunTx([&] { return engine_.Wipe(); });
+  // Only the first zone stays; the pool gets the others' space back (at commit).
+  return RunTx(
+      [&] { return engine_.Wipe([this](uint64_t end) { return storage_->ReleaseFrom(end); }); });
 }
 
 Status PmemBackend::ChainLock(std::string_view key, LockType type) {
@@ -96,6 +104,57 @@ Status PmemBackend::LockAll(LockType type) {
 Status PmemBackend::UnlockAll(LockType type) {
   LockSet* locks = storage_->locks();
   return locks ? locks->UnlockAll(this, type) : Status::OK();
+}
+
+// The handle mutex is held from here to the commit or cancel: every other thread's call
+// waits, so none sees a change before it is committed, and no other operation's writes
+// land among the transaction's (the undo log's blocks and OpUndo rely on that).
+Status PmemBackend::TransactionStart() {
+  mu_.lock();
+  Status st = locks_.HoldsAny(this)
+                  ? Status(Error::kLock,
+                           "a transaction cannot start while this handle holds locks (a "
+                           "chainlock or lockall)")
+                  : storage_->BeginUserTransaction();
+  if (!st.ok()) {
+    mu_.unlock();
+    return st;
+  }
+  tx_thread_ = std::this_thread::get_id();
+  return Status::OK();
+}
+
+Status PmemBackend::TransactionPrepare(bool) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (!storage_->in_user_transaction()) return Status(Error::kEinval, "no transaction to prepare");
+  // Nothing to make durable ahead of the commit: the undo log already is, and the commit
+  // is one step that cannot fail half way. Only a transaction libpmemobj aborted cannot
+  // commit.
+  return storage_->UserTransactionAborted("only transaction_cancel can end it");
+}
+
+Status PmemBackend::TransactionCommit(bool) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (!storage_->in_user_transaction()) return Status(Error::kEinval, "no transaction to commit");
+  Status st = storage_->CommitUserTransaction();
+  if (st.ok()) {
+    stats_->transactions++;
+  } else {
+    st = Reload(st);
+  }
+  EndHold();
+  return st;
+}
+
+Status PmemBackend::TransactionCancel() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (!storage_->in_user_transaction()) return Status(Error::kEinval, "no transaction to cancel");
+  storage_->AbortUserTransaction();
+  stats_->transaction_cancels++;
+  // The engine cached zones the abort freed.
+  Status st = Reload(Status::OK());
+  EndHold();
+  return st;
 }
 
 Status PmemBackend::Check(const CheckFn& fn) {

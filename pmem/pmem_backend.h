@@ -2,13 +2,16 @@
 // a pool file in /dev/shm with PMEM_IS_PMEM_FORCE=1). docs/pmem.md describes it.
 //
 // Every operation that writes is one pmem::obj::flat_transaction: it commits whole or,
-// on any error (or a crash), leaves nothing behind. Reads go straight to the pool.
+// on any error (or a crash), leaves nothing behind. Reads go straight to the pool. A user
+// transaction is the outermost pmemobj transaction; the operations inside it flatten into
+// it, and the handle stays locked from its start to its end.
 #ifndef PTDB_PMEM_PMEM_BACKEND_H_
 #define PTDB_PMEM_PMEM_BACKEND_H_
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/backend.h"
 #include "common/engine.h"
@@ -41,14 +44,12 @@ class PmemBackend final : public Backend {
   Status ChainUnlock(std::string_view key, LockType type) override;
   Status LockAll(LockType type) override;
   Status UnlockAll(LockType type) override;
-  // User transactions on a pool (the outermost flat_transaction) are not built yet: a
-  // clear error rather than a transaction that is not one.
-  Status TransactionStart() override {
-    return Status(Error::kEinval, "transactions on a pmem database are not implemented yet");
-  }
-  Status TransactionPrepare(bool) override { return TransactionStart(); }
-  Status TransactionCommit(bool) override { return TransactionStart(); }
-  Status TransactionCancel() override { return TransactionStart(); }
+  // The frontend calls these from the thread that started the transaction (libpmemobj's
+  // transactions are per thread). kNoSync changes nothing: a commit always persists.
+  Status TransactionStart() override;
+  Status TransactionPrepare(bool nosync) override;
+  Status TransactionCommit(bool nosync) override;
+  Status TransactionCancel() override;
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override;
@@ -60,7 +61,7 @@ class PmemBackend final : public Backend {
  private:
   PmemBackend(std::unique_ptr<PmemStorage> storage, const HashConfig& hash, StatCounters* stats,
               bool lock)
-      : storage_(std::move(storage)), engine_(storage_.get(), hash, stats) {
+      : stats_(stats), storage_(std::move(storage)), engine_(storage_.get(), hash, stats) {
     storage_->SetLocks(lock ? &locks_ : nullptr, this);
   }
 
@@ -71,11 +72,17 @@ class PmemBackend final : public Backend {
   // After an abort: the engine's cached zone list may name a zone whose allocation was
   // undone, so it and the storage's extents are read again.
   Status Reload(const Status& failure);
+  // Ends the user transaction's hold on mu_ (TransactionStart took it). REQUIRES: the
+  // transaction's thread.
+  void EndHold() { mu_.unlock(); }
 
   // Serializes the handle's operations, each with its whole transaction (pmem_locks.h).
   // Recursive: callbacks (traverse, parse) call back into the handle from inside an
-  // operation, and a chainlock or lockall holds it across calls.
+  // operation, a chainlock or lockall holds it across calls, and so does a user
+  // transaction, from start to commit or cancel.
   std::recursive_mutex mu_;
+  StatCounters* stats_;
+  std::thread::id tx_thread_;  // the user transaction's thread
   HandleLock primitive_{&mu_};
   LockSet locks_{&primitive_};
   std::unique_ptr<PmemStorage> storage_;

@@ -1,6 +1,7 @@
 #include "pmem/pmem_storage.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "pmem/pmem_layout.h"
 
@@ -27,9 +28,7 @@ constexpr int kMaxLowAllocations = 8;
 // so a block logged once covers the writes that follow. Widening is safe while one
 // transaction at a time changes the pool: the extra bytes are the database's own, and
 // an abort only puts back what they held when the transaction began.
-constexpr uintptr_t kSnapshotBlock = 256;
-// Past this many ranges the transaction is large; libpmemobj finds repeats itself.
-constexpr size_t kMaxLogged = 64;
+constexpr uintptr_t kSnapshotBlock = LoggedBlocks::kBlock;
 
 uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
@@ -157,8 +156,139 @@ Status PmemStorage::Grow(uint64_t min_bytes, Extent* added) {
                (unsigned long long)zone.off);
   }
   AddExtent({zone.off, pmemobj_alloc_usable_size(zone) & ~(format::kRecordAlign - 1)});
+  if (user_tx_) op_undo_.AddZone(zone);
   *added = extents_.back();
   return Status::OK();
+}
+
+Status PmemStorage::ReleaseFrom(uint64_t end) {
+  if (pmemobj_tx_stage() != TX_STAGE_WORK) return OutsideTransaction(end, 0);
+  std::vector<Extent> kept;
+  Status st;
+  for (const Extent& e : extents_) {
+    if (e.off < end) {
+      kept.push_back(e);
+      continue;
+    }
+    op_released_ = user_tx_;
+    if (pmemobj_tx_xfree(pmemobj_oid(base_ + e.off), POBJ_XFREE_NO_ABORT) != 0) {
+      st = Err(Error::kIo, "cannot free the zone object at %llu: %s", (unsigned long long)e.off,
+               pmemobj_errormsg());
+      break;
+    }
+  }
+  PTDB_RETURN_IF_ERROR(st);
+  extents_.clear();
+  first_extent_.clear();
+  end_ = format::kHeaderSize;
+  zone_bytes_ = 0;
+  for (const Extent& e : kept) AddExtent(e);
+  return Status::OK();
+}
+
+Status PmemStorage::BeginUserTransaction() {
+  if (user_tx_) return Status(Error::kEinval, "a transaction is already open on this pool");
+  if (pmemobj_tx_stage() != TX_STAGE_NONE) return OtherPoolTransaction();
+  // No jmp_buf: errors come back as return values (and the stage), never as a longjmp.
+  if (pmemobj_tx_begin(pop_, nullptr, TX_PARAM_NONE) != 0) {
+    Status st = Err(Error::kIo, "cannot begin a pmemobj transaction: %s", pmemobj_errormsg());
+    // A failed begin leaves the thread in the aborted stage until it is ended.
+    if (pmemobj_tx_stage() != TX_STAGE_NONE) (void)pmemobj_tx_end();
+    return st;
+  }
+  // As libpmemobj-cpp's flat transactions do: a failing libpmemobj call inside returns its
+  // error instead of aborting the whole transaction, so one failed operation never costs
+  // the user the operations before it.
+  pmemobj_tx_set_failure_behavior(POBJ_TX_FAILURE_RETURN);
+  logged_.Clear();
+  op_undo_.Clear();
+  user_tx_ = true;
+  return Status::OK();
+}
+
+Status PmemStorage::CommitUserTransaction() {
+  if (!user_tx_) return Status(Error::kEinval, "no transaction to commit");
+  Status st = UserTransactionAborted("nothing was committed");
+  // The commit flushes every logged block and every zone allocated, then drops the undo
+  // log: from here a crash keeps all of the transaction.
+  if (st.ok()) pmemobj_tx_commit();
+  const int err = pmemobj_tx_end();
+  if (st.ok() && err != 0) {
+    st = Err(Error::kIo, "the pmemobj transaction did not commit: %s", std::strerror(err));
+  }
+  user_tx_ = false;
+  logged_.Clear();
+  op_undo_.Clear();
+  return st;
+}
+
+void PmemStorage::AbortUserTransaction() {
+  if (!user_tx_) return;
+  // Replays the undo log (every write since Begin) and frees the zones allocated since.
+  if (pmemobj_tx_stage() == TX_STAGE_WORK) pmemobj_tx_abort(ECANCELED);
+  (void)pmemobj_tx_end();
+  user_tx_ = false;
+  logged_.Clear();
+  op_undo_.Clear();
+}
+
+Status PmemStorage::UserTransactionAborted(const char* what) const {
+  if (!user_tx_ || pmemobj_tx_stage() == TX_STAGE_WORK) return Status::OK();
+  const int err = pmemobj_tx_errno();
+  return Err(err == ENOMEM ? Error::kOom : Error::kIo,
+             "libpmemobj aborted the transaction (%s), undoing every change since "
+             "transaction_start: %s",
+             std::strerror(err), what);
+}
+
+Status PmemStorage::TakeBack(const Status& failure, const ExtentsMark& mark) {
+  if (pmemobj_tx_stage() != TX_STAGE_WORK) {
+    // Nothing of the transaction is left; its zones were freed with the rest.
+    Status st = Rescan();
+    Status aborted = UserTransactionAborted("cancel the transaction");
+    return Err(aborted.code(), "%.*s; %.*s%s%.*s", int(failure.message().size()),
+               failure.message().data(), int(aborted.message().size()), aborted.message().data(),
+               st.ok() ? "" : "; then: ", int(st.message().size()), st.message().data());
+  }
+  Status st;
+  if (op_released_) {
+    st = Status(Error::kIo, "the operation had freed zone objects already");
+  } else {
+    op_undo_.RestoreWrites();
+    for (const PMEMoid& zone : op_undo_.zones()) {
+      if (pmemobj_tx_xfree(zone, POBJ_XFREE_NO_ABORT) != 0) {
+        st = Err(Error::kIo, "cannot free a zone object: %s", pmemobj_errormsg());
+        break;
+      }
+    }
+  }
+  if (!st.ok()) {
+    // A zone object nobody links, or one freed for good, would stay: rather lose the
+    // whole transaction.
+    pmemobj_tx_abort(EIO);
+    (void)Rescan();
+    return Err(Error::kIo,
+               "%.*s; taking the operation back failed (%.*s), so the transaction was "
+               "aborted: cancel it",
+               int(failure.message().size()), failure.message().data(), int(st.message().size()),
+               st.message().data());
+  }
+  if (!op_undo_.zones().empty()) {
+    extents_.resize(mark.extents);
+    first_extent_.resize(mark.pages);
+    end_ = mark.end;
+    zone_bytes_ = mark.zone_bytes;
+    // Blocks inside the freed zones must be logged again if a new zone reuses the space.
+    logged_.Clear();
+  }
+  op_undo_.Clear();
+  return failure;
+}
+
+Status PmemStorage::OtherPoolTransaction() const {
+  return Status(Error::kEinval,
+                "this thread has a transaction open on another pmem pool: libpmemobj allows a "
+                "thread one transaction at a time");
 }
 
 Status PmemStorage::Snapshot(const Region& r, uint64_t off, size_t len) {
@@ -169,7 +299,7 @@ Status PmemStorage::Snapshot(const Region& r, uint64_t off, size_t len) {
       r.hi, reinterpret_cast<uint8_t*>((a + len + kSnapshotBlock - 1) & ~(kSnapshotBlock - 1)));
   const int err = pmemobj_tx_xadd_range_direct(lo, size_t(hi - lo), POBJ_XADD_NO_ABORT);
   if (err != 0) return SnapshotFailed(off, len, err);
-  if (logged_.size() < kMaxLogged) logged_.emplace_back(lo, hi);
+  logged_.AddRange(lo, hi);
   return Status::OK();
 }
 

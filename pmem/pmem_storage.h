@@ -6,7 +6,9 @@
 // aligned blocks, is added to the undo log unless this transaction logged it already
 // (libpmemobj copies the old bytes, except in an object allocated by the same
 // transaction), then overwritten in place. An abort or a crash before the commit puts
-// every byte back. docs/pmem.md has the layout and the reasons.
+// every byte back. A user transaction is the outermost pmemobj transaction, begun and
+// ended by calls of its own, and every operation's transaction flattens into it.
+// docs/pmem.md has the layout and the reasons.
 //
 // Read and Write are inline: they sit on every lookup's path.
 #ifndef PTDB_PMEM_PMEM_STORAGE_H_
@@ -25,6 +27,8 @@
 #include "common/format.h"
 #include "common/locks.h"
 #include "common/storage.h"
+#include "pmem/pmem_logged_blocks.h"
+#include "pmem/pmem_op_undo.h"
 #include "pmem/pmem_tx.h"
 
 namespace ptdb {
@@ -53,15 +57,34 @@ class PmemStorage {
   Status Write(uint64_t off, const void* src, size_t len) {
     Region r;
     if (!Locate(off, len, &r)) return OutOfBounds(off, len);
-    if (!Logged(r.p, len)) PTDB_RETURN_IF_ERROR(Snapshot(r, off, len));
+    if (len == 0) return Status::OK();
+    if (!logged_.Covers(r.p, len)) PTDB_RETURN_IF_ERROR(Snapshot(r, off, len));
+    if (user_tx_) op_undo_.SaveWrite(r.p, len);
     std::memcpy(r.p, src, len);
     return Status::OK();
   }
 
   // Runs fn (returning Status) as one pmemobj transaction (pmem_tx.h): every Write inside
   // it is undone if fn fails, anything throws, or the process dies before the commit.
+  // Inside a user transaction fn runs in that one: a failure undoes fn's own writes and
+  // zones (OpUndo) and the user transaction goes on; only a crash or a cancel undoes the
+  // rest.
   template <class Fn>
   Status Transaction(Fn&& fn);
+
+  // The user transaction: the outermost pmemobj transaction of this thread, from Begin to
+  // Commit or Abort, across any number of Transaction calls. libpmemobj's transactions
+  // belong to a thread: the caller keeps other threads out until it ends (the handle
+  // mutex) and calls all of these from the thread that began it.
+  Status BeginUserTransaction();
+  // Makes every change since Begin durable at once and ends the transaction. If
+  // libpmemobj aborted it meanwhile, only ends it and says so: nothing was committed.
+  Status CommitUserTransaction();
+  // Undoes every change since Begin and ends the transaction.
+  void AbortUserTransaction();
+  bool in_user_transaction() const { return user_tx_; }
+  // The error for a user transaction libpmemobj aborted; OK if it is alive (or none).
+  Status UserTransactionAborted(const char* what) const;
 
   // Records and hash tables live in zones, never in the header, so only zone offsets
   // are worth a prefetch. One unsigned range test on purpose: written as two tests, or
@@ -75,6 +98,12 @@ class PmemStorage {
   // abort frees it again) and reports it. kOom when the pool has no room for it.
   Status Grow(uint64_t min_bytes, Extent* added);
 
+  // Frees every zone object from `end` on (a wipe keeps only the first zone), inside the
+  // caller's transaction, so an abort or a crash keeps them. Inside a user transaction a
+  // failure after this cannot be taken back alone (libpmemobj has no "unfree"): the
+  // whole transaction is then aborted.
+  Status ReleaseFrom(uint64_t end);
+
   // The zone objects in address order: what the pool really holds, not what the zone
   // chain says, so the checker can tell an unlinked zone object.
   const std::vector<Extent>& Extents() const { return extents_; }
@@ -82,6 +111,12 @@ class PmemStorage {
 
   // Finds the zone objects again: after an aborted transaction freed one that Grow made.
   Status Rescan();
+  // Rescan, unless a user transaction is alive: zone objects it allocated are not yet
+  // visible to pmemobj_first (libpmemobj publishes them at commit), and a failed
+  // operation inside it has restored the list already.
+  Status Refresh() {
+    return user_tx_ && pmemobj_tx_stage() == TX_STAGE_WORK ? Status::OK() : Rescan();
+  }
 
   // The lock set (common/locks.h) for the handle `owner`; none when locks is null
   // (kNoLock).
@@ -139,13 +174,23 @@ class PmemStorage {
   // Appends a zone object (above every other) to extents_ and first_extent_.
   void AddExtent(const Extent& e);
 
-  // Whether this transaction has logged [p, p + len) already.
-  bool Logged(const uint8_t* p, size_t len) const {
-    for (const auto& [lo, hi] : logged_) {
-      if (p >= lo && p + len <= hi) return true;
-    }
-    return false;
-  }
+  // How many zone objects the list had, to drop those a failed operation added.
+  struct ExtentsMark {
+    size_t extents;
+    size_t pages;
+    uint64_t end;
+    uint64_t zone_bytes;
+  };
+  ExtentsMark Mark() const { return {extents_.size(), first_extent_.size(), end_, zone_bytes_}; }
+
+  // Transaction inside a user transaction.
+  template <class Fn>
+  Status NestedTransaction(Fn&& fn);
+  // After fn failed inside a user transaction: puts back what it wrote and frees the
+  // zones it allocated, or, if libpmemobj aborted the whole transaction, says so.
+  Status TakeBack(const Status& failure, const ExtentsMark& mark);
+  Status OtherPoolTransaction() const;
+
   // Adds the range, widened to whole blocks inside its region, to the undo log.
   Status Snapshot(const Region& r, uint64_t off, size_t len);
 
@@ -167,20 +212,42 @@ class PmemStorage {
   std::vector<uint32_t> first_extent_;
   LockSet* locks_ = nullptr;
   const void* owner_ = nullptr;
-  // The ranges the current transaction has logged (pool addresses), so that a write into
-  // one needs no call into libpmemobj. Only the handle's one transaction at a time uses
-  // it (pmem_locks.h).
-  std::vector<std::pair<const uint8_t*, const uint8_t*>> logged_;
+  // The blocks the current transaction has logged, so that a write into one needs no call
+  // into libpmemobj. Only the handle's one transaction at a time uses it (pmem_locks.h).
+  LoggedBlocks logged_;
+  // A user transaction is open (on the thread that holds the handle).
+  bool user_tx_ = false;
+  // The current operation's changes, kept only inside a user transaction.
+  OpUndo op_undo_;
+  // The current operation freed zone objects (ReleaseFrom): it cannot be taken back alone.
+  bool op_released_ = false;
 };
 
 template <class Fn>
 Status PmemStorage::Transaction(Fn&& fn) {
-  // A transaction nested in another (a future user transaction) keeps the outer log.
-  const bool outermost = pmemobj_tx_stage() == TX_STAGE_NONE;
-  if (outermost) logged_.clear();
+  if (user_tx_) return NestedTransaction(std::forward<Fn>(fn));
+  // A thread has one pmemobj transaction at a time, whatever the pool: one open on
+  // another pool would take this operation in (libpmemobj refuses that).
+  if (pmemobj_tx_stage() != TX_STAGE_NONE) return OtherPoolTransaction();
+  logged_.Clear();
   Status st = RunInTransaction(pop_, std::forward<Fn>(fn));
-  if (outermost) logged_.clear();
+  logged_.Clear();
   return st;
+}
+
+template <class Fn>
+Status PmemStorage::NestedTransaction(Fn&& fn) {
+  PTDB_RETURN_IF_ERROR(UserTransactionAborted("cancel the transaction"));
+  // The blocks logged so far stay logged: the undo log holds their state from before the
+  // user transaction, which is what a crash or a cancel must restore.
+  op_undo_.Clear();
+  op_released_ = false;
+  const ExtentsMark mark = Mark();
+  // fn runs straight in the user transaction: that is all a nested flat_transaction
+  // would do (its commit is a no-op, and its failure is ours to take back), minus the
+  // per-operation begin, allocation and end that cost about a fifth of a small store.
+  Status st = CatchPmemErrors(std::forward<Fn>(fn));
+  return st.ok() ? st : TakeBack(st, mark);
 }
 
 }  // namespace ptdb

@@ -25,21 +25,12 @@ class TransactionFailed {
   Status status_;
 };
 
-// Runs fn (returning Status) as one flat transaction on pop. If fn fails or anything
-// throws, the transaction is aborted, every change fn made is undone, and the error is
-// returned. No exception escapes.
-//
-// Nested inside another transaction (a future user transaction), a flat transaction
-// cannot undo just its own part: the caller must then abort the outer one on failure.
+// Runs fn (returning Status) and turns anything libpmemobj-cpp or the library throws into
+// a Status. No exception escapes.
 template <class Fn>
-Status RunInTransaction(PMEMobjpool* pop, Fn&& fn) {
+Status CatchPmemErrors(Fn&& fn) {
   try {
-    pmem::obj::pool_base pool(pop);
-    pmem::obj::flat_transaction::run(pool, [&fn] {
-      Status st = fn();
-      if (!st.ok()) throw TransactionFailed(std::move(st));
-    });
-    return Status::OK();
+    return fn();
   } catch (const TransactionFailed& failed) {
     return failed.status();
   } catch (const pmem::transaction_out_of_memory& e) {
@@ -52,6 +43,22 @@ Status RunInTransaction(PMEMobjpool* pop, Fn&& fn) {
   } catch (const std::exception& e) {
     return Err(Error::kIo, "pmemobj transaction aborted: %s", e.what());
   }
+}
+
+// Runs fn (returning Status) as one flat transaction on pop. If fn fails or anything
+// throws, the transaction is aborted, every change fn made is undone, and the error is
+// returned. No exception escapes. Only for a thread with no transaction open: nested, a
+// flat transaction cannot undo just its own part (PmemStorage handles that case).
+template <class Fn>
+Status RunInTransaction(PMEMobjpool* pop, Fn&& fn) {
+  return CatchPmemErrors([&] {
+    pmem::obj::pool_base pool(pop);
+    pmem::obj::flat_transaction::run(pool, [&fn] {
+      Status st = fn();
+      if (!st.ok()) throw TransactionFailed(std::move(st));
+    });
+    return Status::OK();
+  });
 }
 
 }  // namespace ptdb

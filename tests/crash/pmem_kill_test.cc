@@ -1,8 +1,10 @@
 // kill -9 at random moments while a child process changes a pmem database; then reopen
 // (libpmemobj rolls back the transaction that was cut short) and require a clean check()
-// and exactly the state after the last operation the child reported, or that state with
-// the one operation in flight applied. Every operation is one transaction, so nothing in
-// between is allowed. Reproduce a failure with PTDB_TEST_SEED=<seed printed>.
+// and exactly the state after the last commit the child reported, or that state with the
+// commit in flight applied whole. Two kinds of child: one whose every operation is its
+// own transaction, and one that runs user transactions of several operations (some
+// failing inside, some cancelled) between plain operations. Nothing in between is
+// allowed. Reproduce a failure with PTDB_TEST_SEED=<seed printed>.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -17,7 +19,6 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,8 +31,10 @@
 namespace ptdb::test {
 namespace {
 
-// 5 seeds x 50 kills: 250 kills, about 10 s in a Debug build.
+// 5 seeds x 50 kills for each kind of child: 500 kills, about 20 s in a Debug build.
 constexpr int kKillsPerSeed = 50;
+// A user transaction has 1 to this many operations.
+constexpr int kMaxOpsPerTransaction = 12;
 constexpr int kKeys = 300;
 // One message must fit in one atomic pipe write (PIPE_BUF), so a kill never splits it.
 constexpr size_t kMaxValue = 3500;
@@ -115,7 +118,10 @@ Status Run(Db* db, const Op& op, const Dump& model) {
   return Status(Error::kEinval, "unknown op");
 }
 
-// Messages from the child: 'B' + the op (it begins), 'D' (it is done), 'E' (it failed).
+// Messages from the child: 'B' + an op (it belongs to the commit being built), 'C' (that
+// commit starts: from here it may be in the pool), 'D' (it returned), 'X' (the ops since
+// the last 'D' are being cancelled and never reach the pool), 'E' (something failed).
+// A plain operation is "B<op>C" in one write, then 'D'.
 void Send(int fd, const std::string& msg) {
   if (write(fd, msg.data(), msg.size()) != ssize_t(msg.size())) _exit(4);
 }
@@ -128,23 +134,45 @@ std::string Begin(const Op& op) {
   return msg + op.key + op.value;
 }
 
+[[noreturn]] void Fail(int out) {
+  Send(out, "E");
+  _exit(3);
+}
+
 // The child: applies ops from its own stream until killed. Its model mirrors the
-// database, so it knows which outcome (exists, no such key) is expected.
-[[noreturn]] void Child(const std::string& path, uint64_t stream_seed, Dump model, int out) {
+// database, so it knows which outcome (exists, no such key) is expected; inside a
+// transaction those failures leave the transaction going.
+[[noreturn]] void Child(const std::string& path, bool transactions, uint64_t stream_seed,
+                        Dump model, int out) {
   std::unique_ptr<Db> db;
-  if (!Db::Open(path, ReopenRw(), &db).ok()) {
-    Send(out, "E");
-    _exit(3);
-  }
+  if (!Db::Open(path, ReopenRw(), &db).ok()) Fail(out);
   std::mt19937_64 rng(stream_seed);
   for (;;) {
-    const Op op = RandomOp(rng);
-    Send(out, Begin(op));
-    if (!Run(db.get(), op, model).ok()) {
-      Send(out, "E");
-      _exit(3);
+    if (!transactions || rng() % 4 == 0) {
+      const Op op = RandomOp(rng);
+      Send(out, Begin(op) + "C");
+      if (!Run(db.get(), op, model).ok()) Fail(out);
+      Apply(op, &model);
+      Send(out, "D");
+      continue;
     }
-    Apply(op, &model);
+    if (!db->TransactionStart().ok()) Fail(out);
+    Dump inside = model;
+    const int ops = int(rng() % kMaxOpsPerTransaction) + 1;
+    for (int i = 0; i < ops; i++) {
+      const Op op = RandomOp(rng);
+      Send(out, Begin(op));
+      if (!Run(db.get(), op, inside).ok()) Fail(out);
+      Apply(op, &inside);
+    }
+    if (rng() % 8 == 0) {
+      Send(out, "X");
+      if (!db->TransactionCancel().ok()) Fail(out);
+      continue;
+    }
+    Send(out, "C");
+    if (!db->TransactionCommit().ok()) Fail(out);
+    model = std::move(inside);
     Send(out, "D");
   }
 }
@@ -155,9 +183,9 @@ class Reader {
  public:
   explicit Reader(int fd) : fd_(fd) {}
 
-  // Returns once `ops` ops have begun (or the child is gone).
-  bool WaitForBegins(int ops) {
-    while (begins_ < ops && !eof_) {
+  // Returns once `ops` ops have begun and `commits` commits started (or the child is gone).
+  bool WaitFor(int ops, int commits) {
+    while ((begins_ < ops || commits_ < commits) && !eof_) {
       if (!Fill()) return false;
     }
     return !failed_;
@@ -168,9 +196,11 @@ class Reader {
     }
     return !failed_;
   }
-  // The ops that completed, and the one begun but not reported done.
+  // The ops of the commits that returned, in order; the ops of the commit begun but not
+  // reported done, and whether its commit had started ('C').
   const std::vector<Op>& done() const { return done_; }
-  const std::optional<Op>& in_flight() const { return in_flight_; }
+  const std::vector<Op>& pending() const { return pending_; }
+  bool committing() const { return committing_; }
   bool failed() const { return failed_; }
 
  private:
@@ -190,9 +220,14 @@ class Reader {
     size_t pos = 0;
     while (pos < buf_.size()) {
       const char tag = buf_[pos];
-      if (tag == 'D') {
-        if (in_flight_) done_.push_back(*in_flight_);
-        in_flight_.reset();
+      if (tag == 'D' || tag == 'X') {
+        if (tag == 'D') done_.insert(done_.end(), pending_.begin(), pending_.end());
+        pending_.clear();
+        committing_ = false;
+        pos++;
+      } else if (tag == 'C') {
+        committing_ = true;
+        commits_++;
         pos++;
       } else if (tag == 'E') {
         failed_ = true;
@@ -207,7 +242,7 @@ class Reader {
         op.type = OpType(buf_[pos + 1]);
         op.key = buf_.substr(pos + kHead, lens[0]);
         op.value = buf_.substr(pos + kHead + lens[0], lens[1]);
-        in_flight_ = std::move(op);
+        pending_.push_back(std::move(op));
         begins_++;
         pos += kHead + lens[0] + lens[1];
       }
@@ -218,21 +253,26 @@ class Reader {
   int fd_;
   std::string buf_;
   std::vector<Op> done_;
-  std::optional<Op> in_flight_;
+  std::vector<Op> pending_;
+  bool committing_ = false;
   int begins_ = 0;
+  int commits_ = 0;
   bool eof_ = false;
   bool failed_ = false;
 };
 
 struct Tally {
   int kills = 0;
-  int rolled_back = 0;  // the op in flight left nothing
-  int committed = 0;    // the op in flight had committed before it could say so
+  int rolled_back = 0;  // the commit in flight left nothing (or none was in flight)
+  int committed = 0;    // the commit in flight had committed before it could say so
+  int mid_commit = 0;   // killed after a commit started and before it said it returned
 };
 
-// One kill: a child from the current state, killed after a random number of ops and a
-// random few microseconds more. Updates *model to the state the reopened database has.
-void KillOnce(const std::string& path, std::mt19937_64& rng, Dump* model, Tally* tally) {
+// One kill: a child from the current state, killed after a random number of ops (or of
+// commits started) and a random few microseconds more. Updates *model to the state the
+// reopened database has.
+void KillOnce(const std::string& path, bool transactions, std::mt19937_64& rng, Dump* model,
+              Tally* tally) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   const uint64_t stream_seed = rng();
@@ -240,13 +280,15 @@ void KillOnce(const std::string& path, std::mt19937_64& rng, Dump* model, Tally*
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     close(fds[0]);
-    Child(path, stream_seed, *model, fds[1]);
+    Child(path, transactions, stream_seed, *model, fds[1]);
   }
   close(fds[1]);
   Reader reader(fds[0]);
-  // Sometimes while the pool is still being opened.
+  // Sometimes while the pool is still being opened; often just as a commit starts.
+  const bool at_commit = rng() % 3 == 0;
   const int kill_after = rng() % 20 == 0 ? 0 : int(rng() % 150) + 1;
-  const bool alive = reader.WaitForBegins(kill_after);
+  const bool alive =
+      at_commit ? reader.WaitFor(0, kill_after / 4 + 1) : reader.WaitFor(kill_after, 0);
   const auto spin = std::chrono::microseconds(rng() % 60);
   for (auto until = std::chrono::steady_clock::now() + spin;
        std::chrono::steady_clock::now() < until;) {
@@ -262,6 +304,7 @@ void KillOnce(const std::string& path, std::mt19937_64& rng, Dump* model, Tally*
   tally->kills++;
 
   for (const Op& op : reader.done()) Apply(op, model);
+  if (reader.committing()) tally->mid_commit++;
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Db::Open(path, ReopenRw(), &db));
   PTDB_ASSERT_OK(db->Check());
@@ -270,17 +313,20 @@ void KillOnce(const std::string& path, std::mt19937_64& rng, Dump* model, Tally*
     tally->rolled_back++;
     return;
   }
-  ASSERT_TRUE(reader.in_flight().has_value())
-      << "after the kill the database differs from the state after the last operation";
+  ASSERT_TRUE(reader.committing())
+      << "after the kill the database differs from the state after the last commit, and "
+         "no commit had started ("
+      << reader.pending().size() << " ops of a transaction pending)";
   Dump with = *model;
-  Apply(*reader.in_flight(), &with);
+  for (const Op& op : reader.pending()) Apply(op, &with);
   ASSERT_TRUE(got == with) << "after the kill the database is neither the state after the "
-                              "last operation nor that state plus the operation in flight";
+                              "last commit nor that state plus the whole commit in flight ("
+                           << reader.pending().size() << " ops)";
   *model = std::move(with);
   tally->committed++;
 }
 
-TEST(PmemKillTest, EveryKillLeavesACommittedState) {
+void KillMany(bool transactions) {
   Tally tally;
   for (uint64_t seed : Seeds()) {
     SCOPED_TRACE("PTDB_TEST_SEED=" + std::to_string(seed));
@@ -294,16 +340,23 @@ TEST(PmemKillTest, EveryKillLeavesACommittedState) {
     Dump model;
     for (int k = 0; k < kKillsPerSeed; k++) {
       SCOPED_TRACE("kill " + std::to_string(k));
-      KillOnce(path, rng, &model, &tally);
-      if (HasFatalFailure()) return;
+      KillOnce(path, transactions, rng, &model, &tally);
+      if (::testing::Test::HasFatalFailure()) return;
     }
     std::printf("pmem kill seed %llu: %d kills so far, %zu records\n", (unsigned long long)seed,
                 tally.kills, model.size());
   }
-  std::printf("pmem kills: %d; op in flight rolled back or not begun %d, committed %d\n",
-              tally.kills, tally.rolled_back, tally.committed);
+  std::printf(
+      "pmem kills (%s): %d; commit in flight rolled back or none %d, committed %d; killed "
+      "mid-commit %d\n",
+      transactions ? "user transactions" : "one transaction per operation", tally.kills,
+      tally.rolled_back, tally.committed, tally.mid_commit);
   EXPECT_GE(tally.kills, 200);
 }
+
+TEST(PmemKillTest, EveryKillLeavesACommittedState) { KillMany(false); }
+
+TEST(PmemKillTest, EveryKillDuringUserTransactionsLeavesACommittedState) { KillMany(true); }
 
 }  // namespace
 }  // namespace ptdb::test

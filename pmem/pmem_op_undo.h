@@ -1,0 +1,61 @@
+// What one operation inside a user transaction changed, so that an operation that fails
+// (kExists, kNoExist, kOom half way through) can be taken back alone while the user's
+// transaction goes on.
+//
+// libpmemobj cannot undo part of a transaction: a nested flat transaction that fails just
+// commits into the outer one, and an abort ends the outermost. So, inside a user
+// transaction only, the storage keeps in DRAM the old bytes of each write and the zone
+// objects it allocated. Putting them back needs no new undo-log entry: every byte
+// restored lies in a block the transaction has already logged (Write logs before it
+// writes), so a crash still rolls back to the state before the user's transaction, and a
+// commit flushes the restored bytes with the rest.
+#ifndef PTDB_PMEM_PMEM_OP_UNDO_H_
+#define PTDB_PMEM_PMEM_OP_UNDO_H_
+
+#include <libpmemobj.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace ptdb {
+
+class OpUndo {
+ public:
+  void Clear() {
+    bytes_.clear();
+    writes_.clear();
+    zones_.clear();
+  }
+  // Before [p, p + len) is overwritten.
+  void SaveWrite(const uint8_t* p, size_t len) {
+    writes_.push_back({const_cast<uint8_t*>(p), len});
+    bytes_.insert(bytes_.end(), p, p + len);
+  }
+  void AddZone(PMEMoid zone) { zones_.push_back(zone); }
+
+  // Puts back every saved byte, the newest write first, so overlapping writes end with the
+  // oldest bytes.
+  void RestoreWrites() {
+    size_t end = bytes_.size();
+    for (auto it = writes_.rbegin(); it != writes_.rend(); ++it) {
+      end -= it->len;
+      std::memcpy(it->p, bytes_.data() + end, it->len);
+    }
+  }
+  // The zone objects the operation allocated: the caller frees them (in the transaction).
+  const std::vector<PMEMoid>& zones() const { return zones_; }
+
+ private:
+  struct SavedWrite {
+    uint8_t* p;
+    size_t len;
+  };
+  std::vector<uint8_t> bytes_;
+  std::vector<SavedWrite> writes_;
+  std::vector<PMEMoid> zones_;
+};
+
+}  // namespace ptdb
+
+#endif  // PTDB_PMEM_PMEM_OP_UNDO_H_
