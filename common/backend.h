@@ -46,6 +46,11 @@ class Backend {
   virtual Status TransactionPrepare(bool nosync) = 0;
   virtual Status TransactionCommit(bool nosync) = 0;
   virtual Status TransactionCancel() = 0;
+  // A read-only transaction: one consistent state across many reads. Here the allrecord
+  // read lock, held throughout (the pmem backend's, which serialises its handle anyway);
+  // the file backend lets other readers and a write transaction's start go on.
+  virtual Status ReadTransactionStart() { return LockAll(LockType::kRead); }
+  virtual Status ReadTransactionEnd() { return UnlockAll(LockType::kRead); }
   virtual Status Check(const CheckFn& fn) = 0;
   virtual Status Summary(bool histograms, std::string* report) = 0;
   virtual Status ReadSeqnum(uint64_t* seqnum) = 0;

@@ -55,7 +55,8 @@ struct Header {
   uint64_t tx_applying;      // number of the commit being applied in place, 0 when none
   uint64_t tx_gate;          // nonzero while a write transaction keeps other writers out
   uint64_t zone_generation;  // bumped when zones are given back (wipe, repack)
-  uint64_t reserved[40];     // zero
+  uint64_t ro_readers;       // nonzero while read-only transactions may be running
+  uint64_t reserved[39];     // zero
   uint64_t top_hash[kTopSlots];
 };
 
@@ -76,7 +77,8 @@ static_assert(offsetof(Header, tx_replayed) == 160);
 static_assert(offsetof(Header, tx_applying) == 168);
 static_assert(offsetof(Header, tx_gate) == 176);
 static_assert(offsetof(Header, zone_generation) == 184);
-static_assert(offsetof(Header, reserved) == 192);
+static_assert(offsetof(Header, ro_readers) == 192);
+static_assert(offsetof(Header, reserved) == 200);
 // Top-level groups start on a cache line: one group is one line.
 static_assert(offsetof(Header, top_hash) == 512);
 static_assert(std::is_trivially_copyable_v<Header> && std::is_standard_layout_v<Header>);

@@ -188,9 +188,9 @@ Status LockSet::UnlockAll(const void* owner, LockType type) {
   return Unlock(owner, all, h != nullptr ? h->type : type);
 }
 
-Status LockSet::Sweep() {
-  PTDB_RETURN_IF_ERROR(primitive_->LockAllRecord(LockType::kWrite));
-  return primitive_->UnlockAllRecord(LockType::kWrite);
+Status LockSet::Sweep(LockType type) {
+  PTDB_RETURN_IF_ERROR(primitive_->LockAllRecord(type));
+  return primitive_->UnlockAllRecord(type);
 }
 
 bool LockSet::Holds(const void* owner, LockId id) const {

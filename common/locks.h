@@ -72,7 +72,7 @@ class LockSet {
 
   // Waits until no one holds a hash group: takes the allrecord lock and drops it, without
   // bookkeeping. REQUIRES: the calling thread holds no hash group.
-  Status Sweep();
+  Status Sweep(LockType type = LockType::kWrite);
 
   // Whether the calling thread holds id (itself or through the allrecord lock) for owner.
   bool Holds(const void* owner, LockId id) const;

@@ -10,12 +10,15 @@ namespace ptdb {
 FileBackend::~FileBackend() {
   // A handle closed with locks still held (a chainlock, lockall) gives them back.
   if (LockSet* locks = view_.locks()) locks->ReleaseAll(this);
+  // And a read-only transaction still open: writers of other handles wait for it.
+  if (read_tx_ != nullptr) (void)read_tx_->End();
 }
 
 Status FileBackend::ChainLock(std::string_view key, LockType type) {
-  LockSet* locks = view_.locks();
-  if (locks == nullptr) return Status::OK();
-  return locks->Lock(this, {LockKind::kHashGroup, engine_.GroupOf(key)}, type);
+  if (view_.locks() == nullptr) return Status::OK();
+  // Through the view: the stores the caller makes under a write chainlock nest inside it,
+  // so it is the chainlock that must wait out another's transaction (its writer gate).
+  return view_.Lock({LockKind::kHashGroup, engine_.GroupOf(key)}, type);
 }
 
 Status FileBackend::ChainUnlock(std::string_view key, LockType type) {
@@ -69,6 +72,32 @@ Status FileBackend::ShrinkFile() {
   return st.ok() ? un : st;
 }
 
+Status FileBackend::ReadTransactionStart() {
+  ReadTxLock* ro = view_.read_tx();
+  if (ro == nullptr) return Status::OK();  // kNoLock: the caller keeps writers away
+  LockSet* locks = view_.locks();
+  if (locks->HoldsAny(this)) {
+    return Err(Error::kLock, "a read-only transaction cannot start while this handle holds locks");
+  }
+  PTDB_RETURN_IF_ERROR(ro->Begin());
+  // Writers check for readers right after taking their lock: one already inside a group
+  // finishes before we pass it.
+  Status st = locks->Sweep(LockType::kRead);
+  if (!st.ok()) {
+    (void)ro->End();
+    return st;
+  }
+  read_tx_ = ro;
+  return Status::OK();
+}
+
+Status FileBackend::ReadTransactionEnd() {
+  if (read_tx_ == nullptr) return Status::OK();  // started under kNoLock
+  ReadTxLock* ro = read_tx_;
+  read_tx_ = nullptr;
+  return ro->End();
+}
+
 Status FileBackend::UnlockAll(LockType type) {
   LockSet* locks = view_.locks();
   return locks ? locks->UnlockAll(this, type) : Status::OK();
@@ -106,6 +135,7 @@ Status FileBackend::ApplyFlags(unsigned flags) {
   }
   PTDB_RETURN_IF_ERROR(view_.SetMmap(memory || (flags & kNoMmap) == 0));
   view_.set_locks(want);
+  view_.set_read_tx(want != nullptr ? file_->read_tx() : nullptr);
   return Status::OK();
 }
 

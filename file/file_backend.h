@@ -48,6 +48,8 @@ class FileBackend final : public Backend {
   Status TransactionPrepare(bool nosync) override { return tx_.Prepare(nosync); }
   Status TransactionCommit(bool nosync) override;
   Status TransactionCancel() override { return tx_.Cancel(); }
+  Status ReadTransactionStart() override;
+  Status ReadTransactionEnd() override;
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override { return engine_.ReadSeqnum(seqnum); }
@@ -73,6 +75,7 @@ class FileBackend final : public Backend {
   FileView view_;
   Engine<FileView> engine_;
   FileTransaction tx_;
+  ReadTxLock* read_tx_ = nullptr;  // the read-only transaction's lock, until it ends
 };
 
 }  // namespace ptdb

@@ -28,6 +28,7 @@ inline constexpr uint64_t kOpen = 0;
 inline constexpr uint64_t kExpansion = 2;
 inline constexpr uint64_t kActive = 6;  // read-held by every opener of a kMutex file
 inline constexpr uint64_t kTransaction = 8;
+inline constexpr uint64_t kReadTransaction = 10;  // shared by read-only transactions
 inline constexpr uint64_t kHashStart = 64;
 inline constexpr uint64_t kHashRange = uint64_t(1) << 30;
 inline constexpr uint64_t kFreeStart = kHashStart + kHashRange;

@@ -147,7 +147,14 @@ Status FileTransaction::Apply(CommitIo* io) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   // Readers see the old state or the new one, never a mix: they wait while we apply.
-  if (locks != nullptr) PTDB_RETURN_IF_ERROR(locks->Lock(owner, kAllRecordLock, LockType::kWrite));
+  // Read-only transactions see no change at all until they end: we wait for them.
+  ReadTxLock* ro = view_->read_tx();
+  while (locks != nullptr) {
+    PTDB_RETURN_IF_ERROR(locks->Lock(owner, kAllRecordLock, LockType::kWrite));
+    if (ro == nullptr || !ro->ReadersPresent()) break;
+    PTDB_RETURN_IF_ERROR(locks->Unlock(owner, kAllRecordLock, LockType::kWrite));
+    PTDB_RETURN_IF_ERROR(ro->WaitForReaders());
+  }
   Status st = io->Write(offsetof(format::Header, tx_applying), &counter_, sizeof(counter_));
   if (st.ok()) st = ApplyBundle(io, bundle_);
   if (st.ok()) {

@@ -130,7 +130,9 @@ Status FileView::LockForPlainWrite(LockId id) {
     if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);
     if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_counter), &counter);
     if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_replayed), &replayed);
-    if (st.ok() && gate == 0 && applying == 0) {
+    // Readers in a read-only transaction must see nothing change until they end.
+    const bool readers = st.ok() && ro_ != nullptr && ro_->ReadersPresent();
+    if (st.ok() && gate == 0 && applying == 0 && !readers) {
       // The last commit's bundle must not be replayed over what we are about to write:
       // after a crash recovery would undo us (docs/transactions.md, "plain writes").
       if (replayed < counter) {
@@ -147,7 +149,14 @@ Status FileView::LockForPlainWrite(LockId id) {
     PTDB_RETURN_IF_ERROR(st);
     if (holds_others) {
       // Waiting for the transaction while holding a lock it may need could deadlock.
-      return Err(Error::kLock, "a transaction is in progress; release your locks and retry");
+      return Err(Error::kLock, readers ? "a read-only transaction is in progress; release your "
+                                         "locks and retry"
+                                       : "a transaction is in progress; release your locks and "
+                                         "retry");
+    }
+    if (readers) {
+      PTDB_RETURN_IF_ERROR(ro_->WaitForReaders());
+      continue;
     }
     // Wait for the transaction to end (its lock), then look again.
     PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, kTransactionLock, LockType::kWrite));

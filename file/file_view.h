@@ -19,6 +19,7 @@
 #include "common/format.h"
 #include "common/locks.h"
 #include "file/file_storage.h"
+#include "file/read_tx_lock.h"
 #include "file/tx_overlay.h"
 
 namespace ptdb {
@@ -84,6 +85,9 @@ class FileView {
 
   // While set, reads and writes go through the transaction's overlay.
   void set_transaction(TxOverlay* tx) { tx_ = tx; }
+  // Read-only transactions to wait for before changing the file (null: none to respect).
+  void set_read_tx(ReadTxLock* ro) { ro_ = ro; }
+  ReadTxLock* read_tx() const { return ro_; }
   TxOverlay* transaction() const { return tx_; }
 
   // A word of the file's header as it is in the file (not in a transaction's overlay).
@@ -127,6 +131,7 @@ class FileView {
   const void* owner_;
   bool use_map_;
   TxOverlay* tx_ = nullptr;
+  ReadTxLock* ro_ = nullptr;
 };
 
 }  // namespace ptdb

@@ -77,7 +77,8 @@ SharedFile::SharedFile(dev_t dev, ino_t ino, std::unique_ptr<FileStorage> storag
       mutex_fd_(mutex_fd),
       mutexes_(mutex_map ? new MutexArea(mutex_map + format::kHeaderSize) : nullptr),
       primitive_(mutex_map ? new FileLocks(mutexes_.get()) : new FileLocks(bytes_.get())),
-      locks_(primitive_.get()) {}
+      locks_(primitive_.get()),
+      read_tx_(storage_.get(), mutex_map) {}
 
 SharedFile::~SharedFile() {
   (void)RetireAndShrinkIfAlone(false);

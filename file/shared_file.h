@@ -18,6 +18,7 @@
 #include "file/file_locks.h"
 #include "file/file_storage.h"
 #include "file/mutex_area.h"
+#include "file/read_tx_lock.h"
 
 namespace ptdb {
 
@@ -43,6 +44,7 @@ class SharedFile {
   ByteRangeLocks* bytes() { return bytes_.get(); }
   MutexArea* mutexes() { return mutexes_.get(); }
   LockSet* locks() { return &locks_; }
+  ReadTxLock* read_tx() { return &read_tx_; }
   bool mutex_mode() const { return mutexes_ != nullptr; }
 
   // If no other process has the file open: makes the last commit's in-place changes
@@ -67,6 +69,7 @@ class SharedFile {
   std::unique_ptr<MutexArea> mutexes_;
   std::unique_ptr<FileLocks> primitive_;
   LockSet locks_;
+  ReadTxLock read_tx_;
 };
 
 }  // namespace ptdb

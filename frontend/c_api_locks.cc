@@ -56,4 +56,14 @@ void ptdb_transaction_cancel(struct ptdb_context* ctx) {
   ptdb::Call(ctx, "ptdb_transaction_cancel", [&] { return ctx->db->TransactionCancel(); });
 }
 
+enum PTDB_ERROR ptdb_read_transaction_start(struct ptdb_context* ctx) {
+  return ptdb::Call(ctx, "ptdb_read_transaction_start",
+                    [&] { return ctx->db->ReadTransactionStart(); });
+}
+
+enum PTDB_ERROR ptdb_read_transaction_end(struct ptdb_context* ctx) {
+  return ptdb::Call(ctx, "ptdb_read_transaction_end",
+                    [&] { return ctx->db->ReadTransactionEnd(); });
+}
+
 }  // extern "C"

@@ -61,6 +61,9 @@ Status DbImpl::CheckKey(std::string_view key) const {
 Status DbImpl::CheckWritable(const char* op) const {
   if (flags_ & kRdonly)
     return Err(Error::kRdonly, "%s: %s on a read-only database", name_.c_str(), op);
+  if (ro_thread_.load() == std::this_thread::get_id()) {
+    return Err(Error::kEinval, "%s: %s inside a read-only transaction", name_.c_str(), op);
+  }
   return Status::OK();
 }
 
@@ -220,6 +223,11 @@ Status DbImpl::CheckTransactionThread() const {
   return Status::OK();
 }
 
+void DbImpl::EndTransaction() {
+  tx_depth_.store(0);
+  tx_claimed_.store(false);
+}
+
 Status DbImpl::TransactionStart() noexcept {
   Status st = CheckWritable("transaction_start");
   if (st.ok()) st = CheckTransactionThread();
@@ -234,9 +242,19 @@ Status DbImpl::TransactionStart() noexcept {
     tx_depth_++;
     return Status::OK();
   }
+  // Two threads may both have seen no transaction: one claims the handle, the other
+  // gets what it would have got a moment later.
+  bool unclaimed = false;
+  if (!tx_claimed_.compare_exchange_strong(unclaimed, true)) {
+    return Report(
+        Err(Error::kLock, "%s: another thread has this handle in a transaction", name_.c_str()));
+  }
   tx_thread_.store(std::this_thread::get_id());
   st = Guard([&] { return backend_->TransactionStart(); });
-  if (!st.ok()) return Report(st);
+  if (!st.ok()) {
+    tx_claimed_.store(false);
+    return Report(st);
+  }
   tx_inner_cancelled_ = false;
   tx_depth_.store(1, std::memory_order_release);
   return Status::OK();
@@ -266,15 +284,39 @@ Status DbImpl::TransactionCommit() noexcept {
   }
   if (tx_inner_cancelled_) {
     (void)Guard([&] { return backend_->TransactionCancel(); });
-    tx_depth_.store(0);
+    EndTransaction();
     return Report(Err(Error::kEinval,
                       "%s: an inner transaction was cancelled; nothing was "
                       "committed",
                       name_.c_str()));
   }
   st = Guard([&] { return backend_->TransactionCommit(flags_.load() & kNoSync); });
-  tx_depth_.store(0);
+  EndTransaction();
   return Report(st);
+}
+
+Status DbImpl::ReadTransactionStart() noexcept {
+  Status st = CheckTransactionThread();
+  if (st.ok() && tx_depth_.load() > 0) {
+    st = Err(Error::kEinval, "%s: a read-only transaction cannot start inside a write one",
+             name_.c_str());
+  }
+  if (st.ok() && ro_thread_.load() != std::thread::id()) {
+    st = Err(Error::kEinval, "%s: a read-only transaction is already open on this handle",
+             name_.c_str());
+  }
+  if (st.ok()) st = Guard([&] { return backend_->ReadTransactionStart(); });
+  if (st.ok()) ro_thread_.store(std::this_thread::get_id());
+  return Report(st);
+}
+
+Status DbImpl::ReadTransactionEnd() noexcept {
+  if (ro_thread_.load() != std::this_thread::get_id()) {
+    return Report(
+        Err(Error::kEinval, "%s: no read-only transaction of this thread to end", name_.c_str()));
+  }
+  ro_thread_.store(std::thread::id());
+  return Report(Guard([&] { return backend_->ReadTransactionEnd(); }));
 }
 
 Status DbImpl::TransactionCancel() noexcept {
@@ -289,7 +331,7 @@ Status DbImpl::TransactionCancel() noexcept {
     return Status::OK();
   }
   st = Guard([&] { return backend_->TransactionCancel(); });
-  tx_depth_.store(0);
+  EndTransaction();
   return Report(st);
 }
 

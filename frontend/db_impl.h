@@ -47,6 +47,8 @@ class DbImpl final : public Db {
   Status TransactionPrepareCommit() noexcept override;
   Status TransactionCommit() noexcept override;
   Status TransactionCancel() noexcept override;
+  Status ReadTransactionStart() noexcept override;
+  Status ReadTransactionEnd() noexcept override;
   Status Check(const CheckFn& fn) noexcept override;
   Status Summary(bool histograms, std::string* report) noexcept override;
   Status GetSeqnum(uint64_t* seqnum) noexcept override;
@@ -63,6 +65,8 @@ class DbImpl final : public Db {
  private:
   Status CheckKey(std::string_view key) const;
   Status CheckWritable(const char* op) const;
+  // The outermost transaction is over: the handle is free for any thread's start.
+  void EndTransaction();
   Status AfterWrite(Status st);
   Status ChangeFlag(unsigned flag, bool add);
   Status ChainOp(std::string_view key, LockType type, bool lock);
@@ -85,6 +89,9 @@ class DbImpl final : public Db {
   std::atomic<int> tx_depth_{0};
   std::atomic<std::thread::id> tx_thread_{};
   bool tx_inner_cancelled_ = false;
+  std::atomic<bool> tx_claimed_{false};  // an outermost start is under way or done
+  // The open read-only transaction's thread (none: a default id).
+  std::atomic<std::thread::id> ro_thread_{};
 };
 
 }  // namespace ptdb

@@ -103,6 +103,17 @@ class PTDB_EXPORT Db {
   virtual Status TransactionCommit() noexcept = 0;
   virtual Status TransactionCancel() noexcept = 0;
 
+  // Read-only transactions (TDB2 design, "Transactions Cannot Operate in Parallel"):
+  // between start and end, this thread's reads on the handle see one consistent state.
+  // Other readers go on and a write transaction may start, but nothing changes the
+  // database until every read-only transaction has ended: plain writers, lockall and a
+  // commit wait for them (a writer holding other locks gets kLock instead). The thread
+  // may not write meanwhile (kEinval); one per handle, no nesting, not inside a write
+  // transaction. A read-only handle may hold one (of a kFcntl file only if opened
+  // read-write). On a pmem pool it holds the allrecord read lock (docs/pmem.md).
+  virtual Status ReadTransactionStart() noexcept = 0;
+  virtual Status ReadTransactionEnd() noexcept = 0;
+
   // Verifies the whole database (header, every byte of space, free lists, hash tree,
   // every key rehashed). kCorrupt with a description if anything is wrong. Never repairs.
   virtual Status Check(const CheckFn& fn = nullptr) noexcept = 0;

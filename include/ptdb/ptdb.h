@@ -253,6 +253,11 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_prepare_commit(struct ptdb_context*
 PTDB_EXPORT enum PTDB_ERROR ptdb_transaction_commit(struct ptdb_context* ctx);
 PTDB_EXPORT void ptdb_transaction_cancel(struct ptdb_context* ctx);
 
+// Read-only transactions (ptdb::Db::ReadTransactionStart): one consistent state across
+// many reads; writers wait until they end. Not part of TDB2's interface.
+PTDB_EXPORT enum PTDB_ERROR ptdb_read_transaction_start(struct ptdb_context* ctx);
+PTDB_EXPORT enum PTDB_ERROR ptdb_read_transaction_end(struct ptdb_context* ctx);
+
 // Deletes every record; a file database gives its space back (ptdb::Db::WipeAll).
 PTDB_EXPORT enum PTDB_ERROR ptdb_wipe_all(struct ptdb_context* ctx);
 // Rewrites every record compactly inside a transaction (the caller's or its own) and

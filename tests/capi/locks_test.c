@@ -65,6 +65,21 @@ static void LockAllReadRefusesWrites(void) {
   CHECK_EQ(ptdb_close(ctx), 0);
 }
 
+static void ReadTransactionsRefuseTheirThreadsWrites(void) {
+  struct ptdb_context* ctx = OpenFresh("readtx.tdb", PTDB_DEFAULT, NULL);
+  if (ctx == NULL) return;
+  CHECK_EQ(ptdb_store(ctx, Str("a"), Str("1"), PTDB_REPLACE), PTDB_SUCCESS);
+  CHECK_EQ(ptdb_read_transaction_start(ctx), PTDB_SUCCESS);
+  CHECK(Holds(ctx, "a", "1"));
+  CHECK_EQ(ptdb_store(ctx, Str("b"), Str("2"), PTDB_REPLACE), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_transaction_start(ctx), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_read_transaction_start(ctx), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_read_transaction_end(ctx), PTDB_SUCCESS);
+  CHECK_EQ(ptdb_read_transaction_end(ctx), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_store(ctx, Str("b"), Str("2"), PTDB_REPLACE), PTDB_SUCCESS);
+  CHECK_EQ(ptdb_close(ctx), 0);
+}
+
 static void TransactionsCommitCancelAndNest(void) {
   struct ptdb_context* ctx = OpenFresh("tx.tdb", PTDB_DEFAULT, NULL);
   if (ctx == NULL) return;
@@ -184,6 +199,7 @@ static void BackendAttributeIsCheckedAndFileWorks(void) {
 int main(void) {
   RUN(ChainLocksNestAndCheckTheirUse);
   RUN(LockAllReadRefusesWrites);
+  RUN(ReadTransactionsRefuseTheirThreadsWrites);
   RUN(TransactionsCommitCancelAndNest);
   RUN(FlockAttributeRoutesEveryLock);
   RUN(BackendAttributeIsCheckedAndFileWorks);

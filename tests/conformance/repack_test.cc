@@ -185,16 +185,7 @@ TEST(RepackFileTest, ARepackOnAReadOnlyHandleIsRefused) {
   EXPECT_EQ(DumpDb(db.get()), (Dump{{"k", "v"}}));
 }
 
-// Every mode with transactions; the pmem backend's arrive separately (docs/pmem.md).
-std::vector<Mode> RepackModes() {
-  std::vector<Mode> modes;
-  for (Mode m : AllModes()) {
-    if (m != Mode::kPmem) modes.push_back(m);
-  }
-  return modes;
-}
-
-INSTANTIATE_TEST_SUITE_P(Modes, RepackTest, ::testing::ValuesIn(RepackModes()), ParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, RepackTest, ::testing::ValuesIn(AllModes()), ParamName);
 
 }  // namespace
 }  // namespace ptdb::test
