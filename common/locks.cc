@@ -188,10 +188,7 @@ Status LockSet::UnlockAll(const void* owner, LockType type) {
   return Unlock(owner, all, h != nullptr ? h->type : type);
 }
 
-Status LockSet::Sweep(LockType type) {
-  PTDB_RETURN_IF_ERROR(primitive_->LockAllRecord(type));
-  return primitive_->UnlockAllRecord(type);
-}
+Status LockSet::Sweep(LockType type) { return primitive_->Sweep(type); }
 
 bool LockSet::Holds(const void* owner, LockId id) const {
   for (const Held& h : t_held) {

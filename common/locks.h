@@ -55,6 +55,14 @@ class LockPrimitive {
   // stream of small lockers).
   virtual Status LockAllRecord(LockType type) = 0;
   virtual Status UnlockAllRecord(LockType type) = 0;
+
+  // Waits until no one holds a hash group (writers and readers checking a flag the caller
+  // set just before: the writer gate, header.ro_readers). Taking the allrecord lock and
+  // dropping it does; a primitive that can see a free lock without taking it skips those.
+  virtual Status Sweep(LockType type) {
+    Status st = LockAllRecord(type);
+    return st.ok() ? UnlockAllRecord(type) : st;
+  }
 };
 
 class LockSet {

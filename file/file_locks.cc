@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "common/errors.h"
+#include "common/fence.h"
 
 namespace ptdb {
 namespace {
@@ -154,6 +155,18 @@ Status FileLocks::LockAllRecord(LockType type) {
     }
   }
   return st;
+}
+
+Status FileLocks::Sweep(LockType type) {
+  if (mutexes_ == nullptr) return LockPrimitive::Sweep(type);
+  // The caller's flag store must be visible before we look at the mutexes.
+  FullFence();
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    if (!mutexes_->MaybeHeld(kFirstGroupSlot + g)) continue;
+    PTDB_RETURN_IF_ERROR(mutexes_->Lock(kFirstGroupSlot + g, true));
+    PTDB_RETURN_IF_ERROR(mutexes_->Unlock(kFirstGroupSlot + g));
+  }
+  return Status::OK();
 }
 
 Status FileLocks::UnlockAllRecord(LockType) {

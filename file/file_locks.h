@@ -49,6 +49,9 @@ class FileLocks final : public LockPrimitive {
   Status Lock(LockId id, LockType type, bool wait) override;
   Status Unlock(LockId id, LockType type) override;
   Status LockAllRecord(LockType type) override;
+  // kMutex: skips the groups whose mutex is free (no syscall, no lock) and waits on the
+  // others. kFcntl: the allrecord lock, taken and dropped.
+  Status Sweep(LockType type) override;
   Status UnlockAllRecord(LockType type) override;
 
  private:

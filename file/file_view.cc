@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/fence.h"
 #include "common/space_io.h"
 #include "file/commit_io.h"
 #include "file/file_transaction.h"
@@ -125,6 +126,9 @@ Status FileView::LockForPlainWrite(LockId id) {
   const bool holds_others = locks_->HoldsAny(owner_);
   for (;;) {
     PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, LockType::kWrite));
+    // Pairs with the fence a transaction or reader makes between setting its flag and
+    // sweeping: either it sees our lock taken, or we see its flag.
+    FullFence();
     uint64_t gate = 0, applying = 0, counter = 0, replayed = 0;
     Status st = ReadFileWord(offsetof(format::Header, tx_gate), &gate);
     if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -91,6 +92,14 @@ Status MutexArea::Lock(unsigned slot, bool wait, bool* holder_died) {
       // consistent. Not reachable through this class, which always marks it.
       return Status(Error::kLock, Errno("pthread_mutex_lock", slot, rc));
   }
+}
+
+bool MutexArea::MaybeHeld(unsigned slot) const {
+  // glibc keeps the futex word first: 0 when free, else the holder's TID and flags (a
+  // dead holder's too). That is the kernel's robust-futex ABI, so it cannot move.
+  static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0);
+  const int* word = reinterpret_cast<const int*>(Slot(base_, slot));
+  return __atomic_load_n(word, __ATOMIC_SEQ_CST) != 0;
 }
 
 Status MutexArea::Unlock(unsigned slot) {

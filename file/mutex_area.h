@@ -36,6 +36,10 @@ class MutexArea {
   // it already gives kLock.
   Status Lock(unsigned slot, bool wait, bool* holder_died = nullptr);
   Status Unlock(unsigned slot);
+  // Whether the mutex may be held right now (its futex word is not zero), without
+  // taking it. A caller that stored a flag before asking (with a full fence) knows that a
+  // later holder sees the flag, as taking the mutex is a full barrier.
+  bool MaybeHeld(unsigned slot) const;
 
  private:
   uint8_t* base_;

@@ -232,7 +232,7 @@ Status DbImpl::TransactionStart() noexcept {
   Status st = CheckWritable("transaction_start");
   if (st.ok()) st = CheckTransactionThread();
   if (!st.ok()) return Report(st);
-  if (tx_depth_.load() > 0) {
+  if (tx_depth_.load() > 0 && tx_thread_.load() == std::this_thread::get_id()) {
     if (!(flags_.load() & kAllowNesting)) {
       return Report(Err(Error::kEinval,
                         "%s: a transaction is already open (nesting needs "

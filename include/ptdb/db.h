@@ -128,7 +128,7 @@ class PTDB_EXPORT Db {
   virtual Status GetStats(Stats* stats) const noexcept = 0;
 
   virtual const std::string& Name() const noexcept = 0;
-  // The file descriptor, or -1 for kInternal.
+  // The file descriptor, or -1 for kInternal and for a pmem pool (libpmemobj keeps its own).
   virtual int Fd() const noexcept = 0;
 };
 
