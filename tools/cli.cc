@@ -35,14 +35,6 @@ int UsageError(const Invocation& inv, const std::string& message) {
   return kExitUsage;
 }
 
-Status OpenDb(const std::string& path, int open_flags, std::optional<uint64_t> seed,
-              std::unique_ptr<Db>* db) {
-  Options options;
-  options.open_flags = open_flags;
-  options.seed = seed;
-  return Db::Open(path, options, db);
-}
-
 Status ReadAll(int fd, const std::string& name, std::string* out) {
   out->clear();
   char buf[1 << 16];

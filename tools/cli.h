@@ -1,17 +1,14 @@
-// What the ptdb tool's commands share: the command table entry, exit codes, messages,
-// opening a database and whole-stream I/O.
+// What the ptdb tool's commands share: the command table entry, exit codes, messages
+// and whole-stream I/O (opening databases: db_open.h).
 #ifndef PTDB_TOOLS_CLI_H_
 #define PTDB_TOOLS_CLI_H_
 
 #include <cstdint>
 #include <cstdio>
-#include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "ptdb/db.h"
 #include "ptdb/status.h"
 #include "tools/args.h"
 
@@ -58,11 +55,6 @@ int Fail(const Invocation& inv, int code, const std::string& message);
 int Fail(const Invocation& inv, const Status& status);
 // Fail with kExitUsage, followed by the command's usage line.
 int UsageError(const Invocation& inv, const std::string& message);
-
-// Opens a database file with open(2) flags O_RDONLY, O_RDWR, or O_RDWR | O_CREAT (with
-// O_EXCL or O_TRUNC); `seed` only when creating.
-Status OpenDb(const std::string& path, int open_flags, std::optional<uint64_t> seed,
-              std::unique_ptr<Db>* db);
 
 // Reads `fd` to its end. `name` is for messages.
 Status ReadAll(int fd, const std::string& name, std::string* out);

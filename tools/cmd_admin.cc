@@ -8,51 +8,13 @@
 #include <cstring>
 
 #include "common/format.h"
+#include "common/hash.h"
 #include "tools/cli.h"
+#include "tools/db_open.h"
 #include "tools/progress.h"
 
 namespace ptdb::cli {
 namespace {
-
-// Decimal, or hex after "0x"; the whole string, no sign.
-bool ParseSeed(const std::string& text, uint64_t* seed) {
-  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-  const unsigned base = hex ? 16 : 10;
-  const std::string digits = hex ? text.substr(2) : text;
-  if (digits.empty()) return false;
-  uint64_t v = 0;
-  for (char c : digits) {
-    unsigned d;
-    if (c >= '0' && c <= '9') {
-      d = unsigned(c - '0');
-    } else if (hex && c >= 'a' && c <= 'f') {
-      d = unsigned(c - 'a' + 10);
-    } else if (hex && c >= 'A' && c <= 'F') {
-      d = unsigned(c - 'A' + 10);
-    } else {
-      return false;
-    }
-    if (d >= base || v > (UINT64_MAX - d) / base) return false;
-    v = v * base + d;
-  }
-  *seed = v;
-  return true;
-}
-
-// A file with ptdb's magic and this version is a ptdb database, so a failure to open it
-// as corrupt means it is damaged, not that it is something else.
-bool HasPtdbHeaderStart(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  format::Header h;
-  constexpr size_t kStart = offsetof(format::Header, version) + sizeof(h.version);
-  const bool read_all = pread(fd, &h, kStart, 0) == ssize_t(kStart);
-  close(fd);
-  if (!read_all) return false;
-  char magic[sizeof(h.magic_food)] = {};
-  std::memcpy(magic, format::kMagicFood, sizeof(format::kMagicFood));
-  return std::memcmp(h.magic_food, magic, sizeof(magic)) == 0 && h.version == format::kVersion;
-}
 
 // The number on the "<name>: <number>" line of Db::Summary's report.
 bool SummaryCount(const std::string& report, const std::string& name, uint64_t* value) {
@@ -68,17 +30,22 @@ bool SummaryCount(const std::string& report, const std::string& name, uint64_t* 
   return false;
 }
 
+// Where the database ends: in a file its size, in a pool the pool offset where its last
+// zone ends (the summary's "Size of file/data"; libpmemobj's own metadata lies below).
+constexpr char kSizeLine[] = "Size of file/data";
+
+constexpr char kPmemHelp[] =
+    "Pools on tmpfs (/dev/shm) are emulated pmem: there this tool sets\n"
+    "PMEM_IS_PMEM_FORCE=1 unless it is set already, so libpmemobj persists with cache\n"
+    "flushes rather than an msync per write (tmpfs is memory: neither outlives a reboot).\n"
+    "Elsewhere it leaves the variable alone: on fs-dax pmem libpmemobj finds real pmem by\n"
+    "itself, and on a disk file system msync is what makes a pool durable.\n";
+
 int RunCreate(const Invocation& inv) {
   const std::string& path = inv.args[0];
-  std::optional<uint64_t> seed;
-  if (const std::string* text = inv.args.Value("--seed")) {
-    uint64_t v;
-    if (!ParseSeed(*text, &v)) {
-      return UsageError(inv,
-                        "--seed needs a number (decimal, or hex after 0x), not '" + *text + "'");
-    }
-    seed = v;
-  }
+  NewDbSpec spec;
+  int code;
+  if (!ParseNewDbOptions(inv, &spec, &code)) return code;
   const bool force = inv.args.Has("--force");
   struct stat sb;
   if (stat(path.c_str(), &sb) == 0) {
@@ -86,41 +53,104 @@ int RunCreate(const Invocation& inv) {
     if (!S_ISREG(sb.st_mode)) return Fail(inv, kExitError, path + " is not a regular file");
   }
   std::unique_ptr<Db> db;
-  const Status st = OpenDb(path, O_RDWR | O_CREAT | (force ? O_TRUNC : O_EXCL), seed, &db);
+  const Status st = CreateDb(path, O_RDWR | O_CREAT | (force ? O_TRUNC : O_EXCL), spec, &db);
   if (!st.ok()) return Fail(inv, st);
   return kExitOk;
 }
 
-int RunInfo(const Invocation& inv) {
-  const std::string& path = inv.args[0];
-  std::unique_ptr<Db> db;
-  Status st = OpenDb(path, O_RDONLY, std::nullopt, &db);
-  if (!st.ok()) return Fail(inv, st);
-  format::Header h;
-  struct stat sb;
-  if (pread(db->Fd(), &h, sizeof(h), 0) != ssize_t(sizeof(h)) || fstat(db->Fd(), &sb) != 0) {
-    return Fail(inv, kExitError, "cannot read " + path + ": " + strerror(errno));
-  }
+// The counts info prints, from the library's summary.
+struct Counts {
+  uint64_t end = 0;  // see kSizeLine
+  uint64_t records = 0;
+  uint64_t free_bytes = 0;
+  uint64_t zones = 0;
+  uint64_t capabilities = 0;
+};
+
+Status ReadCounts(Db* db, Counts* c) {
   std::string report;
-  st = db->Summary(false, &report);
-  if (!st.ok()) return Fail(inv, st);
-  uint64_t records, zones, capabilities;
-  if (!SummaryCount(report, "Number of records", &records) ||
-      !SummaryCount(report, "Number of zones", &zones) ||
-      !SummaryCount(report, "Number of capabilities", &capabilities)) {
-    return Fail(inv, kExitError, "the library's summary lacks a count this tool expects");
+  Status st = db->Summary(false, &report);
+  if (!st.ok()) return st;
+  if (!SummaryCount(report, kSizeLine, &c->end) ||
+      !SummaryCount(report, "Number of records", &c->records) ||
+      !SummaryCount(report, "Free bytes", &c->free_bytes) ||
+      !SummaryCount(report, "Number of zones", &c->zones) ||
+      !SummaryCount(report, "Number of capabilities", &c->capabilities)) {
+    return Status(Error::kIo, "the library's summary lacks a count this tool expects");
   }
+  return Status::OK();
+}
+
+void PrintFileInfo(const format::Header& h, uint64_t size, const Counts& c) {
   printf("backend:           file\n");
-  printf("size:              %" PRIu64 " bytes\n", uint64_t(sb.st_size));
-  printf("records:           %" PRIu64 "\n", records);
+  printf("size:              %" PRIu64 " bytes\n", size);
+  printf("records:           %" PRIu64 "\n", c.records);
+  printf("free bytes:        %" PRIu64 "\n", c.free_bytes);
   printf("version:           0x%" PRIx64 "\n", h.version);
   printf("hash seed:         0x%" PRIx64 "\n", h.hash_seed);
   printf("hash check value:  0x%" PRIx64 "\n", h.hash_test);
   printf("features used:     0x%" PRIx64 "\n", h.features_used);
   printf("features offered:  0x%" PRIx64 "\n", h.features_offered);
   printf("seqnum:            %" PRIu64 "\n", h.seqnum);
-  printf("capabilities:      %" PRIu64 "\n", capabilities);
-  printf("zones:             %" PRIu64 "\n", zones);
+  printf("capabilities:      %" PRIu64 "\n", c.capabilities);
+  printf("zones:             %" PRIu64 "\n", c.zones);
+}
+
+// A pool's header lives inside libpmemobj's root object, which the public API does not
+// expose; what it shows comes from the API. The open validated the version and the hash
+// check value, so those are the values this library writes.
+void PrintPoolInfo(uint64_t pool_size, std::optional<uint64_t> seed, uint64_t seqnum,
+                   const Counts& c) {
+  printf("backend:           pmem\n");
+  printf("pool size:         %" PRIu64 " bytes\n", pool_size);
+  printf("pool in use:       %" PRIu64 " bytes (up to the end of the last zone)\n", c.end);
+  printf("records:           %" PRIu64 "\n", c.records);
+  printf("free bytes:        %" PRIu64 "\n", c.free_bytes);
+  printf("version:           0x%" PRIx64 "\n", format::kVersion);
+  if (seed) {
+    const uint64_t s = *seed;
+    const uint64_t test =
+        HashTestValue([s](const void* p, size_t len) { return JenkinsHash64(p, len, s); });
+    printf("hash seed:         0x%" PRIx64 "\n", s);
+    printf("hash check value:  0x%" PRIx64 "\n", test);
+  }
+  printf("seqnum:            %" PRIu64 "\n", seqnum);
+  printf("capabilities:      %" PRIu64 "\n", c.capabilities);
+  printf("zones:             %" PRIu64 "\n", c.zones);
+}
+
+int RunInfo(const Invocation& inv) {
+  const std::string& path = inv.args[0];
+  // The library hashes with the header's seed from the open on (the check value first),
+  // so the default hash, wrapped, tells a pool's seed.
+  std::optional<uint64_t> seed;
+  Options options;
+  options.hash = [&seed](const void* key, size_t len, uint64_t s) {
+    seed = s;
+    return JenkinsHash64(key, len, s);
+  };
+  std::unique_ptr<Db> db;
+  Status st = OpenExistingDb(path, O_RDONLY, &db, options);
+  if (!st.ok()) return Fail(inv, st);
+  Counts counts;
+  st = ReadCounts(db.get(), &counts);
+  if (!st.ok()) return Fail(inv, st);
+  struct stat sb;
+  if (IsPool(*db)) {
+    uint64_t seqnum;
+    st = db->GetSeqnum(&seqnum);
+    if (!st.ok()) return Fail(inv, st);
+    if (stat(path.c_str(), &sb) != 0) {
+      return Fail(inv, kExitError, "cannot stat " + path + ": " + strerror(errno));
+    }
+    PrintPoolInfo(uint64_t(sb.st_size), seed, seqnum, counts);
+  } else {
+    format::Header h;
+    if (pread(db->Fd(), &h, sizeof(h), 0) != ssize_t(sizeof(h)) || fstat(db->Fd(), &sb) != 0) {
+      return Fail(inv, kExitError, "cannot read " + path + ": " + strerror(errno));
+    }
+    PrintFileInfo(h, uint64_t(sb.st_size), counts);
+  }
   st = FlushOutput(stdout, "standard output");
   return st.ok() ? kExitOk : Fail(inv, st);
 }
@@ -128,10 +158,9 @@ int RunInfo(const Invocation& inv) {
 int RunCheck(const Invocation& inv) {
   const std::string& path = inv.args[0];
   std::unique_ptr<Db> db;
-  Status st = OpenDb(path, O_RDONLY, std::nullopt, &db);
+  Status st = OpenExistingDb(path, O_RDONLY, &db);
   if (!st.ok()) {
-    const bool damaged = st.IsCorrupt() && HasPtdbHeaderStart(path);
-    return Fail(inv, damaged ? kExitCorrupt : kExitError, st.ToString());
+    return Fail(inv, IsDamagedDatabase(path, st) ? kExitCorrupt : kExitError, st.ToString());
   }
   if (db->GetFlags() & kCantCheck) {
     fprintf(stderr,
@@ -157,7 +186,7 @@ int RunCheck(const Invocation& inv) {
 
 int RunSummary(const Invocation& inv) {
   std::unique_ptr<Db> db;
-  Status st = OpenDb(inv.args[0], O_RDONLY, std::nullopt, &db);
+  Status st = OpenExistingDb(inv.args[0], O_RDONLY, &db);
   if (!st.ok()) return Fail(inv, st);
   std::string report;
   st = db->Summary(inv.args.Has("--histograms"), &report);
@@ -171,31 +200,51 @@ int RunWipe(const Invocation& inv) {
     return UsageError(inv, "wipe deletes every record; give --yes to confirm");
   }
   std::unique_ptr<Db> db;
-  Status st = OpenDb(inv.args[0], O_RDWR, std::nullopt, &db);
+  Status st = OpenExistingDb(inv.args[0], O_RDWR, &db);
   if (st.ok()) st = db->WipeAll();
   return st.ok() ? kExitOk : Fail(inv, st);
 }
 
-// The file's size in bytes, for the before/after line; 0 if it has no descriptor.
+// The file's size in bytes, for the before/after line.
 uint64_t FileBytes(const std::string& path) {
   struct stat sb;
   return stat(path.c_str(), &sb) == 0 ? uint64_t(sb.st_size) : 0;
 }
 
+// A pool keeps its size; what repack gives back is the zones above the records, to the
+// pool's free space.
+Status PoolInUse(Db* db, uint64_t* bytes) {
+  std::string report;
+  Status st = db->Summary(false, &report);
+  if (st.ok() && !SummaryCount(report, kSizeLine, bytes)) {
+    st = Status(Error::kIo, "the library's summary lacks a count this tool expects");
+  }
+  return st;
+}
+
 int RunRepack(const Invocation& inv) {
   const std::string& path = inv.args[0];
   std::unique_ptr<Db> db;
-  Status st = OpenDb(path, O_RDWR, std::nullopt, &db);
+  Status st = OpenExistingDb(path, O_RDWR, &db);
   if (!st.ok()) return Fail(inv, st);
-  const uint64_t before = FileBytes(path);
-  st = db->Repack();
+  const bool pool = IsPool(*db);
+  uint64_t before = FileBytes(path), after = 0;
+  if (pool) st = PoolInUse(db.get(), &before);
+  if (st.ok()) st = db->Repack();
   uint64_t records = 0;
   if (st.ok()) st = db->Traverse([](std::string_view, std::string_view) { return true; }, &records);
+  if (st.ok() && pool) st = PoolInUse(db.get(), &after);
   if (!st.ok()) return Fail(inv, st);
   // The file is cut when the last handle closes if another process had it open.
   db.reset();
-  printf("%s: repacked, %" PRIu64 " records, %" PRIu64 " -> %" PRIu64 " bytes\n", path.c_str(),
-         records, before, FileBytes(path));
+  if (pool) {
+    printf("%s: repacked, %" PRIu64 " records, pool in use %" PRIu64 " -> %" PRIu64
+           " bytes (pool size %" PRIu64 ")\n",
+           path.c_str(), records, before, after, FileBytes(path));
+  } else {
+    printf("%s: repacked, %" PRIu64 " records, %" PRIu64 " -> %" PRIu64 " bytes\n", path.c_str(),
+           records, before, FileBytes(path));
+  }
   st = FlushOutput(stdout, "standard output");
   return st.ok() ? kExitOk : Fail(inv, st);
 }
@@ -205,24 +254,36 @@ int RunRepack(const Invocation& inv) {
 void AddAdminCommands(std::vector<Command>* commands) {
   commands->push_back(
       {"create",
-       "create FILE [--seed N] [--force]",
+       "create FILE [--backend file|pmem] [--pool-size SIZE] [--seed N] [--force]",
        "Create an empty database",
-       "Creates FILE as an empty ptdb database (file backend).\n"
-       "\n"
-       "  --seed N   the hash seed (decimal, or hex after 0x); default: random\n"
-       "  --force    replace FILE if it exists (its contents are lost); without it an\n"
-       "             existing FILE is an error\n",
-       {{"--seed", true}, {"--force", false}},
+       std::string("Creates FILE as an empty ptdb database: a file, or a libpmemobj pool.\n"
+                   "\n") +
+           kNewDbOptionsHelp +
+           "  --force           replace FILE if it exists (its contents are lost); without it\n"
+           "                    an existing FILE is an error\n"
+           "\n"
+           "Every other command finds the backend of an existing FILE by itself.\n"
+           "\n" +
+           kPmemHelp,
+       {{"--backend", true}, {"--pool-size", true}, {"--seed", true}, {"--force", false}},
        1,
        1,
        RunCreate});
   commands->push_back(
       {"info",
        "info FILE",
-       "Show header fields, size and record count",
-       "Prints, one per line: the backend, the file size in bytes, the number of records,\n"
-       "and the header's version, hash seed, hash check value, features used and offered,\n"
-       "sequence number, number of capabilities and number of zones.\n",
+       "Show backend, header fields, sizes and record count",
+       "Prints, one per line, for a file: the backend (file), the file size in bytes,\n"
+       "the number of records and of free bytes, and the header's version, hash seed,\n"
+       "hash check value, features used and offered, sequence number, number of\n"
+       "capabilities and number of zones.\n"
+       "\n"
+       "For a pool: the backend (pmem), the pool size, how far into the pool the\n"
+       "database reaches (the end of its last zone; libpmemobj's own metadata comes\n"
+       "first), the numbers of records and free bytes, the version, hash seed, hash\n"
+       "check value, sequence number, and the numbers of capabilities and zones. The\n"
+       "feature words of a pool's header are not shown: the library does not expose\n"
+       "them.\n",
        {},
        1,
        1,
@@ -231,10 +292,12 @@ void AddAdminCommands(std::vector<Command>* commands) {
       {"check",
        "check FILE",
        "Verify the whole database",
-       "Verifies every byte of FILE: header, zones, free lists, hash tree, every key\n"
-       "rehashed. Never repairs. Prints \"FILE: ok, N records\" when the database is\n"
-       "sound; exits 3 with the checker's description on stderr when it is corrupt, and\n"
-       "1 when FILE cannot be read or is not a ptdb database. Shows progress on stderr\n"
+       "Verifies every byte of FILE (a file or a pool): header, zones, free lists, hash\n"
+       "tree, every key rehashed; in a pool also that its objects are the zones. Never\n"
+       "repairs. Prints \"FILE: ok, N records\" when the database is sound; exits 3 with\n"
+       "the checker's description on stderr when it is corrupt (or a pool libpmemobj\n"
+       "opened holds a damaged database), and 1 when FILE cannot be read or is not a\n"
+       "ptdb database (a pool of another program is not). Shows progress on stderr\n"
        "when stderr is a terminal.\n",
        {},
        1,
@@ -260,18 +323,21 @@ void AddAdminCommands(std::vector<Command>* commands) {
                        1,
                        1,
                        RunWipe});
-  commands->push_back({"repack",
-                       "repack FILE",
-                       "Rewrite every record compactly and shrink the file",
-                       "Rewrites every record of FILE in one transaction (durable with one sync)\n"
-                       "and gives back the space left over: the file is cut to what the records\n"
-                       "need, now if no other process has it open, else when the last one closes\n"
-                       "it. Holds every record in memory meanwhile. Prints the record count and\n"
-                       "the file size before and after.\n",
-                       {},
-                       1,
-                       1,
-                       RunRepack});
+  commands->push_back(
+      {"repack",
+       "repack FILE",
+       "Rewrite every record compactly and give back the space",
+       "Rewrites every record of FILE in one transaction (one sync for a file) and\n"
+       "gives back the space left over. A file is cut to what the records need, now if\n"
+       "no other process has it open, else when the last one closes it; prints the file\n"
+       "size before and after. A pool keeps its size, and the zones the records no\n"
+       "longer need go back to its free space; prints how far into the pool the\n"
+       "database reached before and after. Holds every record in memory meanwhile.\n"
+       "Shows no progress: the library's repack reports none.\n",
+       {},
+       1,
+       1,
+       RunRepack});
 }
 
 }  // namespace ptdb::cli

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/db_open.h"
 #include "tools/dump_format.h"
 #include "tools/hex.h"
 
@@ -16,7 +17,7 @@ int RunGet(const Invocation& inv) {
   std::string key;
   if (!DecodeArg(inv, inv.args[1], "KEY", &key, &code)) return code;
   std::unique_ptr<Db> db;
-  Status st = OpenDb(inv.args[0], O_RDONLY, std::nullopt, &db);
+  Status st = OpenExistingDb(inv.args[0], O_RDONLY, &db);
   if (!st.ok()) return Fail(inv, st);
   std::string value;
   st = db->Fetch(key, &value);
@@ -47,7 +48,7 @@ int RunSet(const Invocation& inv) {
                          : inv.args.Has("--modify") ? StoreMode::kModify
                                                     : StoreMode::kReplace;
   std::unique_ptr<Db> db;
-  Status st = OpenDb(inv.args[0], O_RDWR, std::nullopt, &db);
+  Status st = OpenExistingDb(inv.args[0], O_RDWR, &db);
   if (st.ok()) st = db->Store(key, value, mode);
   if (st.code() == Error::kExists) return Fail(inv, kExitError, "key exists: " + QuoteKey(key));
   if (st.IsNoExist()) return Fail(inv, kExitNotFound, "no such key: " + QuoteKey(key));
@@ -59,7 +60,7 @@ int RunDelete(const Invocation& inv) {
   std::string key;
   if (!DecodeArg(inv, inv.args[1], "KEY", &key, &code)) return code;
   std::unique_ptr<Db> db;
-  Status st = OpenDb(inv.args[0], O_RDWR, std::nullopt, &db);
+  Status st = OpenExistingDb(inv.args[0], O_RDWR, &db);
   if (st.ok()) st = db->Delete(key);
   if (st.IsNoExist()) return Fail(inv, kExitNotFound, "no such key: " + QuoteKey(key));
   return st.ok() ? kExitOk : Fail(inv, st);
@@ -67,7 +68,7 @@ int RunDelete(const Invocation& inv) {
 
 int RunKeys(const Invocation& inv) {
   std::unique_ptr<Db> db;
-  Status st = OpenDb(inv.args[0], O_RDONLY, std::nullopt, &db);
+  Status st = OpenExistingDb(inv.args[0], O_RDONLY, &db);
   if (!st.ok()) return Fail(inv, st);
   // Written in batches: one write per key would dominate the walk.
   constexpr size_t kBatch = 1 << 16;

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "tools/cli.h"
+#include "tools/db_open.h"
 #include "tools/dump_format.h"
 #include "tools/progress.h"
 
@@ -85,7 +86,7 @@ int RunDump(const Invocation& inv) {
     return Fail(inv, kExitError, "-o " + *out_path + " is the database itself");
   }
   std::unique_ptr<Db> db;
-  Status st = OpenDb(path, O_RDONLY, std::nullopt, &db);
+  Status st = OpenExistingDb(path, O_RDONLY, &db);
   if (!st.ok()) return Fail(inv, st);
   if (out_path == nullptr) {
     st = WriteDump(db.get(), stdout, "standard output");
@@ -117,6 +118,18 @@ int RunRestore(const Invocation& inv) {
   if (in_path != nullptr && *in_path == "-") in_path = nullptr;
   const std::string in_name = in_path ? *in_path : "standard input";
   const bool replace = inv.args.Has("--replace");
+  NewDbSpec spec;
+  int code;
+  if (!ParseNewDbOptions(inv, &spec, &code)) return code;
+  // Options that describe a new database must not be ignored on an existing one.
+  const bool must_create = HasNewDbOptions(inv);
+  struct stat sb;
+  if (must_create && stat(path.c_str(), &sb) == 0) {
+    return Fail(inv, kExitError,
+                path +
+                    " exists: --backend, --pool-size and --seed only apply when restore "
+                    "creates FILE");
+  }
 
   std::string input;
   int fd = STDIN_FILENO;
@@ -133,7 +146,7 @@ int RunRestore(const Invocation& inv) {
   if (!st.ok()) return Fail(inv, kExitError, in_name + ": " + std::string(st.message()));
 
   std::unique_ptr<Db> db;
-  st = OpenDb(path, O_RDWR | O_CREAT, std::nullopt, &db);
+  st = CreateDb(path, O_RDWR | O_CREAT | (must_create ? O_EXCL : 0), spec, &db);
   if (!st.ok()) return Fail(inv, st);
   if (!replace) {
     // Refused before anything is written, so a refusal leaves the database as it was.
@@ -197,20 +210,25 @@ void AddDumpCommands(std::vector<Command>* commands) {
        RunDump});
   commands->push_back(
       {"restore",
-       "restore FILE [-i IN] [--replace]",
+       "restore FILE [-i IN] [--replace] [--backend file|pmem] [--pool-size SIZE] [--seed N]",
        "Load records from a dump",
        std::string("Stores every record of the dump IN (default, or \"-\": standard input) in\n"
-                   "FILE, creating FILE if it does not exist. The whole dump is checked first:\n"
+                   "FILE, creating FILE if it does not exist: a file, or with --backend pmem\n"
+                   "a pool. --backend, --pool-size and --seed describe that new database;\n"
+                   "with an existing FILE they are an error. The whole dump is checked first:\n"
                    "a malformed or truncated dump is reported with its line number and changes\n"
                    "nothing. A key that FILE already has is an error (exit 1, nothing written)\n"
                    "unless --replace is given. Shows progress on stderr when stderr is a\n"
                    "terminal.\n"
                    "\n"
-                   "  -i IN       read the dump from IN instead of standard input\n"
-                   "  --replace   overwrite the values of keys FILE already has\n"
-                   "\n") +
-           kFormatHelp,
-       {{"-i", true}, {"--replace", false}},
+                   "  -i IN             read the dump from IN instead of standard input\n"
+                   "  --replace         overwrite the values of keys FILE already has\n") +
+           kNewDbOptionsHelp + "\n" + kFormatHelp,
+       {{"-i", true},
+        {"--replace", false},
+        {"--backend", true},
+        {"--pool-size", true},
+        {"--seed", true}},
        1,
        1,
        RunRestore});

@@ -23,7 +23,9 @@ std::string GlobalHelp(const std::vector<Command>& commands) {
       "Usage: ptdb COMMAND FILE [ARGS] [OPTIONS]\n"
       "       ptdb COMMAND --help\n"
       "\n"
-      "Inspects and edits ptdb databases (file backend).\n"
+      "Inspects and edits ptdb databases: files, and libpmemobj pools (pmem backend).\n"
+      "The backend of an existing FILE is found from its first bytes; 'create' (or\n"
+      "'restore' of a new FILE) chooses it with --backend.\n"
       "\n"
       "Commands:\n";
   // A synopsis too long for the column gets the summary on a line of its own.
@@ -49,7 +51,11 @@ std::string GlobalHelp(const std::vector<Command>& commands) {
       "     a key exists (set --insert, restore), a dump is malformed, ...\n"
       "  2  usage error\n"
       "  3  check found the database corrupt\n"
-      "  4  key not found (get, delete, set --modify)\n";
+      "  4  key not found (get, delete, set --modify)\n"
+      "\n"
+      "Pools: libpmemobj lets one process open a pool at a time (another gets exit 1,\n"
+      "\"pool in use\"). On tmpfs (/dev/shm, emulated pmem) this tool sets\n"
+      "PMEM_IS_PMEM_FORCE=1 unless it is set; see 'ptdb create --help'.\n";
   return out;
 }
 

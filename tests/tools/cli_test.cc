@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+#include <libpmemobj.h>
+
+#include "common/format.h"
 #include "ptdb/db.h"
 #include "tests/support/temp_dir.h"
 
@@ -133,6 +136,13 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
       {"wipe", Path("db")},
       {"dump", Path("db"), "-o"},
       {"keys", Path("db"), "--hex"},
+      {"create", Path("db"), "--pool-size", "16M"},
+      {"create", Path("db"), "--backend", "file", "--pool-size", "16M"},
+      {"create", Path("db"), "--backend", "disk"},
+      {"create", Path("db"), "--backend", "pmem", "--pool-size", "12X"},
+      {"create", Path("db"), "--backend", "pmem", "--pool-size", "0"},
+      {"create", Path("db"), "--backend", "pmem", "--pool-size", "99999999999999999999"},
+      {"restore", Path("db"), "--pool-size", "16M"},
   };
   for (const auto& args : bad) {
     const Result r = Run(args);
@@ -475,6 +485,268 @@ TEST_F(CliTest, DumpDoesNotOverwriteTheDatabaseOrLeaveAPartialFile) {
   r = Run({"dump", db, "-o", Path("no-such-dir/dump")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot create"), std::string::npos) << r.err;
+}
+
+// --- Pools (the pmem backend). They live in the test's directory, /dev/shm by default,
+// where the tool sets PMEM_IS_PMEM_FORCE=1 by itself.
+
+constexpr uint64_t kTestPoolSize = 16 << 20;
+
+// The value on the "<name>: " line of info's output, or "" if there is none.
+std::string InfoField(const std::string& info, const std::string& name) {
+  const std::string prefix = name + ":";
+  std::istringstream in(info);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t value = line.find_first_not_of(' ', prefix.size());
+    return value == std::string::npos ? "" : line.substr(value);
+  }
+  return "";
+}
+
+uint64_t FileSize(const std::string& path) {
+  struct stat sb;
+  return stat(path.c_str(), &sb) == 0 ? uint64_t(sb.st_size) : 0;
+}
+
+bool StartsAsPool(const std::string& path) {
+  char buf[8] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(buf, sizeof(buf));
+  return in.gcount() == 8 && std::memcmp(buf, "PMEMOBJ", 8) == 0;
+}
+
+// Where the database header lies in a pool file: the public API does not say, so look for
+// its magic at a cache-line boundary (the root object puts it at one).
+off_t HeaderOffsetInPool(const std::string& path) {
+  const std::string bytes = ReadFile(path);
+  const size_t len = sizeof(format::kMagicFood) - 1;
+  for (size_t off = 0; off + len <= bytes.size(); off += 64) {
+    if (bytes.compare(off, len, format::kMagicFood) == 0) return off_t(off);
+  }
+  return -1;
+}
+
+void Overwrite(const std::string& path, off_t off, const std::string& bytes) {
+  const int fd = open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(pwrite(fd, bytes.data(), bytes.size(), off), ssize_t(bytes.size()));
+  close(fd);
+}
+
+class CliPoolTest : public CliTest {
+ protected:
+  void CreatePool(const std::string& path, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"create", path, "--backend", "pmem", "--pool-size", "16M"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Ok(args);
+    ASSERT_TRUE(StartsAsPool(path)) << path << " is not a libpmemobj pool";
+  }
+};
+
+TEST_F(CliPoolTest, RecordCommandsAndInfo) {
+  const std::string pool = Path("a.pool");
+  CreatePool(pool, {"--seed", "0x1234"});
+  EXPECT_EQ(FileSize(pool), kTestPoolSize);
+  Ok({"set", pool, "k", "v"});
+  Ok({"set", pool, "00ff0a", "5c00", "--hex"});
+  Ok({"set", pool, "stdin", "-"}, std::string("a\0b", 3));
+  EXPECT_EQ(Run({"set", pool, "k", "w", "--insert"}).exit_code, 1);
+  EXPECT_EQ(Run({"set", pool, "absent", "w", "--modify"}).exit_code, 4);
+  EXPECT_EQ(Ok({"get", pool, "k"}), "v");
+  EXPECT_EQ(Ok({"get", pool, "00ff0a", "--hex"}), "5c00\n");
+  EXPECT_EQ(Ok({"get", pool, "stdin"}), std::string("a\0b", 3));
+  std::multiset<std::string> keys;
+  std::istringstream in(Ok({"keys", pool}));
+  for (std::string line; std::getline(in, line);) keys.insert(line);
+  EXPECT_EQ(keys, (std::multiset<std::string>{"k", "\\x00\\xff\\n", "stdin"}));
+  Ok({"delete", pool, "stdin"});
+  EXPECT_EQ(Run({"get", pool, "stdin"}).exit_code, 4);
+  EXPECT_EQ(Run({"delete", pool, "stdin"}).exit_code, 4);
+
+  const std::string info = Ok({"info", pool});
+  EXPECT_EQ(InfoField(info, "backend"), "pmem") << info;
+  EXPECT_EQ(InfoField(info, "pool size"), std::to_string(kTestPoolSize) + " bytes") << info;
+  EXPECT_EQ(InfoField(info, "records"), "2") << info;
+  EXPECT_EQ(InfoField(info, "hash seed"), "0x1234") << info;
+  EXPECT_EQ(InfoField(info, "version"), "0x7074646200000001") << info;
+  EXPECT_EQ(InfoField(info, "zones"), "1") << info;
+  EXPECT_EQ(InfoField(info, "seqnum"), "0") << info;
+  // The database lies inside the pool, above libpmemobj's own metadata.
+  const uint64_t in_use = std::stoull(InfoField(info, "pool in use"));
+  EXPECT_GT(in_use, uint64_t(format::kHeaderSize));
+  EXPECT_LE(in_use, kTestPoolSize);
+  // The same seed gives the same check value as a file database's header holds.
+  Ok({"create", Path("file"), "--seed", "0x1234"});
+  const std::string file_info = Ok({"info", Path("file")});
+  EXPECT_EQ(InfoField(file_info, "backend"), "file");
+  EXPECT_EQ(InfoField(info, "hash check value"), InfoField(file_info, "hash check value"));
+  EXPECT_NE(InfoField(info, "hash check value"), "");
+
+  EXPECT_NE(Ok({"summary", pool}).find("Number of records: 2\n"), std::string::npos);
+  EXPECT_NE(Ok({"summary", pool, "--histograms"}).find("Data size histogram"), std::string::npos);
+  EXPECT_NE(Ok({"check", pool}).find("ok, 2 records"), std::string::npos);
+}
+
+TEST_F(CliPoolTest, DumpRestoreRoundTripThroughPools) {
+  const std::string src = Path("src.pool");
+  CreatePool(src);
+  Ok({"set", src, "", "empty key"});
+  Ok({"set", src, "0a5c", "", "--hex"});
+  Ok({"set", src, "bin", "-"}, std::string("x\0\n\xff", 4));
+  for (int i = 0; i < 40; i++) Ok({"set", src, "key" + std::to_string(i), std::to_string(i)});
+  const std::string dump = Path("src.dump");
+  Ok({"dump", src, "-o", dump});
+  const std::string text = ReadFile(dump);
+  EXPECT_NE(text.find("\n# end 43\n"), std::string::npos) << text;
+
+  // Into a pool made first, and into one restore makes.
+  const std::string made = Path("made.pool");
+  CreatePool(made);
+  Ok({"restore", made, "-i", dump});
+  EXPECT_EQ(Ok({"dump", made}), text);
+  const std::string fresh = Path("fresh.pool");
+  Ok({"restore", fresh, "--backend", "pmem", "--pool-size", "16M", "-i", dump});
+  EXPECT_TRUE(StartsAsPool(fresh));
+  EXPECT_EQ(FileSize(fresh), kTestPoolSize);
+  EXPECT_EQ(InfoField(Ok({"info", fresh}), "backend"), "pmem");
+  EXPECT_EQ(Ok({"dump", fresh}), text);
+  EXPECT_EQ(Ok({"get", fresh, "bin"}), std::string("x\0\n\xff", 4));
+  EXPECT_NE(Ok({"check", fresh}).find("ok, 43 records"), std::string::npos);
+
+  // A pool's dump restores into a file database, and back.
+  const std::string file = Path("file.db");
+  Ok({"restore", file}, text);
+  EXPECT_EQ(InfoField(Ok({"info", file}), "backend"), "file");
+  EXPECT_EQ(Ok({"dump", file}), text);
+
+  // Options describing a new database are refused for an existing one.
+  const Result r = Run({"restore", made, "--backend", "pmem", "-i", dump});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("only apply when restore creates FILE"), std::string::npos) << r.err;
+}
+
+TEST_F(CliPoolTest, RepackKeepsTheRecordsAndWipeEmptiesThePool) {
+  const std::string pool = Path("r.pool");
+  {
+    // 3000 records of 1000 bytes fill several zones; all but 100 are then deleted.
+    Options options;
+    options.open_flags = O_RDWR | O_CREAT;
+    options.backend = BackendKind::kPmem;
+    options.pool_size = kTestPoolSize;
+    std::unique_ptr<Db> handle;
+    ASSERT_TRUE(Db::Open(pool, options, &handle).ok());
+    // In transactions: with PTDB_TEST_DIR on a disk, every commit is an msync.
+    ASSERT_TRUE(handle->TransactionStart().ok());
+    for (int i = 0; i < 3000; i++) {
+      ASSERT_TRUE(handle->Store("key" + std::to_string(i), std::string(1000, 'v')).ok());
+    }
+    ASSERT_TRUE(handle->TransactionCommit().ok());
+    ASSERT_TRUE(handle->TransactionStart().ok());
+    for (int i = 100; i < 3000; i++) ASSERT_TRUE(handle->Delete("key" + std::to_string(i)).ok());
+    ASSERT_TRUE(handle->TransactionCommit().ok());
+  }
+  const std::string before_dump = Ok({"dump", pool});
+  const std::string before = Ok({"info", pool});
+  EXPECT_EQ(InfoField(before, "backend"), "pmem");
+  EXPECT_GT(std::stoull(InfoField(before, "zones")), 1u) << before;
+
+  const std::string out = Ok({"repack", pool});
+  EXPECT_NE(out.find(": repacked, 100 records, pool in use " +
+                     std::to_string(std::stoull(InfoField(before, "pool in use"))) + " -> "),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(pool size " + std::to_string(kTestPoolSize) + ")"), std::string::npos)
+      << out;
+  const std::string after = Ok({"info", pool});
+  EXPECT_LT(std::stoull(InfoField(after, "pool in use")),
+            std::stoull(InfoField(before, "pool in use")));
+  EXPECT_LT(std::stoull(InfoField(after, "zones")), std::stoull(InfoField(before, "zones")));
+  EXPECT_EQ(FileSize(pool), kTestPoolSize);
+  EXPECT_EQ(Ok({"dump", pool}), before_dump);
+  EXPECT_NE(Ok({"check", pool}).find("ok, 100 records"), std::string::npos);
+
+  Ok({"wipe", pool, "--yes"});
+  EXPECT_EQ(Ok({"keys", pool}), "");
+  EXPECT_NE(Ok({"summary", pool}).find("Number of records: 0\n"), std::string::npos);
+  EXPECT_NE(Ok({"check", pool}).find("ok, 0 records"), std::string::npos);
+  EXPECT_EQ(InfoField(Ok({"info", pool}), "zones"), "1");
+}
+
+TEST_F(CliPoolTest, CreateChoosesTheBackendAndRefusesBadSizes) {
+  const std::string db = Path("db");
+  CreatePool(db);
+  Ok({"set", db, "k", "v"});
+  Result r = Run({"create", db, "--backend", "pmem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_EQ(Ok({"get", db, "k"}), "v");
+
+  // --force re-creates the pool: empty, at the default size (64 MiB, as documented).
+  Ok({"create", db, "--backend", "pmem", "--force"});
+  EXPECT_EQ(Ok({"keys", db}), "");
+  EXPECT_EQ(FileSize(db), uint64_t(64) << 20);
+  EXPECT_NE(Ok({"create", "--help"}).find("default 64M"), std::string::npos);
+  // ... or makes it a file database; a file database back into a pool.
+  Ok({"create", db, "--force"});
+  EXPECT_EQ(InfoField(Ok({"info", db}), "backend"), "file");
+  Ok({"create", db, "--force", "--backend", "pmem", "--pool-size", "8M"});
+  EXPECT_EQ(InfoField(Ok({"info", db}), "backend"), "pmem");
+  EXPECT_EQ(FileSize(db), uint64_t(8) << 20);
+
+  // Below libpmemobj's minimum: the library's error, and nothing is created.
+  r = Run({"create", Path("small"), "--backend", "pmem", "--pool-size", "4M"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("minimum"), std::string::npos) << r.err;
+  EXPECT_NE(access(Path("small").c_str(), F_OK), 0);
+}
+
+TEST_F(CliPoolTest, DamagedForeignAndBusyPoolsGiveTheDocumentedExitCodes) {
+  const std::string pool = Path("a.pool");
+  CreatePool(pool);
+  for (int i = 0; i < 20; i++) Ok({"set", pool, "key" + std::to_string(i), "value"});
+  EXPECT_EQ(Run({"check", pool}).exit_code, 0);
+  const off_t header = HeaderOffsetInPool(pool);
+  ASSERT_GE(header, 0);
+
+  // Garbage over the first top-level hash group: the checker finds it.
+  Overwrite(pool, header + 512, std::string(64, '\xff'));
+  Result r = Run({"check", pool});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("Corrupt"), std::string::npos) << r.err;
+
+  // A damaged header: libpmemobj opens the pool, ptdb refuses it; check calls it corrupt.
+  Overwrite(pool, header, "XXXX");
+  r = Run({"check", pool});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("bad magic"), std::string::npos) << r.err;
+  EXPECT_EQ(Run({"get", pool, "key1"}).exit_code, 1);
+
+  // A pool of another program is no ptdb database: exit 1, not 3.
+  const std::string other = Path("other.pool");
+  PMEMobjpool* pop = pmemobj_create(other.c_str(), "not-ptdb", PMEMOBJ_MIN_POOL, 0600);
+  ASSERT_NE(pop, nullptr) << pmemobj_errormsg();
+  pmemobj_close(pop);
+  for (const char* cmd : {"check", "info", "keys"}) {
+    r = Run({cmd, other});
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("not a ptdb pool"), std::string::npos) << cmd << ": " << r.err;
+  }
+
+  // libpmemobj lets one process at a time open a pool.
+  const std::string busy = Path("busy.pool");
+  CreatePool(busy);
+  Ok({"set", busy, "k", "v"});
+  {
+    Options options;
+    options.open_flags = O_RDWR;
+    std::unique_ptr<Db> handle;
+    ASSERT_TRUE(Db::Open(busy, options, &handle).ok());
+    r = Run({"get", busy, "k"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(Ok({"get", busy, "k"}), "v");
 }
 
 }  // namespace
