@@ -147,26 +147,31 @@ Status DbImpl::WipeAll() noexcept {
   return AfterWrite(Run([&] { return backend_->Wipe(); }));
 }
 
-Status DbImpl::Repack() noexcept {
+Status DbImpl::Repack(const ProgressFn& progress) noexcept {
   Status st = CheckWritable("repack");
   if (st.ok()) st = CheckTransactionThread();
   if (!st.ok()) return Report(st);
   const bool own = tx_depth_.load() == 0;
   if (own) PTDB_RETURN_IF_ERROR(TransactionStart());
   st = Guard([&] {
+    constexpr uint64_t kProgressEvery = 4096;
     std::vector<std::pair<std::string, std::string>> records;
     PTDB_RETURN_IF_ERROR(backend_->Traverse(
         [&](std::string_view key, std::string_view data) {
           records.emplace_back(key, data);
+          if (progress && records.size() % kProgressEvery == 0) progress(records.size(), 0);
           return true;
         },
         nullptr));
     PTDB_RETURN_IF_ERROR(backend_->Wipe());
     // Last first, each freed once stored: the peak stays one copy of the records.
+    const uint64_t total = records.size();
     while (!records.empty()) {
       PTDB_RETURN_IF_ERROR(
           backend_->Store(records.back().first, records.back().second, StoreMode::kInsert));
       records.pop_back();
+      const uint64_t done = total - records.size();
+      if (progress && (done % kProgressEvery == 0 || done == total)) progress(done, total);
     }
     return Status::OK();
   });

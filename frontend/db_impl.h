@@ -34,7 +34,8 @@ class DbImpl final : public Db {
   Status FirstKey(std::string* key) noexcept override;
   Status NextKey(std::string* key) noexcept override;
   Status WipeAll() noexcept override;
-  Status Repack() noexcept override;
+  using Db::Repack;
+  Status Repack(const ProgressFn& progress) noexcept override;
   Status ChainLock(std::string_view key) noexcept override;
   Status ChainUnlock(std::string_view key) noexcept override;
   Status ChainLockRead(std::string_view key) noexcept override;

@@ -230,7 +230,18 @@ int RunRepack(const Invocation& inv) {
   const bool pool = IsPool(*db);
   uint64_t before = FileBytes(path), after = 0;
   if (pool) st = PoolInUse(db.get(), &before);
-  if (st.ok()) st = db->Repack();
+  if (st.ok()) {
+    Progress reading("repack: reading", "records", 0);
+    std::unique_ptr<Progress> rewriting;
+    st = db->Repack([&](uint64_t done, uint64_t total) {
+      if (total == 0) return reading.Update(done);
+      if (rewriting == nullptr) {
+        reading.Clear();
+        rewriting = std::make_unique<Progress>("repack: rewriting", "records", total);
+      }
+      rewriting->Update(done);
+    });
+  }
   uint64_t records = 0;
   if (st.ok()) st = db->Traverse([](std::string_view, std::string_view) { return true; }, &records);
   if (st.ok() && pool) st = PoolInUse(db.get(), &after);
@@ -333,7 +344,7 @@ void AddAdminCommands(std::vector<Command>* commands) {
        "size before and after. A pool keeps its size, and the zones the records no\n"
        "longer need go back to its free space; prints how far into the pool the\n"
        "database reached before and after. Holds every record in memory meanwhile.\n"
-       "Shows no progress: the library's repack reports none.\n",
+       "Shows progress on stderr when stderr is a terminal.\n",
        {},
        1,
        1,

@@ -1,4 +1,4 @@
-// A one-line progress indicator for long commands (check, dump, restore).
+// A one-line progress indicator for long commands (check, dump, restore, repack).
 //
 // It draws on stderr only when stderr is a terminal, so pipes, logs and scripts see
 // nothing; the line is redrawn in place with '\r' at most ten times a second and erased

@@ -22,6 +22,8 @@
 
 namespace ptdb {
 
+// Long operations report `done` units of `total` now and then (total 0: not known yet).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 // Returns true to go on, false to stop the walk.
 using TraverseFn = std::function<bool(std::string_view key, std::string_view data)>;
 // Sees the record in place (zero copy); its result becomes ParseRecord's result.
@@ -67,8 +69,10 @@ class PTDB_EXPORT Db {
   // Rewrites every record compactly and gives back the space left over, inside a
   // transaction: the caller's, or one of its own (then durable like any commit, and
   // kNoSync applies). Every record is held in memory meanwhile. The file is cut as by
-  // WipeAll.
-  virtual Status Repack() noexcept = 0;
+  // WipeAll. progress (may be empty) is called every few thousand records: while reading
+  // with total 0, then while rewriting with the number of records.
+  virtual Status Repack(const ProgressFn& progress) noexcept = 0;
+  Status Repack() noexcept { return Repack(nullptr); }
 
   // Chain locks (TDB2's tdb_chainlock): hold the lock of the key's top-level hash group
   // across calls, e.g. for a read-modify-write. Other keys share the group (1/128 of

@@ -64,6 +64,27 @@ TEST_P(RepackTest, KeepsEveryRecordAndShrinksTheFile) {
   PTDB_EXPECT_OK(db->Check());
 }
 
+TEST_P(RepackTest, ReportsProgressReadingThenRewriting) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  Dump model;
+  FillThenThin(db.get(), 30000, &model);  // 10,000 records left
+  ASSERT_FALSE(HasFatalFailure());
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  PTDB_ASSERT_OK(
+      db->Repack([&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); }));
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.front(), std::make_pair(uint64_t(4096), uint64_t(0)));  // reading
+  EXPECT_EQ(calls.back(), std::make_pair(uint64_t(10000), uint64_t(10000)));
+  for (size_t i = 1; i < calls.size(); i++) {
+    const bool same_phase = (calls[i].second == 0) == (calls[i - 1].second == 0);
+    if (same_phase) {
+      EXPECT_GT(calls[i].first, calls[i - 1].first) << i;
+    }
+  }
+  EXPECT_EQ(DumpDb(db.get()), model);
+}
+
 TEST_P(RepackTest, WipeAllGivesTheSpaceBack) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
