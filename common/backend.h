@@ -54,6 +54,8 @@ class Backend {
   virtual Status Check(const CheckFn& fn) = 0;
   virtual Status Summary(bool histograms, std::string* report) = 0;
   virtual Status ReadSeqnum(uint64_t* seqnum) = 0;
+  // The seed the key hash uses (fixed at creation).
+  virtual uint64_t HashSeed() const = 0;
   virtual Status BumpSeqnum() = 0;
   // Applies a change of the settable flags (e.g. kNoMmap unmaps at once).
   virtual Status ApplyFlags(unsigned flags) = 0;

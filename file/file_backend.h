@@ -53,6 +53,7 @@ class FileBackend final : public Backend {
   Status Check(const CheckFn& fn) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override { return engine_.ReadSeqnum(seqnum); }
+  uint64_t HashSeed() const override { return engine_.hash().seed; }
   Status BumpSeqnum() override { return engine_.BumpSeqnum(); }
   Status ApplyFlags(unsigned flags) override;
   int Fd() const override { return file_->storage()->fd(); }

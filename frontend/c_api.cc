@@ -16,7 +16,6 @@
 #include <mutex>
 #include <new>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -148,11 +147,6 @@ int OpenErrno(const Status& st) {
   }
 }
 
-uint64_t RandomSeed() {
-  std::random_device rd;
-  return (uint64_t(rd()) << 32) ^ rd();
-}
-
 // Builds the Options and opens; on failure returns NULL and sets *err to an errno value.
 ptdb_context* Open(const char* name, int ptdb_flags, int open_flags, mode_t mode,
                    union ptdb_attribute* attributes, int* err) {
@@ -243,12 +237,6 @@ ptdb_context* Open(const char* name, int ptdb_flags, int open_flags, mode_t mode
         return nullptr;
     }
   }
-  // Choose an in-memory database's seed here, so ptdb_get_attribute(SEED) can tell it.
-  if (options.flags & kInternal) {
-    if (!options.seed) options.seed = RandomSeed();
-    ctx->internal_seed = options.seed;
-  }
-
   const Status st = Db::Open(name != nullptr ? name : "", options, &ctx->db);
   if (!st.ok()) {
     *err = OpenErrno(st);
@@ -258,22 +246,6 @@ ptdb_context* Open(const char* name, int ptdb_flags, int open_flags, mode_t mode
   std::lock_guard<std::recursive_mutex> lock(r.mu);
   r.open.push_back(c);
   return ctx.release();
-}
-
-Status GetSeed(ptdb_context* ctx, uint64_t* seed) {
-  if (ctx->internal_seed) {
-    *seed = *ctx->internal_seed;
-    return Status::OK();
-  }
-  // The seed never changes after creation, so reading it beside the mapping is safe.
-  const ssize_t n =
-      pread(ctx->db->Fd(), seed, sizeof(*seed), off_t(offsetof(format::Header, hash_seed)));
-  if (n != ssize_t(sizeof(*seed))) {
-    Log(ctx, PTDB_LOG_ERROR, PTDB_ERR_IO, "ptdb_get_attribute: cannot read the seed of %s: %s",
-        ctx->db->Name().c_str(), n < 0 ? strerror(errno) : "short read");
-    return Status(Error::kIo, "cannot read the seed");
-  }
-  return Status::OK();
 }
 
 void FillStats(const Stats& s, struct ptdb_attribute_stats* c) {
@@ -329,12 +301,9 @@ Status GetAttribute(ptdb_context* ctx, union ptdb_attribute* attr) {
       attr->hash.fn = ctx->hash.fn != nullptr ? ctx->hash.fn : DefaultHash;
       attr->hash.data = ctx->hash.fn != nullptr ? ctx->hash.data : nullptr;
       break;
-    case PTDB_ATTRIBUTE_SEED: {
-      uint64_t seed;
-      PTDB_RETURN_IF_ERROR(GetSeed(ctx, &seed));
-      attr->seed.seed = seed;
+    case PTDB_ATTRIBUTE_SEED:
+      attr->seed.seed = ctx->db->HashSeed();
       break;
-    }
     case PTDB_ATTRIBUTE_STATS:
       PTDB_RETURN_IF_ERROR(GetStats(ctx, &attr->stats));
       break;

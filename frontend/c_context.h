@@ -22,7 +22,6 @@ struct ptdb_context {
   struct ptdb_attribute_openhook openhook = {};
   struct ptdb_attribute_flock flock = {};  // lock NULL: fcntl
   // Known up front only for PTDB_INTERNAL; a file's seed is read from its header.
-  std::optional<uint64_t> internal_seed;
   // Last, so it is destroyed first: the Db's hooks use the members above.
   std::unique_ptr<ptdb::Db> db;
 };

@@ -58,6 +58,7 @@ class DbImpl final : public Db {
   Status RemoveFlag(unsigned flag) noexcept override;
   Status GetStats(Stats* stats) const noexcept override;
   const std::string& Name() const noexcept override { return name_; }
+  uint64_t HashSeed() const noexcept override { return backend_->HashSeed(); }
   int Fd() const noexcept override { return backend_->Fd(); }
 
   // Sends a failed status to the log hook (not kNoExist/kExists: those are answers).

@@ -99,21 +99,17 @@ void PrintFileInfo(const format::Header& h, uint64_t size, const Counts& c) {
 // A pool's header lives inside libpmemobj's root object, which the public API does not
 // expose; what it shows comes from the API. The open validated the version and the hash
 // check value, so those are the values this library writes.
-void PrintPoolInfo(uint64_t pool_size, std::optional<uint64_t> seed, uint64_t seqnum,
-                   const Counts& c) {
+void PrintPoolInfo(uint64_t pool_size, uint64_t seed, uint64_t seqnum, const Counts& c) {
   printf("backend:           pmem\n");
   printf("pool size:         %" PRIu64 " bytes\n", pool_size);
   printf("pool in use:       %" PRIu64 " bytes (up to the end of the last zone)\n", c.end);
   printf("records:           %" PRIu64 "\n", c.records);
   printf("free bytes:        %" PRIu64 "\n", c.free_bytes);
   printf("version:           0x%" PRIx64 "\n", format::kVersion);
-  if (seed) {
-    const uint64_t s = *seed;
-    const uint64_t test =
-        HashTestValue([s](const void* p, size_t len) { return JenkinsHash64(p, len, s); });
-    printf("hash seed:         0x%" PRIx64 "\n", s);
-    printf("hash check value:  0x%" PRIx64 "\n", test);
-  }
+  const uint64_t test =
+      HashTestValue([seed](const void* p, size_t len) { return JenkinsHash64(p, len, seed); });
+  printf("hash seed:         0x%" PRIx64 "\n", seed);
+  printf("hash check value:  0x%" PRIx64 "\n", test);
   printf("seqnum:            %" PRIu64 "\n", seqnum);
   printf("capabilities:      %" PRIu64 "\n", c.capabilities);
   printf("zones:             %" PRIu64 "\n", c.zones);
@@ -121,16 +117,8 @@ void PrintPoolInfo(uint64_t pool_size, std::optional<uint64_t> seed, uint64_t se
 
 int RunInfo(const Invocation& inv) {
   const std::string& path = inv.args[0];
-  // The library hashes with the header's seed from the open on (the check value first),
-  // so the default hash, wrapped, tells a pool's seed.
-  std::optional<uint64_t> seed;
-  Options options;
-  options.hash = [&seed](const void* key, size_t len, uint64_t s) {
-    seed = s;
-    return JenkinsHash64(key, len, s);
-  };
   std::unique_ptr<Db> db;
-  Status st = OpenExistingDb(path, O_RDONLY, &db, options);
+  Status st = OpenExistingDb(path, O_RDONLY, &db);
   if (!st.ok()) return Fail(inv, st);
   Counts counts;
   st = ReadCounts(db.get(), &counts);
@@ -143,7 +131,7 @@ int RunInfo(const Invocation& inv) {
     if (stat(path.c_str(), &sb) != 0) {
       return Fail(inv, kExitError, "cannot stat " + path + ": " + strerror(errno));
     }
-    PrintPoolInfo(uint64_t(sb.st_size), seed, seqnum, counts);
+    PrintPoolInfo(uint64_t(sb.st_size), db->HashSeed(), seqnum, counts);
   } else {
     format::Header h;
     if (pread(db->Fd(), &h, sizeof(h), 0) != ssize_t(sizeof(h)) || fstat(db->Fd(), &sb) != 0) {

@@ -174,9 +174,9 @@ bool HasNewDbOptions(const Invocation& inv) {
   return inv.args.Has("--backend") || inv.args.Has("--pool-size") || inv.args.Has("--seed");
 }
 
-Status OpenExistingDb(const std::string& path, int open_flags, std::unique_ptr<Db>* db,
-                      Options options) {
+Status OpenExistingDb(const std::string& path, int open_flags, std::unique_ptr<Db>* db) {
   UseEmulatedPmemOnTmpfs(path);
+  Options options;
   options.open_flags = open_flags;
   return Db::Open(path, options, db);
 }

@@ -33,9 +33,8 @@ bool ParseNewDbOptions(const Invocation& inv, NewDbSpec* spec, int* exit_code);
 bool HasNewDbOptions(const Invocation& inv);
 
 // Opens an existing database, whatever its backend, with open(2) flags O_RDONLY or
-// O_RDWR. `options` may carry flags and a hash; its open_flags are replaced.
-Status OpenExistingDb(const std::string& path, int open_flags, std::unique_ptr<Db>* db,
-                      Options options = Options());
+// O_RDWR.
+Status OpenExistingDb(const std::string& path, int open_flags, std::unique_ptr<Db>* db);
 // Creates a database as `spec` says: open_flags O_RDWR | O_CREAT, with O_EXCL, O_TRUNC or
 // neither (then an existing database is opened instead, whatever its backend).
 Status CreateDb(const std::string& path, int open_flags, const NewDbSpec& spec,

@@ -132,6 +132,8 @@ class PTDB_EXPORT Db {
   virtual Status GetStats(Stats* stats) const noexcept = 0;
 
   virtual const std::string& Name() const noexcept = 0;
+  // The seed of the key hash, chosen (or given) when the database was created.
+  virtual uint64_t HashSeed() const noexcept = 0;
   // The file descriptor, or -1 for kInternal and for a pmem pool (libpmemobj keeps its own).
   virtual int Fd() const noexcept = 0;
 };

@@ -1033,6 +1033,25 @@ TEST_P(InternalApiTest, OpenHookNotCalledForInternal) {
   PTDB_EXPECT_OK(db->Check());
 }
 
+// The seed a database was created with is what HashSeed (and the C API's SEED attribute)
+// reports, after a reopen too; without one, a random one is chosen and kept.
+TEST_P(ApiTest, HashSeedIsTheOneGivenAtCreation) {
+  Options options = CreateOptions();
+  options.seed = 0x0123456789abcdefULL;
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Open(options, &db));
+  EXPECT_EQ(db->HashSeed(), 0x0123456789abcdefULL);
+  if (persistent()) {
+    db.reset();
+    PTDB_ASSERT_OK(Open(ReopenOptions(), &db));
+    EXPECT_EQ(db->HashSeed(), 0x0123456789abcdefULL);
+  }
+  std::unique_ptr<Db> a, b;
+  PTDB_ASSERT_OK(OpenAt("a.tdb", CreateOptions(), &a));
+  PTDB_ASSERT_OK(OpenAt("b.tdb", CreateOptions(), &b));
+  EXPECT_NE(a->HashSeed(), b->HashSeed()) << "two new databases got the same seed";
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModes, ApiTest, ::testing::ValuesIn(AllModes()), ParamName);
 INSTANTIATE_TEST_SUITE_P(PersistentModes, FileApiTest,
                          ::testing::Values(Mode::kFileMmap, Mode::kFileNoMmap, Mode::kPmem),
