@@ -147,6 +147,16 @@ int OpenErrno(const Status& st) {
   }
 }
 
+// What an unset PTDB_ATTRIBUTE_FLOCK falls back to: plain fcntl, 0 or -1 with errno.
+int FcntlLock(int fd, int rw, off_t off, off_t len, bool wait) {
+  struct flock fl = {};
+  fl.l_type = short(rw);
+  fl.l_whence = SEEK_SET;
+  fl.l_start = off;
+  fl.l_len = len;
+  return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
+}
+
 // Builds the Options and opens; on failure returns NULL and sets *err to an errno value.
 ptdb_context* Open(const char* name, int ptdb_flags, int open_flags, mode_t mode,
                    union ptdb_attribute* attributes, int* err) {
@@ -206,10 +216,15 @@ ptdb_context* Open(const char* name, int ptdb_flags, int open_flags, mode_t mode
           return nullptr;
         }
         ctx->flock = a->flock;
+        ctx->flock_hooked = true;
+        // Read at every call: ptdb_set_attribute / ptdb_unset_attribute may change them.
         options.lock_hooks.lock = [c](int fd, int rw, uint64_t off, uint64_t len, bool wait) {
+          if (c->flock.lock == nullptr) return FcntlLock(fd, rw, off_t(off), off_t(len), wait);
           return c->flock.lock(fd, rw, off_t(off), off_t(len), wait, c->flock.data);
         };
         options.lock_hooks.unlock = [c](int fd, int rw, uint64_t off, uint64_t len) {
+          if (c->flock.unlock == nullptr)
+            return FcntlLock(fd, F_UNLCK, off_t(off), off_t(len), false);
           return c->flock.unlock(fd, rw, off_t(off), off_t(len), c->flock.data);
         };
         break;
@@ -520,6 +535,19 @@ enum PTDB_ERROR ptdb_set_attribute(struct ptdb_context* ctx, const union ptdb_at
       ctx->log.fn = attr->log.fn;
       ctx->log.data = attr->log.data;
       return ctx->last_error = PTDB_SUCCESS;
+    case PTDB_ATTRIBUTE_FLOCK:
+      if (!ctx->flock_hooked) {
+        return ptdb::UseError(ctx,
+                              "ptdb_set_attribute: only a database opened with it (its locks go "
+                              "through the hooks from the open on) can change",
+                              "PTDB_ATTRIBUTE_FLOCK");
+      }
+      if (attr->flock.lock == nullptr || attr->flock.unlock == nullptr) {
+        return ptdb::UseError(
+            ctx, "ptdb_set_attribute: needs both lock and unlock:", "PTDB_ATTRIBUTE_FLOCK");
+      }
+      ctx->flock = attr->flock;
+      return ctx->last_error = PTDB_SUCCESS;
     case PTDB_ATTRIBUTE_HASH:
     case PTDB_ATTRIBUTE_SEED:
     case PTDB_ATTRIBUTE_STATS:
@@ -541,6 +569,13 @@ void ptdb_unset_attribute(struct ptdb_context* ctx, enum ptdb_attribute_type typ
     case PTDB_ATTRIBUTE_OPENHOOK:
       ctx->openhook.fn = nullptr;
       ctx->openhook.data = nullptr;
+      ctx->last_error = PTDB_SUCCESS;
+      return;
+    case PTDB_ATTRIBUTE_FLOCK:
+      // Back to fcntl (what a database opened without hooks already uses).
+      ctx->flock.lock = nullptr;
+      ctx->flock.unlock = nullptr;
+      ctx->flock.data = nullptr;
       ctx->last_error = PTDB_SUCCESS;
       return;
     case PTDB_ATTRIBUTE_HASH:

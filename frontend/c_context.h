@@ -21,7 +21,9 @@ struct ptdb_context {
   struct ptdb_attribute_hash hash = {};  // fn NULL: the default hash
   struct ptdb_attribute_openhook openhook = {};
   struct ptdb_attribute_flock flock = {};  // lock NULL: fcntl
-  // Known up front only for PTDB_INTERNAL; a file's seed is read from its header.
+  // Opened with PTDB_ATTRIBUTE_FLOCK: every byte-range lock goes through `flock` (or
+  // fcntl while it is unset), so ptdb_set_attribute can change it.
+  bool flock_hooked = false;
   // Last, so it is destroyed first: the Db's hooks use the members above.
   std::unique_ptr<ptdb::Db> db;
 };

@@ -288,14 +288,17 @@ PTDB_EXPORT unsigned int ptdb_get_flags(struct ptdb_context* ctx);
 PTDB_EXPORT void ptdb_add_flag(struct ptdb_context* ctx, unsigned flag);
 PTDB_EXPORT void ptdb_remove_flag(struct ptdb_context* ctx, unsigned flag);
 
-// Reads the attribute named by attr->base.attr into *attr. LOG and OPENHOOK give
+// Reads the attribute named by attr->base.attr into *attr. LOG, OPENHOOK and FLOCK give
 // PTDB_ERR_NOEXIST when not set; HASH gives the default hash when none was given.
 PTDB_EXPORT enum PTDB_ERROR ptdb_get_attribute(struct ptdb_context* ctx,
                                                union ptdb_attribute* attr);
-// Only LOG can be set after opening; anything else is PTDB_ERR_EINVAL.
+// LOG can be set after opening; FLOCK too on a context opened with FLOCK (its locks go
+// through hooks from the open on; others lock with mutexes or plain fcntl). Anything else
+// is PTDB_ERR_EINVAL.
 PTDB_EXPORT enum PTDB_ERROR ptdb_set_attribute(struct ptdb_context* ctx,
                                                const union ptdb_attribute* attr);
-// Removes the LOG or OPENHOOK attribute; anything else is PTDB_ERR_EINVAL (see ptdb_error).
+// Removes the LOG, OPENHOOK or FLOCK attribute (FLOCK: back to fcntl); anything else is
+// PTDB_ERR_EINVAL (see ptdb_error).
 PTDB_EXPORT void ptdb_unset_attribute(struct ptdb_context* ctx, enum ptdb_attribute_type type);
 
 // The name given to ptdb_open (NULL if it was NULL).

@@ -171,6 +171,33 @@ static void FlockAttributeRoutesEveryLock(void) {
   CHECK_EQ(ptdb_store(ctx, Str("k"), Str("w"), PTDB_REPLACE), PTDB_ERR_LOCK);
   counts.refuse = 0;
   CHECK(Holds(ctx, "k", "v"));
+
+  // Changed after opening: the new hooks get every lock from now on.
+  struct HookCounts second = {0, 0, 0};
+  union ptdb_attribute other = attr;
+  other.flock.data = &second;
+  const int first_locks = counts.locks;
+  CHECK_EQ(ptdb_set_attribute(ctx, &other), PTDB_SUCCESS);
+  CHECK_EQ(ptdb_store(ctx, Str("k2"), Str("v2"), PTDB_REPLACE), PTDB_SUCCESS);
+  CHECK(second.locks > 0);
+  CHECK_EQ(counts.locks, first_locks);
+  // Unset: back to fcntl, no hook is called, and the records are still there.
+  ptdb_unset_attribute(ctx, PTDB_ATTRIBUTE_FLOCK);
+  CHECK_EQ(ptdb_error(ctx), PTDB_SUCCESS);
+  const int second_locks = second.locks;
+  CHECK_EQ(ptdb_store(ctx, Str("k3"), Str("v3"), PTDB_REPLACE), PTDB_SUCCESS);
+  CHECK_EQ(second.locks, second_locks);
+  CHECK(Holds(ctx, "k2", "v2") && Holds(ctx, "k3", "v3"));
+  memset(&got, 0, sizeof(got));
+  got.base.attr = PTDB_ATTRIBUTE_FLOCK;
+  CHECK_EQ(ptdb_get_attribute(ctx, &got), PTDB_ERR_NOEXIST);
+  CHECK_EQ(ptdb_close(ctx), 0);
+
+  // A context opened without hooks locks with mutexes: it cannot take them later.
+  ctx = OpenFresh("noflock.tdb", PTDB_DEFAULT, NULL);
+  if (ctx == NULL) return;
+  CHECK_EQ(ptdb_set_attribute(ctx, &other), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_store(ctx, Str("k"), Str("v"), PTDB_REPLACE), PTDB_SUCCESS);
   CHECK_EQ(ptdb_close(ctx), 0);
 
   // Only one of the two functions is a use error.
