@@ -56,6 +56,8 @@ class Backend {
   virtual Status ReadSeqnum(uint64_t* seqnum) = 0;
   // The seed the key hash uses (fixed at creation).
   virtual uint64_t HashSeed() const = 0;
+  // The header's feature words (format.h).
+  virtual Status ReadFeatures(uint64_t* used, uint64_t* offered) = 0;
   virtual Status BumpSeqnum() = 0;
   // Applies a change of the settable flags (e.g. kNoMmap unmaps at once).
   virtual Status ApplyFlags(unsigned flags) = 0;

@@ -113,6 +113,11 @@ class Engine {
     PTDB_RETURN_IF_ERROR(lock.status());
     return ReadWord(s_, format::kSeqnumOffset, seq);
   }
+  // Fixed once the database exists (validated at open): no lock.
+  Status ReadFeatures(uint64_t* used, uint64_t* offered) {
+    PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, features_used), used));
+    return ReadWord(s_, offsetof(format::Header, features_offered), offered);
+  }
   Status ReloadZones() { return zones_.Load(); }
   Status BumpSeqnum();
 

@@ -54,6 +54,9 @@ class FileBackend final : public Backend {
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override { return engine_.ReadSeqnum(seqnum); }
   uint64_t HashSeed() const override { return engine_.hash().seed; }
+  Status ReadFeatures(uint64_t* used, uint64_t* offered) override {
+    return engine_.ReadFeatures(used, offered);
+  }
   Status BumpSeqnum() override { return engine_.BumpSeqnum(); }
   Status ApplyFlags(unsigned flags) override;
   int Fd() const override { return file_->storage()->fd(); }

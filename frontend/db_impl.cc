@@ -147,6 +147,10 @@ Status DbImpl::WipeAll() noexcept {
   return AfterWrite(Run([&] { return backend_->Wipe(); }));
 }
 
+Status DbImpl::GetFeatures(uint64_t* used, uint64_t* offered) noexcept {
+  return Report(Run([&] { return backend_->ReadFeatures(used, offered); }));
+}
+
 Status DbImpl::Repack(const ProgressFn& progress) noexcept {
   Status st = CheckWritable("repack");
   if (st.ok()) st = CheckTransactionThread();

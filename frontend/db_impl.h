@@ -59,6 +59,7 @@ class DbImpl final : public Db {
   Status GetStats(Stats* stats) const noexcept override;
   const std::string& Name() const noexcept override { return name_; }
   uint64_t HashSeed() const noexcept override { return backend_->HashSeed(); }
+  Status GetFeatures(uint64_t* used, uint64_t* offered) noexcept override;
   int Fd() const noexcept override { return backend_->Fd(); }
 
   // Sends a failed status to the log hook (not kNoExist/kExists: those are answers).

@@ -176,6 +176,11 @@ Status PmemBackend::ReadSeqnum(uint64_t* seqnum) {
   return engine_.ReadSeqnum(seqnum);
 }
 
+Status PmemBackend::ReadFeatures(uint64_t* used, uint64_t* offered) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return engine_.ReadFeatures(used, offered);
+}
+
 Status PmemBackend::BumpSeqnum() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   return RunTx([&] { return engine_.BumpSeqnum(); });

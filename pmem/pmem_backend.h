@@ -54,6 +54,7 @@ class PmemBackend final : public Backend {
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override;
   uint64_t HashSeed() const override { return engine_.hash().seed; }
+  Status ReadFeatures(uint64_t* used, uint64_t* offered) override;
   Status BumpSeqnum() override;
   Status ApplyFlags(unsigned flags) override;
   // A pool has no descriptor the caller could use (libpmemobj keeps its own).

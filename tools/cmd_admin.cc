@@ -96,21 +96,28 @@ void PrintFileInfo(const format::Header& h, uint64_t size, const Counts& c) {
   printf("zones:             %" PRIu64 "\n", c.zones);
 }
 
-// A pool's header lives inside libpmemobj's root object, which the public API does not
-// expose; what it shows comes from the API. The open validated the version and the hash
+// A pool's header lives inside libpmemobj's root object; what info shows of it comes
+// from the API. The open validated the version and the hash
 // check value, so those are the values this library writes.
-void PrintPoolInfo(uint64_t pool_size, uint64_t seed, uint64_t seqnum, const Counts& c) {
+struct PoolHeader {
+  uint64_t seed, seqnum, features_used, features_offered;
+};
+
+void PrintPoolInfo(uint64_t pool_size, const PoolHeader& h, const Counts& c) {
   printf("backend:           pmem\n");
   printf("pool size:         %" PRIu64 " bytes\n", pool_size);
   printf("pool in use:       %" PRIu64 " bytes (up to the end of the last zone)\n", c.end);
   printf("records:           %" PRIu64 "\n", c.records);
   printf("free bytes:        %" PRIu64 "\n", c.free_bytes);
   printf("version:           0x%" PRIx64 "\n", format::kVersion);
+  const uint64_t seed = h.seed;
   const uint64_t test =
       HashTestValue([seed](const void* p, size_t len) { return JenkinsHash64(p, len, seed); });
   printf("hash seed:         0x%" PRIx64 "\n", seed);
   printf("hash check value:  0x%" PRIx64 "\n", test);
-  printf("seqnum:            %" PRIu64 "\n", seqnum);
+  printf("features used:     0x%" PRIx64 "\n", h.features_used);
+  printf("features offered:  0x%" PRIx64 "\n", h.features_offered);
+  printf("seqnum:            %" PRIu64 "\n", h.seqnum);
   printf("capabilities:      %" PRIu64 "\n", c.capabilities);
   printf("zones:             %" PRIu64 "\n", c.zones);
 }
@@ -125,13 +132,15 @@ int RunInfo(const Invocation& inv) {
   if (!st.ok()) return Fail(inv, st);
   struct stat sb;
   if (IsPool(*db)) {
-    uint64_t seqnum;
-    st = db->GetSeqnum(&seqnum);
+    PoolHeader h;
+    h.seed = db->HashSeed();
+    st = db->GetSeqnum(&h.seqnum);
+    if (st.ok()) st = db->GetFeatures(&h.features_used, &h.features_offered);
     if (!st.ok()) return Fail(inv, st);
     if (stat(path.c_str(), &sb) != 0) {
       return Fail(inv, kExitError, "cannot stat " + path + ": " + strerror(errno));
     }
-    PrintPoolInfo(uint64_t(sb.st_size), db->HashSeed(), seqnum, counts);
+    PrintPoolInfo(uint64_t(sb.st_size), h, counts);
   } else {
     format::Header h;
     if (pread(db->Fd(), &h, sizeof(h), 0) != ssize_t(sizeof(h)) || fstat(db->Fd(), &sb) != 0) {
@@ -280,9 +289,8 @@ void AddAdminCommands(std::vector<Command>* commands) {
        "For a pool: the backend (pmem), the pool size, how far into the pool the\n"
        "database reaches (the end of its last zone; libpmemobj's own metadata comes\n"
        "first), the numbers of records and free bytes, the version, hash seed, hash\n"
-       "check value, sequence number, and the numbers of capabilities and zones. The\n"
-       "feature words of a pool's header are not shown: the library does not expose\n"
-       "them.\n",
+       "check value, features used and offered, sequence number, and the numbers of\n"
+       "capabilities and zones.\n",
        {},
        1,
        1,

@@ -134,6 +134,9 @@ class PTDB_EXPORT Db {
   virtual const std::string& Name() const noexcept = 0;
   // The seed of the key hash, chosen (or given) when the database was created.
   virtual uint64_t HashSeed() const noexcept = 0;
+  // The header's feature words: those the database uses (bit 0: robust-mutex locking) and
+  // those the library that created it offered (docs/format.md).
+  virtual Status GetFeatures(uint64_t* used, uint64_t* offered) noexcept = 0;
   // The file descriptor, or -1 for kInternal and for a pmem pool (libpmemobj keeps its own).
   virtual int Fd() const noexcept = 0;
 };

@@ -1052,6 +1052,23 @@ TEST_P(ApiTest, HashSeedIsTheOneGivenAtCreation) {
   EXPECT_NE(a->HashSeed(), b->HashSeed()) << "two new databases got the same seed";
 }
 
+// The feature words a handle reports are the header's: for a file, the bytes on disk.
+TEST_P(ApiTest, FeaturesAreTheHeaders) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  uint64_t used = 99, offered = 99;
+  PTDB_ASSERT_OK(db->GetFeatures(&used, &offered));
+  EXPECT_EQ(used & ~offered, 0u);
+  if (has_fd()) {
+    const std::string bytes = ReadFileBytes(Name());
+    uint64_t on_disk[2];
+    std::memcpy(on_disk, bytes.data() + 112, sizeof(on_disk));  // docs/format.md
+    EXPECT_EQ(used, on_disk[0]);
+    EXPECT_EQ(offered, on_disk[1]);
+    EXPECT_EQ(used, 1u) << "a new file locks with robust mutexes (feature bit 0)";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModes, ApiTest, ::testing::ValuesIn(AllModes()), ParamName);
 INSTANTIATE_TEST_SUITE_P(PersistentModes, FileApiTest,
                          ::testing::Values(Mode::kFileMmap, Mode::kFileNoMmap, Mode::kPmem),

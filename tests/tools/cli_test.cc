@@ -572,6 +572,9 @@ TEST_F(CliPoolTest, RecordCommandsAndInfo) {
   EXPECT_EQ(InfoField(info, "version"), "0x7074646200000001") << info;
   EXPECT_EQ(InfoField(info, "zones"), "1") << info;
   EXPECT_EQ(InfoField(info, "seqnum"), "0") << info;
+  // A pool locks in DRAM: no robust-mutex feature, and nothing it does not offer.
+  EXPECT_EQ(InfoField(info, "features used"), "0x0") << info;
+  EXPECT_NE(InfoField(info, "features offered"), "") << info;
   // The database lies inside the pool, above libpmemobj's own metadata.
   const uint64_t in_use = std::stoull(InfoField(info, "pool in use"));
   EXPECT_GT(in_use, uint64_t(format::kHeaderSize));
