@@ -138,9 +138,9 @@ TEST_P(TraverseRaceTest, CallbackDoublesSubGroupAndDeletesLaterEntry) {
 // recheck must not read it (a data race, and the slots are gone).
 // Not on a pool: its handle runs one call at a time, a traverse with its callbacks, so the
 // other thread would wait for the traverse that waits for it.
-using TraverseRaceOtherThreadTest = TraverseRaceTest;
+using OtherThreadTraverseRaceTest = TraverseRaceTest;
 
-TEST_P(TraverseRaceOtherThreadTest, AnotherThreadReusesDoubledSubGroupsSpace) {
+TEST_P(OtherThreadTraverseRaceTest, AnotherThreadReusesDoubledSubGroupsSpace) {
   FillOneSubGroup();
   ASSERT_FALSE(HasFatalFailure());
   const std::string doubler = KeyFor(HashOf(0, 0, 0, 1));
@@ -166,7 +166,7 @@ TEST_P(TraverseRaceOtherThreadTest, AnotherThreadReusesDoubledSubGroupsSpace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, TraverseRaceTest, ::testing::ValuesIn(AllModes()), ParamName);
-INSTANTIATE_TEST_SUITE_P(FileModes, TraverseRaceOtherThreadTest,
+INSTANTIATE_TEST_SUITE_P(FileModes, OtherThreadTraverseRaceTest,
                          ::testing::Values(Mode::kFileMmap, Mode::kFileNoMmap, Mode::kInternal),
                          ParamName);
 
