@@ -5,8 +5,7 @@
 // ("file-nommap"), or memory alone ("internal").
 #include <fcntl.h>
 
-#include "bench/store.h"
-#include "ptdb/db.h"
+#include "bench/store_db.h"
 
 namespace ptdb {
 namespace bench {
@@ -14,9 +13,9 @@ namespace {
 
 enum class Locking { kMutex, kFcntl, kNone };
 
-class PtdbStore : public Store {
+class PtdbStore : public DbStore {
  public:
-  PtdbStore(const StoreConfig& config, Locking locking) : Store(config), locking_(locking) {}
+  PtdbStore(const StoreConfig& config, Locking locking) : DbStore(config), locking_(locking) {}
 
   Result Open() override {
     Options options;
@@ -41,43 +40,8 @@ class PtdbStore : public Store {
       return Fail("unknown ptdb backend " + config().ptdb_backend);
     }
     options.open_flags = config().create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR;
-    return Check(Db::Open(config().dir + "/bench.ptdb", options, &db_));
+    return OpenDb(config().dir + "/bench.ptdb", options);
   }
-
-  Result Insert(std::string_view key, std::string_view value) override {
-    return Check(db_->Store(key, value, StoreMode::kInsert));
-  }
-
-  Result Replace(std::string_view key, std::string_view value) override {
-    return Check(db_->Store(key, value, StoreMode::kReplace));
-  }
-
-  Result Fetch(std::string_view key, std::string_view* value) override {
-    const Result result = Check(db_->Fetch(key, &fetched_));
-    if (result == Result::kOk) *value = fetched_;
-    return result;
-  }
-
-  Result Delete(std::string_view key) override { return Check(db_->Delete(key)); }
-
-  Result Append(std::string_view key, std::string_view data) override {
-    return Check(db_->Append(key, data));
-  }
-
-  Result Traverse(TraverseTally* tally) override {
-    return Check(db_->Traverse([tally](std::string_view key, std::string_view data) {
-      tally->Visit(key, data);
-      return true;
-    }));
-  }
-
-  Result TxBegin() override { return Check(db_->TransactionStart()); }
-  Result TxCommit() override { return Check(db_->TransactionCommit()); }
-  Result SetSync(bool on) override {
-    return Check(on ? db_->RemoveFlag(kNoSync) : db_->AddFlag(kNoSync));
-  }
-
-  void Close() override { db_.reset(); }
 
   std::string Backend() const override { return config().ptdb_backend; }
 
@@ -93,22 +57,7 @@ class PtdbStore : public Store {
   }
 
  private:
-  Result Check(const Status& status) {
-    switch (status.code()) {
-      case Error::kSuccess:
-        return Result::kOk;
-      case Error::kNoExist:
-        return Result::kNoExist;
-      case Error::kExists:
-        return Result::kExists;
-      default:
-        return Fail(status.ToString());
-    }
-  }
-
   const Locking locking_;
-  std::unique_ptr<Db> db_;
-  std::string fetched_;
 };
 
 }  // namespace

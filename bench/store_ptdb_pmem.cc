@@ -12,8 +12,7 @@
 #include <fcntl.h>
 
 #include "bench/pmem_env.h"
-#include "bench/store.h"
-#include "ptdb/db.h"
+#include "bench/store_db.h"
 
 namespace ptdb {
 namespace bench {
@@ -22,9 +21,9 @@ namespace {
 constexpr uint64_t kPoolSlack = 32ULL << 20;
 constexpr uint64_t kPoolOverheadPerRecord = 84;
 
-class PtdbPmemStore : public Store {
+class PtdbPmemStore : public DbStore {
  public:
-  using Store::Store;
+  using DbStore::DbStore;
 
   Result Open() override {
     backend_ = UseEmulatedPmem();
@@ -34,21 +33,7 @@ class PtdbPmemStore : public Store {
     options.open_flags = O_RDWR | O_CREAT | O_TRUNC;
     options.pool_size = kPoolSlack + config().n * (kPoolOverheadPerRecord + config().key_size +
                                                    config().value_size);
-    return Check(Db::Open(config().dir + "/bench.pool", options, &db_));
-  }
-
-  Result Insert(std::string_view key, std::string_view value) override {
-    return Check(db_->Store(key, value, StoreMode::kInsert));
-  }
-
-  Result Replace(std::string_view key, std::string_view value) override {
-    return Check(db_->Store(key, value, StoreMode::kReplace));
-  }
-
-  Result TxBegin() override { return Check(db_->TransactionStart()); }
-  Result TxCommit() override { return Check(db_->TransactionCommit()); }
-  Result SetSync(bool on) override {
-    return Check(on ? db_->RemoveFlag(kNoSync) : db_->AddFlag(kNoSync));
+    return OpenDb(config().dir + "/bench.pool", options);
   }
 
   StoreTraits Traits() const override {
@@ -57,45 +42,9 @@ class PtdbPmemStore : public Store {
     return traits;
   }
 
-  Result Fetch(std::string_view key, std::string_view* value) override {
-    const Result result = Check(db_->Fetch(key, &fetched_));
-    if (result == Result::kOk) *value = fetched_;
-    return result;
-  }
-
-  Result Delete(std::string_view key) override { return Check(db_->Delete(key)); }
-
-  Result Append(std::string_view key, std::string_view data) override {
-    return Check(db_->Append(key, data));
-  }
-
-  Result Traverse(TraverseTally* tally) override {
-    return Check(db_->Traverse([tally](std::string_view key, std::string_view data) {
-      tally->Visit(key, data);
-      return true;
-    }));
-  }
-
-  void Close() override { db_.reset(); }
-
   std::string Backend() const override { return backend_; }
 
  private:
-  Result Check(const Status& status) {
-    switch (status.code()) {
-      case Error::kSuccess:
-        return Result::kOk;
-      case Error::kNoExist:
-        return Result::kNoExist;
-      case Error::kExists:
-        return Result::kExists;
-      default:
-        return Fail(status.ToString());
-    }
-  }
-
-  std::unique_ptr<Db> db_;
-  std::string fetched_;
   std::string backend_;
 };
 
