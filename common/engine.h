@@ -25,6 +25,7 @@
 #include "common/locks.h"
 #include "common/record.h"
 #include "common/space_io.h"
+#include "common/write_epoch.h"
 #include "ptdb/db.h"
 #include "ptdb/options.h"
 
@@ -142,6 +143,24 @@ class Engine {
   // The walker's next key within its current group, if any.
   Status KeyInGroup(HashWalker<S>* walker, std::string* key, bool* found);
   Status InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
+
+  // Copies of a run of a group's records, for traverse to call back on.
+  struct TraverseRun {
+    struct Item {
+      size_t pos;  // key, then data, at bytes[pos]
+      uint64_t key_len;
+      uint64_t data_len;
+      size_t entry;  // index in the collected entries
+    };
+    std::vector<Item> items;
+    std::string bytes;
+  };
+  // Copies the records of entries[*next ...] that are still in `group` (all, unless
+  // recheck) into run, up to a bound; *next becomes the first entry not looked at.
+  // REQUIRES: the group's read lock.
+  Status CopyRun(unsigned group,
+                 const std::vector<std::pair<uint64_t, typename HashWalker<S>::Trail>>& entries,
+                 bool recheck, size_t* next, TraverseRun* run);
 
   S* s_;
   HashConfig hash_;
@@ -287,6 +306,7 @@ Status Engine<S>::InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec
 
 template <class S>
 Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode mode) {
+  NoteLocalWrite();
   const uint64_t h = tree_.Hash(key);
   ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
@@ -313,6 +333,7 @@ Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode m
 
 template <class S>
 Status Engine<S>::Append(std::string_view key, std::string_view data) {
+  NoteLocalWrite();
   const uint64_t h = tree_.Hash(key);
   ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
@@ -354,6 +375,7 @@ Status Engine<S>::Append(std::string_view key, std::string_view data) {
 
 template <class S>
 Status Engine<S>::Delete(std::string_view key) {
+  NoteLocalWrite();
   const uint64_t h = tree_.Hash(key);
   ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
@@ -367,74 +389,108 @@ Status Engine<S>::Delete(std::string_view key) {
 template <class S>
 Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   uint64_t visited = 0;
-  std::string copy;
   // Locals, not members: threads share the engine, and the callback may traverse too.
   HashWalker<S> walker(s_);
-  std::vector<std::pair<uint64_t, typename HashWalker<S>::Trail>> batch;  // (entry, trail)
+  std::vector<std::pair<uint64_t, typename HashWalker<S>::Trail>> entries;  // (entry, trail)
+  TraverseRun run;
   for (unsigned g = 0; g < format::kTopGroups; g++) {
     const LockId group{LockKind::kHashGroup, g};
-    // Collect the group under its read lock, then visit each entry with the lock taken
-    // again only to check and copy it: the callback runs with no lock held, so it may
-    // change the tree, and others may too. Before each visit the entry's 8-slot group is
-    // searched again, so a record deleted or moved away meanwhile is skipped. (A delete
-    // re-places the entries after it within their group, which is why the check is
-    // "still in the group", not "still in the slot".) The group is found again from the
-    // top, not from the offset the walk saw: a sub-group that doubled meanwhile was freed,
-    // and its stale slots would lead into freed space that others are reusing.
-    batch.clear();
-    {
-      ScopedLock<S> lock(s_, group, LockType::kRead);
-      PTDB_RETURN_IF_ERROR(lock.status());
-      walker.Start(g);
-      for (;;) {
-        uint64_t group_off, e;
-        bool done;
-        PTDB_RETURN_IF_ERROR(walker.Next(&group_off, &e, &done));
-        if (done) break;
-        batch.push_back({e, walker.trail()});
-      }
-    }
-    constexpr size_t kPrefetchAhead = 8;
-    for (size_t i = 0; i < batch.size() && i < kPrefetchAhead; i++) {
-      s_->Prefetch(format::EntryOffset(batch[i].first));
-    }
-    for (size_t i = 0; i < batch.size(); i++) {
-      if (i + kPrefetchAhead < batch.size()) {
-        s_->Prefetch(format::EntryOffset(batch[i + kPrefetchAhead].first));
-      }
-      RecordInfo r;
+    // A group's entries are collected under its read lock, and its records copied in
+    // runs, each under the lock; the callback runs on the copies with no lock held, so
+    // it may change the tree, and others may too. The first run is copied while the
+    // lock is still held from collecting, so the entries are as collected. For every
+    // later run the lock was dropped meanwhile: each entry's 8-slot group is searched
+    // again first, so a record deleted or moved away is skipped. (A delete re-places the
+    // entries after it within their group, which is why the check is "still in the
+    // group", not "still in the slot".) The group is found again from the top, not from
+    // the offset the walk saw: a sub-group that doubled meanwhile was freed, and its
+    // stale slots would lead into freed space that others are reusing.
+    entries.clear();
+    size_t next = 0;
+    for (bool collect = true; collect || next < entries.size(); collect = false) {
       {
         ScopedLock<S> lock(s_, group, LockType::kRead);
         PTDB_RETURN_IF_ERROR(lock.status());
-        bool present;
-        PTDB_RETURN_IF_ERROR(walker.Holds(g, batch[i].second, batch[i].first, &present));
-        if (!present) continue;
-        const uint64_t off = format::EntryOffset(batch[i].first);
-        format::UsedHeader hdr;
-        PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
-        r = DecodeUsedHeader(hdr);
-        if (r.magic != format::kUsedMagic) {
-          return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
-                     (unsigned long long)off);
+        if (collect) {
+          walker.Start(g);
+          for (;;) {
+            uint64_t group_off, e;
+            bool done;
+            PTDB_RETURN_IF_ERROR(walker.Next(&group_off, &e, &done));
+            if (done) break;
+            entries.push_back({e, walker.trail()});
+          }
         }
-        PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
-        // The callback gets its own copy, as in TDB2: the record may change or move
-        // once the lock is dropped.
-        const uint64_t len = r.key_len + r.data_len;
-        if (copy.size() < len) copy.resize(len);
-        const void* p = nullptr;
-        PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, copy.data(), &p));
-        if (p != copy.data()) std::memcpy(copy.data(), p, len);
+        PTDB_RETURN_IF_ERROR(CopyRun(g, entries, /*recheck=*/!collect, &next, &run));
       }
-      visited++;
-      if (!fn(std::string_view(copy.data(), r.key_len),
-              std::string_view(copy.data() + r.key_len, r.data_len))) {
-        if (count) *count = visited;
-        return Status::OK();
+      // A record the callback deletes must not be visited later from a stale copy: once
+      // this thread changed anything, the rest of the run is looked at again.
+      const uint64_t epoch = LocalWriteEpoch();
+      for (size_t k = 0; k < run.items.size(); k++) {
+        const auto& item = run.items[k];
+        if (k > 0 && LocalWriteEpoch() != epoch) {
+          next = item.entry;
+          break;
+        }
+        visited++;
+        const char* p = run.bytes.data() + item.pos;
+        if (!fn(std::string_view(p, item.key_len),
+                std::string_view(p + item.key_len, item.data_len))) {
+          if (count) *count = visited;
+          return Status::OK();
+        }
       }
     }
   }
   if (count) *count = visited;
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::CopyRun(
+    unsigned group, const std::vector<std::pair<uint64_t, typename HashWalker<S>::Trail>>& entries,
+    bool recheck, size_t* next, TraverseRun* run) {
+  // A run is bounded so the group's lock is held for microseconds, not for the group.
+  constexpr size_t kRunBytes = 64 * 1024, kRunEntries = 512, kPrefetchAhead = 16;
+  run->items.clear();
+  run->bytes.clear();
+  HashWalker<S> checker(s_);
+  size_t i = *next;
+  // Records lie in no particular order: each costs a miss unless fetched ahead. Two
+  // lines, as a typical record (16-byte header, key, value) spans more than one.
+  auto prefetch = [&](size_t j) {
+    const uint64_t off = format::EntryOffset(entries[j].first);
+    s_->Prefetch(off);
+    s_->Prefetch(off + 64);
+  };
+  for (size_t j = i; j < entries.size() && j < i + kPrefetchAhead; j++) prefetch(j);
+  for (; i < entries.size() && run->items.size() < kRunEntries && run->bytes.size() < kRunBytes;
+       i++) {
+    if (i + kPrefetchAhead < entries.size()) prefetch(i + kPrefetchAhead);
+    if (recheck) {
+      bool present;
+      PTDB_RETURN_IF_ERROR(checker.Holds(group, entries[i].second, entries[i].first, &present));
+      if (!present) continue;
+    }
+    const uint64_t off = format::EntryOffset(entries[i].first);
+    format::UsedHeader hdr;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
+    const RecordInfo r = DecodeUsedHeader(hdr);
+    if (r.magic != format::kUsedMagic) {
+      return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+                 (unsigned long long)off);
+    }
+    PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
+    // The callback gets its own copy, as in TDB2: the record may change or move once
+    // the lock is dropped.
+    const size_t len = size_t(r.key_len + r.data_len), pos = run->bytes.size();
+    run->bytes.resize(pos + len);
+    const void* p = nullptr;
+    PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, run->bytes.data() + pos, &p));
+    if (p != run->bytes.data() + pos) std::memcpy(run->bytes.data() + pos, p, len);
+    run->items.push_back({pos, r.key_len, r.data_len, i});
+  }
+  *next = i;
   return Status::OK();
 }
 
@@ -515,6 +571,7 @@ Status Engine<S>::NextKey(std::string* key) {
 
 template <class S>
 Status Engine<S>::Wipe(const std::function<Status(uint64_t end)>& release) {
+  NoteLocalWrite();
   ScopedLock<S> lock(s_, {LockKind::kAllRecord, 0}, LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
   // Forget the tree and hand every zone back as one free record: O(zones), not O(records).

@@ -18,6 +18,7 @@
 
 #include "common/format.h"
 #include "common/locks.h"
+#include "common/prefetch.h"
 #include "file/file_storage.h"
 #include "file/read_tx_lock.h"
 #include "file/tx_overlay.h"
@@ -54,7 +55,7 @@ class FileView {
   }
 
   void Prefetch(uint64_t off) const {
-    if (tx_ == nullptr && use_map_ && off < fs_->size()) __builtin_prefetch(fs_->base() + off);
+    if (tx_ == nullptr && use_map_) PrefetchLine(fs_->base() + off);
   }
 
   // Adds space after the last zone (header.space_end), by at least min_bytes and by an

@@ -8,6 +8,7 @@
 
 #include "common/errors.h"
 #include "common/record.h"
+#include "common/write_epoch.h"
 
 namespace ptdb {
 namespace {
@@ -233,6 +234,9 @@ Status DbImpl::CheckTransactionThread() const {
 }
 
 void DbImpl::EndTransaction() {
+  // Committed or rolled back, the database this thread sees changed: a traverse it runs
+  // in (a transaction inside a callback) must look again at records it copied.
+  NoteLocalWrite();
   tx_depth_.store(0);
   tx_claimed_.store(false);
 }
