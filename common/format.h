@@ -90,8 +90,13 @@ inline constexpr uint64_t kTopHashOffset = offsetof(Header, top_hash);
 // The file's processes lock with robust mutexes kept in the MutexArea that sits between
 // the header and the first zone (file/mutex_area.h); without it, with fcntl byte ranges.
 inline constexpr uint64_t kFeatureMutexLocks = 1;
+// Every writer keeps each hash group's change count in the MutexArea (odd while it
+// changes the group), so readers may read without the group's mutex and check the count
+// afterwards (docs/locking.md). A writer that does not know the bit clears it on open,
+// and readers then always lock.
+inline constexpr uint64_t kFeatureChangeCounts = 2;
 // Features this code understands.
-inline constexpr uint64_t kFeaturesKnown = kFeatureMutexLocks;
+inline constexpr uint64_t kFeaturesKnown = kFeatureMutexLocks | kFeatureChangeCounts;
 
 // Capability type bits: what a reader that does not know the capability must do.
 inline constexpr uint64_t kCapNoCheck = 1ULL << 63;  // check() cannot verify the file

@@ -34,7 +34,8 @@ class Counter {
   X(alloc_coalesce_succeeded) X(alloc_coalesce_num_merged) X(compares)            \
   X(compare_wrong_offsetbits) X(compare_wrong_rechash) X(compare_wrong_keylen)    \
   X(compare_wrong_keycmp) X(expands) X(frees) X(record_grows_in_place)            \
-  X(record_moves) X(transactions) X(transaction_cancels) X(syncs)
+  X(record_moves) X(transactions) X(transaction_cancels) X(syncs)       \
+  X(unlocked_reads) X(unlocked_read_retries)
 // clang-format on
 
 struct StatCounters {

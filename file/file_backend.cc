@@ -136,6 +136,8 @@ Status FileBackend::ApplyFlags(unsigned flags) {
   PTDB_RETURN_IF_ERROR(view_.SetMmap(memory || (flags & kNoMmap) == 0));
   view_.set_locks(want);
   view_.set_read_tx(want != nullptr ? file_->read_tx() : nullptr);
+  // Without locks there is no one to race with: reads need no change counts either.
+  view_.set_change_counts(want != nullptr ? file_->mutexes() : nullptr);
   return Status::OK();
 }
 

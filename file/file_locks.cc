@@ -10,8 +10,7 @@ namespace {
 
 constexpr unsigned kTransactionSlot = 0;
 constexpr unsigned kExpansionSlot = 1;
-constexpr unsigned kFirstGroupSlot = 2;
-constexpr unsigned kFirstFreeSlot = kFirstGroupSlot + format::kTopGroups;
+constexpr unsigned kFirstFreeSlot = FileLocks::GroupSlot(format::kTopGroups);
 constexpr unsigned kFreeSlots = MutexArea::kSlots - kFirstFreeSlot;
 static_assert(kFreeSlots >= 64, "the mutex area should leave room for free-zone locks");
 
@@ -33,7 +32,7 @@ unsigned FileLocks::SlotOf(LockId id) {
     case LockKind::kExpansion:
       return kExpansionSlot;
     case LockKind::kHashGroup:
-      return kFirstGroupSlot + id.index;
+      return GroupSlot(id.index);
     case LockKind::kFreeZone:
       // Zones share slots beyond the first few; harmless, as a thread holds one at a time.
       return kFirstFreeSlot + id.index % kFreeSlots;
@@ -109,8 +108,18 @@ Status FileLocks::LeaveLocal(Local* l, LockType type, const std::function<Status
   return st;
 }
 
+// A write lock on a hash group announces a change to the records it guards (the change
+// count readers without the lock check, MutexArea); a read lock does not.
+bool FileLocks::Changes(LockId id, LockType type) {
+  return id.kind == LockKind::kHashGroup && type == LockType::kWrite;
+}
+
 Status FileLocks::Lock(LockId id, LockType type, bool wait) {
-  if (mutexes_ != nullptr) return mutexes_->Lock(SlotOf(id), wait);
+  if (mutexes_ != nullptr) {
+    PTDB_RETURN_IF_ERROR(mutexes_->Lock(SlotOf(id), wait));
+    if (Changes(id, type)) mutexes_->BeginChange(SlotOf(id));
+    return Status::OK();
+  }
   const uint64_t byte = ByteOf(id);
   return EnterLocal(LocalOf(id), type, wait, [&] {
     return bytes_ ? bytes_->Lock(FcntlType(type), byte, 1, wait) : Status::OK();
@@ -118,7 +127,10 @@ Status FileLocks::Lock(LockId id, LockType type, bool wait) {
 }
 
 Status FileLocks::Unlock(LockId id, LockType type) {
-  if (mutexes_ != nullptr) return mutexes_->Unlock(SlotOf(id));
+  if (mutexes_ != nullptr) {
+    if (Changes(id, type)) mutexes_->EndChange(SlotOf(id));
+    return mutexes_->Unlock(SlotOf(id));
+  }
   const uint64_t byte = ByteOf(id);
   return LeaveLocal(LocalOf(id), type,
                     [&] { return bytes_ ? bytes_->Unlock(byte, 1) : Status::OK(); });
@@ -129,11 +141,12 @@ Status FileLocks::LockAllRecord(LockType type) {
   // gradual by construction, and mutexes have no range to take at once.
   if (mutexes_ != nullptr) {
     for (unsigned g = 0; g < format::kTopGroups; g++) {
-      Status st = mutexes_->Lock(kFirstGroupSlot + g, true);
+      Status st = mutexes_->Lock(GroupSlot(g), true);
       if (!st.ok()) {
-        while (g-- > 0) (void)mutexes_->Unlock(kFirstGroupSlot + g);
+        while (g-- > 0) (void)Unlock({LockKind::kHashGroup, g}, type);
         return st;
       }
+      if (type == LockType::kWrite) mutexes_->BeginChange(GroupSlot(g));
     }
     return Status::OK();
   }
@@ -162,18 +175,18 @@ Status FileLocks::Sweep(LockType type) {
   // The caller's flag store must be visible before we look at the mutexes.
   FullFence();
   for (unsigned g = 0; g < format::kTopGroups; g++) {
-    if (!mutexes_->MaybeHeld(kFirstGroupSlot + g)) continue;
-    PTDB_RETURN_IF_ERROR(mutexes_->Lock(kFirstGroupSlot + g, true));
-    PTDB_RETURN_IF_ERROR(mutexes_->Unlock(kFirstGroupSlot + g));
+    if (!mutexes_->MaybeHeld(GroupSlot(g))) continue;
+    PTDB_RETURN_IF_ERROR(mutexes_->Lock(GroupSlot(g), true));
+    PTDB_RETURN_IF_ERROR(mutexes_->Unlock(GroupSlot(g)));
   }
   return Status::OK();
 }
 
-Status FileLocks::UnlockAllRecord(LockType) {
+Status FileLocks::UnlockAllRecord(LockType type) {
   Status first;
   if (mutexes_ != nullptr) {
     for (unsigned g = format::kTopGroups; g-- > 0;) {
-      Status st = mutexes_->Unlock(kFirstGroupSlot + g);
+      Status st = Unlock({LockKind::kHashGroup, g}, type);
       if (first.ok()) first = st;
     }
     return first;

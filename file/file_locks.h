@@ -54,7 +54,12 @@ class FileLocks final : public LockPrimitive {
   Status Sweep(LockType type) override;
   Status UnlockAllRecord(LockType type) override;
 
+  // kMutex: the MutexArea slot of hash group g (its mutex and change count).
+  static constexpr unsigned GroupSlot(unsigned g) { return kFirstGroupSlot + g; }
+
  private:
+  static constexpr unsigned kFirstGroupSlot = 2;  // after transaction and expansion
+
   // This process's holders of one lock (kFcntl mode).
   struct Local {
     std::mutex mu;
@@ -70,6 +75,7 @@ class FileLocks final : public LockPrimitive {
   // Leaves `l`; runs last_out() when it was the last.
   Status LeaveLocal(Local* l, LockType type, const std::function<Status()>& last_out);
   uint64_t ByteOf(LockId id) const;
+  static bool Changes(LockId id, LockType type);
   static unsigned SlotOf(LockId id);
 
   ByteRangeLocks* bytes_ = nullptr;

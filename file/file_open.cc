@@ -98,8 +98,9 @@ Status CreateFile(int fd, const HashConfig& hash, bool mutex_mode, StatCounters*
   if (err != 0) return Err(Error::kIo, "cannot size the new database: %s", strerror(err));
   PTDB_RETURN_IF_ERROR(FileStorage::OpenFile(fd, size, start, true, false, out));
   FileView view(out->get(), nullptr, nullptr);
-  PTDB_RETURN_IF_ERROR(InitializeDatabase(&view, hash, mutex_mode ? format::kFeatureMutexLocks : 0,
-                                          Extent{start, kFirstZoneSize}, stats));
+  PTDB_RETURN_IF_ERROR(InitializeDatabase(
+      &view, hash, mutex_mode ? format::kFeatureMutexLocks | format::kFeatureChangeCounts : 0,
+      Extent{start, kFirstZoneSize}, stats));
   return WriteWord(&view, offsetof(format::Header, space_end), size);
 }
 

@@ -168,6 +168,17 @@ Status FileStorage::ExtendTo(uint64_t size) {
 Status FileStorage::Truncate(uint64_t size) {
   if (memory()) return Status::OK();
   std::lock_guard<std::mutex> g(map_mu_);
+  // Threads of this process may still read the cut part without a lock (a fetch that
+  // checks a change count afterwards, docs/locking.md): past the end of a file a shared
+  // mapping faults (SIGBUS), so zero pages take its place first.
+  const uint64_t keep = RoundUp(size, kPage);
+  if (base() != nullptr && keep < mapped_) {
+    if (mmap(base() + keep, mapped_ - keep, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+             0) == MAP_FAILED) {
+      return Err(Error::kIo, "cannot unmap the end of the file: %s", strerror(errno));
+    }
+    mapped_ = keep;
+  }
   if (ftruncate(fd_, off_t(size)) != 0) {
     return Err(Error::kIo, "cannot shrink the file to %llu bytes: %s", (unsigned long long)size,
                strerror(errno));

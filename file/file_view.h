@@ -16,12 +16,28 @@
 #include <cstring>
 #include <vector>
 
+#include "common/fence.h"
 #include "common/format.h"
 #include "common/locks.h"
 #include "common/prefetch.h"
+#include "file/file_locks.h"
 #include "file/file_storage.h"
+#include "file/mutex_area.h"
 #include "file/read_tx_lock.h"
 #include "file/tx_overlay.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define PTDB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PTDB_TSAN 1
+#endif
+#endif
+#if PTDB_TSAN
+// ThreadSanitizer's dynamic annotations (its runtime defines them).
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+#endif
 
 namespace ptdb {
 
@@ -84,6 +100,30 @@ class FileView {
   LockSet* locks() const { return locks_; }
   const void* owner() const { return owner_; }
 
+  // Reading a hash group without its lock (Engine::Fetch and Exists): Begin gives the
+  // group's change count when this handle may (a kMutex file whose writers keep the
+  // counts, read through the mapping, outside a transaction, holding no locks) and no
+  // one is changing the group now. Valid tells whether the bytes read since are whole:
+  // no writer took the group meanwhile, and no writer that keeps no counts came.
+  bool BeginUnlockedRead(unsigned group, uint64_t* count) const {
+    if (counts_ == nullptr || tx_ != nullptr || !use_map_ || !CountsKept() ||
+        locks_->HoldsAny(owner_)) {
+      return false;
+    }
+    *count = counts_->ChangeCount(FileLocks::GroupSlot(group));
+    if (*count & 1) return false;
+    IgnoreRacyReads(true);
+    return true;
+  }
+  bool UnlockedReadValid(unsigned group, uint64_t count) const {
+    // The bytes read must be loaded before the count is looked at again.
+    FullFence();
+    return counts_->ChangeCount(FileLocks::GroupSlot(group)) == count && CountsKept();
+  }
+  void EndUnlockedRead() const { IgnoreRacyReads(false); }
+  // The file's change counts, or null: readers always lock.
+  void set_change_counts(const MutexArea* counts) { counts_ = counts; }
+
   // While set, reads and writes go through the transaction's overlay.
   void set_transaction(TxOverlay* tx) { tx_ = tx; }
   // Read-only transactions to wait for before changing the file (null: none to respect).
@@ -106,6 +146,23 @@ class FileView {
   Status AfterFreshReadLock(LockId id, LockType type);
 
  private:
+  // An unlocked read races with writers by design, and its result is thrown away when
+  // the change count moved: ThreadSanitizer is told not to report those reads. The
+  // counts themselves are atomics it still checks.
+  // Whether every writer so far kept the change counts: one that does not know them
+  // clears the feature bit when it opens the file, before it writes anything.
+  bool CountsKept() const {
+    const uint64_t* features =
+        reinterpret_cast<const uint64_t*>(fs_->base() + offsetof(format::Header, features_used));
+    return __atomic_load_n(features, __ATOMIC_RELAXED) & format::kFeatureChangeCounts;
+  }
+  static void IgnoreRacyReads(bool on) {
+#if PTDB_TSAN
+    on ? AnnotateIgnoreReadsBegin(__FILE__, __LINE__) : AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#else
+    (void)on;
+#endif
+  }
   Status RefreshIfGrown();
   Status ReadFile(uint64_t off, size_t len, void* buf, const void** out) {
     if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
@@ -133,6 +190,7 @@ class FileView {
   bool use_map_;
   TxOverlay* tx_ = nullptr;
   ReadTxLock* ro_ = nullptr;
+  const MutexArea* counts_ = nullptr;
 };
 
 }  // namespace ptdb

@@ -87,6 +87,12 @@ class PmemStorage {
   // The error for a user transaction libpmemobj aborted; OK if it is alive (or none).
   Status UserTransactionAborted(const char* what) const;
 
+  // Reads always take the group's lock: a pool's locks are in DRAM, with no change
+  // counts beside them (Engine's unlocked reads are the file backend's).
+  bool BeginUnlockedRead(unsigned, uint64_t*) const { return false; }
+  bool UnlockedReadValid(unsigned, uint64_t) const { return false; }
+  void EndUnlockedRead() const {}
+
   // No range test: a prefetch never faults.
   void Prefetch(uint64_t off) const { PrefetchLine(base_ + off); }
 

@@ -104,6 +104,11 @@ struct Stats {
   uint64_t transactions = 0;         // write transactions committed
   uint64_t transaction_cancels = 0;  // write transactions cancelled (or failed)
   uint64_t syncs = 0;                // fdatasync calls made by this handle's commits
+  // Fetches and exists answered without taking the key's group lock (kMutex files: the
+  // group's change count was the same before and after), and those that found the group
+  // changed meanwhile and read again under the lock.
+  uint64_t unlocked_reads = 0;
+  uint64_t unlocked_read_retries = 0;
 };
 
 struct Options {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/format.h"
 #include "ptdb/db.h"
 #include "tests/conformance/fixture.h"
 #include "tests/conformance/test_util.h"
@@ -1103,7 +1104,8 @@ TEST_P(ApiTest, FeaturesAreTheHeaders) {
     std::memcpy(on_disk, bytes.data() + 112, sizeof(on_disk));  // docs/format.md
     EXPECT_EQ(used, on_disk[0]);
     EXPECT_EQ(offered, on_disk[1]);
-    EXPECT_EQ(used, 1u) << "a new file locks with robust mutexes (feature bit 0)";
+    EXPECT_EQ(used, format::kFeatureMutexLocks | format::kFeatureChangeCounts)
+        << "a new file locks with robust mutexes and keeps change counts (docs/format.md 1.1)";
   }
 }
 

@@ -155,13 +155,11 @@ TEST_P(LockTest, LockAllReadLetsAnotherProcessFetchButNotStore) {
   ASSERT_NO_FATAL_FAILURE(OpenHere(&db));
 
   PTDB_ASSERT_OK(db->LockAllRead());
-  if (GetParam() == LockMode::kFcntl) {
-    const AgentReply fetched = agent.Do(AgentOp::kFetch, "key");
-    EXPECT_TRUE(fetched.ok()) << fetched.ToString();
-    EXPECT_EQ(fetched.data, "v0");
-  }
-  // A robust mutex has no shared mode (file/file_locks.h): under kMutex a reader waits
-  // too, so only the writer is examined there.
+  // Under kMutex the fetch takes no lock at all (a read lock changes no group's count);
+  // under kFcntl it shares the byte range.
+  const AgentReply fetched = agent.Do(AgentOp::kFetch, "key");
+  EXPECT_TRUE(fetched.ok()) << fetched.ToString();
+  EXPECT_EQ(fetched.data, "v0");
   const auto early = SendExpectingWait(&agent, AgentOp::kStore, "key", "v1");
   PTDB_ASSERT_OK(db->UnlockAllRead());
   EXPECT_AGENT_OK(AnswerAfterRelease(&agent, early));
@@ -196,6 +194,24 @@ TEST_P(LockTest, ChainLockBlocksItsGroupOnly) {
   EXPECT_EQ(value, "same");
   PTDB_ASSERT_OK(db->Fetch(other, &value));
   EXPECT_EQ(value, "other");
+}
+
+// A chain lock is TDB's read-modify-write: another process must not read the record
+// halfway. Under kMutex its fetch, which usually takes no lock, finds the group's change
+// count odd and waits for the lock like any reader.
+TEST_P(LockTest, ChainLockMakesAnotherProcessesFetchWait) {
+  LockAgent agent;
+  ASSERT_NO_FATAL_FAILURE(OpenAgent(&agent));
+  std::unique_ptr<Db> db;
+  ASSERT_NO_FATAL_FAILURE(OpenHere(&db));
+
+  PTDB_ASSERT_OK(db->ChainLock("key"));
+  const auto early = SendExpectingWait(&agent, AgentOp::kFetch, "key");
+  PTDB_ASSERT_OK(db->Store("key", "v1"));
+  PTDB_ASSERT_OK(db->ChainUnlock("key"));
+  const AgentReply fetched = AnswerAfterRelease(&agent, early);
+  EXPECT_TRUE(fetched.ok()) << fetched.ToString();
+  EXPECT_EQ(fetched.data, "v1");
 }
 
 TEST_P(LockTest, ChainLockReadBlocksAnotherProcessesStoreToItsGroup) {

@@ -330,8 +330,8 @@ TEST_F(CliTest, InfoShowsHeaderFieldsAndCounts) {
   EXPECT_NE(info.find("version:           0x7074646200000001\n"), std::string::npos) << info;
   EXPECT_NE(info.find("hash seed:         0x3039\n"), std::string::npos) << info;
   EXPECT_NE(info.find("hash check value:  0x"), std::string::npos) << info;
-  // A new database locks with robust mutexes: feature bit 1.
-  EXPECT_NE(info.find("features used:     0x1\n"), std::string::npos) << info;
+  // A new database locks with robust mutexes and keeps change counts: feature bits 1, 2.
+  EXPECT_NE(info.find("features used:     0x3\n"), std::string::npos) << info;
   EXPECT_NE(info.find("capabilities:      0\n"), std::string::npos) << info;
   EXPECT_NE(info.find("zones:             "), std::string::npos) << info;
   EXPECT_NE(info.find("seqnum:            "), std::string::npos) << info;
