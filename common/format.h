@@ -37,6 +37,8 @@ inline constexpr unsigned kMaxSubSlots = kMaxSubGroups * kGroupSlots;
 inline constexpr unsigned kMaxSubLevels = (64 - kTopBits) / kSubBits;
 static_assert(kTopBits + kMaxSubLevels * kSubBits == 64, "the levels use the hash exactly");
 
+inline constexpr unsigned kChangeCountPairs = 16;
+
 struct Header {
   char magic_food[64];
   uint64_t version;
@@ -56,7 +58,11 @@ struct Header {
   uint64_t tx_gate;          // nonzero while a write transaction keeps other writers out
   uint64_t zone_generation;  // bumped when zones are given back (wipe, repack)
   uint64_t ro_readers;       // nonzero while read-only transactions may be running
-  uint64_t reserved[39];     // zero
+  // kFcntl files: hash group g's change count is pair g mod 16, {begun, ended}
+  // (file/change_counts.h). Zero in kMutex files (their counts are in the MutexArea) and
+  // pools.
+  uint64_t change_counts[2 * kChangeCountPairs];
+  uint64_t reserved[7];  // zero
   uint64_t top_hash[kTopSlots];
 };
 
@@ -78,7 +84,8 @@ static_assert(offsetof(Header, tx_applying) == 168);
 static_assert(offsetof(Header, tx_gate) == 176);
 static_assert(offsetof(Header, zone_generation) == 184);
 static_assert(offsetof(Header, ro_readers) == 192);
-static_assert(offsetof(Header, reserved) == 200);
+static_assert(offsetof(Header, change_counts) == 200);
+static_assert(offsetof(Header, reserved) == 456);
 // Top-level groups start on a cache line: one group is one line.
 static_assert(offsetof(Header, top_hash) == 512);
 static_assert(std::is_trivially_copyable_v<Header> && std::is_standard_layout_v<Header>);
@@ -90,10 +97,10 @@ inline constexpr uint64_t kTopHashOffset = offsetof(Header, top_hash);
 // The file's processes lock with robust mutexes kept in the MutexArea that sits between
 // the header and the first zone (file/mutex_area.h); without it, with fcntl byte ranges.
 inline constexpr uint64_t kFeatureMutexLocks = 1;
-// Every writer keeps each hash group's change count in the MutexArea (odd while it
-// changes the group), so readers may read without the group's mutex and check the count
-// afterwards (docs/locking.md). A writer that does not know the bit clears it on open,
-// and readers then always lock.
+// Every writer keeps each hash group's change count (in the MutexArea, or in the
+// header's change_counts for kFcntl), so readers may read without the group's lock and
+// check the count afterwards (docs/locking.md). A writer that does not know the bit, or
+// cannot keep the counts, clears it on open, and readers then always lock.
 inline constexpr uint64_t kFeatureChangeCounts = 2;
 // Features this code understands.
 inline constexpr uint64_t kFeaturesKnown = kFeatureMutexLocks | kFeatureChangeCounts;

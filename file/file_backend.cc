@@ -136,8 +136,10 @@ Status FileBackend::ApplyFlags(unsigned flags) {
   PTDB_RETURN_IF_ERROR(view_.SetMmap(memory || (flags & kNoMmap) == 0));
   view_.set_locks(want);
   view_.set_read_tx(want != nullptr ? file_->read_tx() : nullptr);
-  // Without locks there is no one to race with: reads need no change counts either.
-  view_.set_change_counts(want != nullptr ? file_->mutexes() : nullptr);
+  // Without locks there is no one to race with: reads need no change counts either. With
+  // lock hooks every read goes through the caller's functions, as they expect.
+  const bool hooked = file_->bytes() != nullptr && file_->bytes()->has_hooks();
+  view_.set_change_counts(want != nullptr && !hooked ? file_->change_counts() : nullptr);
   return Status::OK();
 }
 

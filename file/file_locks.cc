@@ -18,10 +18,14 @@ int FcntlType(LockType t) { return t == LockType::kRead ? F_RDLCK : F_WRLCK; }
 
 }  // namespace
 
-FileLocks::FileLocks(ByteRangeLocks* bytes)  // null: this process's threads only
-    : bytes_(bytes), groups_(new Local[format::kTopGroups]), free_(new Local[kFreeLocals]) {}
+FileLocks::FileLocks(ByteRangeLocks* bytes, ChangeCounts* counts)
+    : bytes_(bytes),
+      counts_(counts),
+      groups_(new Local[format::kTopGroups]),
+      free_(new Local[kFreeLocals]) {}
 
-FileLocks::FileLocks(MutexArea* mutexes) : mutexes_(mutexes) {}
+FileLocks::FileLocks(MutexArea* mutexes, ChangeCounts* counts)
+    : mutexes_(mutexes), counts_(counts) {}
 
 FileLocks::~FileLocks() = default;
 
@@ -109,28 +113,27 @@ Status FileLocks::LeaveLocal(Local* l, LockType type, const std::function<Status
 }
 
 // A write lock on a hash group announces a change to the records it guards (the change
-// count readers without the lock check, MutexArea); a read lock does not.
-bool FileLocks::Changes(LockId id, LockType type) {
-  return id.kind == LockKind::kHashGroup && type == LockType::kWrite;
+// count readers without the lock check); a read lock does not.
+bool FileLocks::Changes(LockId id, LockType type) const {
+  return counts_ != nullptr && id.kind == LockKind::kHashGroup && type == LockType::kWrite;
 }
 
 Status FileLocks::Lock(LockId id, LockType type, bool wait) {
   if (mutexes_ != nullptr) {
     PTDB_RETURN_IF_ERROR(mutexes_->Lock(SlotOf(id), wait));
-    if (Changes(id, type)) mutexes_->BeginChange(SlotOf(id));
-    return Status::OK();
+  } else {
+    const uint64_t byte = ByteOf(id);
+    PTDB_RETURN_IF_ERROR(EnterLocal(LocalOf(id), type, wait, [&] {
+      return bytes_ ? bytes_->Lock(FcntlType(type), byte, 1, wait) : Status::OK();
+    }));
   }
-  const uint64_t byte = ByteOf(id);
-  return EnterLocal(LocalOf(id), type, wait, [&] {
-    return bytes_ ? bytes_->Lock(FcntlType(type), byte, 1, wait) : Status::OK();
-  });
+  if (Changes(id, type)) counts_->BeginChange(id.index);
+  return Status::OK();
 }
 
 Status FileLocks::Unlock(LockId id, LockType type) {
-  if (mutexes_ != nullptr) {
-    if (Changes(id, type)) mutexes_->EndChange(SlotOf(id));
-    return mutexes_->Unlock(SlotOf(id));
-  }
+  if (Changes(id, type)) counts_->EndChange(id.index);
+  if (mutexes_ != nullptr) return mutexes_->Unlock(SlotOf(id));
   const uint64_t byte = ByteOf(id);
   return LeaveLocal(LocalOf(id), type,
                     [&] { return bytes_ ? bytes_->Unlock(byte, 1) : Status::OK(); });
@@ -146,7 +149,7 @@ Status FileLocks::LockAllRecord(LockType type) {
         while (g-- > 0) (void)Unlock({LockKind::kHashGroup, g}, type);
         return st;
       }
-      if (type == LockType::kWrite) mutexes_->BeginChange(GroupSlot(g));
+      if (Changes({LockKind::kHashGroup, g}, type)) counts_->BeginChange(g);
     }
     return Status::OK();
   }
@@ -162,9 +165,11 @@ Status FileLocks::LockAllRecord(LockType type) {
   }
   Status st =
       bytes_ ? bytes_->LockGradual(FcntlType(type), lock_bytes::kHashStart, 0) : Status::OK();
-  if (!st.ok()) {
-    for (unsigned g = 0; g < format::kTopGroups; g++) {
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    if (!st.ok()) {
       (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+    } else if (Changes({LockKind::kHashGroup, g}, type)) {
+      counts_->BeginChange(g);
     }
   }
   return st;
@@ -190,6 +195,9 @@ Status FileLocks::UnlockAllRecord(LockType type) {
       if (first.ok()) first = st;
     }
     return first;
+  }
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    if (Changes({LockKind::kHashGroup, g}, type)) counts_->EndChange(g);
   }
   if (bytes_ != nullptr) first = bytes_->Unlock(lock_bytes::kHashStart, 0);
   for (unsigned g = 0; g < format::kTopGroups; g++) {

@@ -17,6 +17,7 @@
 #include "common/format.h"
 #include "common/locks.h"
 #include "file/byte_range_locks.h"
+#include "file/change_counts.h"
 #include "file/mutex_area.h"
 
 namespace ptdb {
@@ -40,10 +41,11 @@ inline constexpr uint64_t GroupByte(unsigned g) {
 class FileLocks final : public LockPrimitive {
  public:
   // kFcntl mode over `bytes`; with null, locks between this process's threads only (an
-  // in-memory database).
-  explicit FileLocks(ByteRangeLocks* bytes);
+  // in-memory database). `counts`: where a group write lock announces its changes
+  // (change_counts.h), or null (no one reads without a lock).
+  FileLocks(ByteRangeLocks* bytes, ChangeCounts* counts);
   // kMutex mode over `mutexes`.
-  explicit FileLocks(MutexArea* mutexes);
+  FileLocks(MutexArea* mutexes, ChangeCounts* counts);
   ~FileLocks() override;
 
   Status Lock(LockId id, LockType type, bool wait) override;
@@ -75,11 +77,12 @@ class FileLocks final : public LockPrimitive {
   // Leaves `l`; runs last_out() when it was the last.
   Status LeaveLocal(Local* l, LockType type, const std::function<Status()>& last_out);
   uint64_t ByteOf(LockId id) const;
-  static bool Changes(LockId id, LockType type);
+  bool Changes(LockId id, LockType type) const;
   static unsigned SlotOf(LockId id);
 
   ByteRangeLocks* bytes_ = nullptr;
   MutexArea* mutexes_ = nullptr;
+  ChangeCounts* counts_ = nullptr;
   std::unique_ptr<Local[]> groups_, free_;
   Local transaction_, expansion_;
 };

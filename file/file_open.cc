@@ -99,9 +99,19 @@ Status CreateFile(int fd, const HashConfig& hash, bool mutex_mode, StatCounters*
   PTDB_RETURN_IF_ERROR(FileStorage::OpenFile(fd, size, start, true, false, out));
   FileView view(out->get(), nullptr, nullptr);
   PTDB_RETURN_IF_ERROR(InitializeDatabase(
-      &view, hash, mutex_mode ? format::kFeatureMutexLocks | format::kFeatureChangeCounts : 0,
+      &view, hash, format::kFeatureChangeCounts | (mutex_mode ? format::kFeatureMutexLocks : 0),
       Extent{start, kFirstZoneSize}, stats));
   return WriteWord(&view, offsetof(format::Header, space_end), size);
+}
+
+// Clears a feature bit in the header (this writer cannot honour it), as a writer that
+// does not know it would (design: "Extending The Header").
+Status ClearFeature(FileStorage* storage, uint64_t bit) {
+  FileView view(storage, nullptr, nullptr);
+  uint64_t used;
+  PTDB_RETURN_IF_ERROR(ReadWord(&view, offsetof(format::Header, features_used), &used));
+  if ((used & bit) == 0) return Status::OK();
+  return WriteWord(&view, offsetof(format::Header, features_used), used & ~bit);
 }
 
 // Joins the processes using the file. Each holds a read lock on the active byte while
@@ -117,6 +127,9 @@ Status JoinUsers(SharedFile* file, int fd, int rw_fd, bool* alone) {
     if (!st.ok() && !st.IsWouldBlock()) return st;
     *alone = st.ok();
     if (*alone && file->mutex_mode()) PTDB_RETURN_IF_ERROR(file->mutexes()->Initialize());
+    // A kFcntl file's counts of a writer that died inside a group would keep readers of
+    // it locking for good.
+    if (*alone && !file->mutex_mode() && file->change_counts()) file->change_counts()->Reset();
     // Converts our write lock, or waits out a joiner's brief one.
     return active.Lock(F_RDLCK, lock_bytes::kActive, 1, true);
   }
@@ -195,7 +208,8 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
       PTDB_RETURN_IF_ERROR(
           InitializeDatabase(&view, hash, 0, Extent{format::kHeaderSize, kFirstZoneSize}, stats));
     }
-    auto file = std::make_shared<SharedFile>(0, 0, std::move(storage), nullptr, nullptr, 0, -1);
+    auto file =
+        std::make_shared<SharedFile>(0, 0, std::move(storage), nullptr, false, nullptr, 0, -1);
     std::unique_ptr<FileBackend> b(new FileBackend(std::move(file), hash, stats));
     PTDB_RETURN_IF_ERROR(b->ApplyFlags(options.flags));
     PTDB_RETURN_IF_ERROR(b->engine_.ReloadZones());
@@ -298,7 +312,7 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
                                        h.features_used & format::kFeaturesKnown));
       }
     }
-    uint8_t* mutex_map = nullptr;
+    uint8_t* shared_map = nullptr;
     int mutex_fd = -1;
     const size_t mutex_map_len = SpaceStart(true);
     if (mutex_mode) {
@@ -320,10 +334,23 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
         if (mutex_fd >= 0) close(mutex_fd);
         return Err(Error::kIo, "%s: cannot map the mutex area: %s", name.c_str(), strerror(err));
       }
-      mutex_map = static_cast<uint8_t*>(m);
+      shared_map = static_cast<uint8_t*>(m);
+    }
+    const size_t shared_map_len = mutex_mode ? mutex_map_len : size_t(format::kHeaderSize);
+    if (!mutex_mode) {
+      // The header, shared, for the hash groups' change counts: a writer keeps them, a
+      // reader may read without a lock by them. A writer that cannot map it cannot keep
+      // them, so it clears their feature bit, and every reader locks from then on.
+      void* m = mmap(nullptr, shared_map_len, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                     MAP_SHARED, fd, 0);
+      if (m != MAP_FAILED) {
+        shared_map = static_cast<uint8_t*>(m);
+      } else if (writable) {
+        PTDB_RETURN_IF_ERROR(ClearFeature(storage.get(), format::kFeatureChangeCounts));
+      }
     }
     file = std::make_shared<SharedFile>(sb.st_dev, sb.st_ino, std::move(storage), std::move(bytes),
-                                        mutex_map, mutex_map_len, mutex_fd);
+                                        mutex_mode, shared_map, shared_map_len, mutex_fd);
     if (!nolock) {
       bool alone = false;
       PTDB_RETURN_IF_ERROR(

@@ -16,13 +16,11 @@
 #include <cstring>
 #include <vector>
 
-#include "common/fence.h"
 #include "common/format.h"
 #include "common/locks.h"
 #include "common/prefetch.h"
-#include "file/file_locks.h"
+#include "file/change_counts.h"
 #include "file/file_storage.h"
-#include "file/mutex_area.h"
 #include "file/read_tx_lock.h"
 #include "file/tx_overlay.h"
 
@@ -101,28 +99,25 @@ class FileView {
   const void* owner() const { return owner_; }
 
   // Reading a hash group without its lock (Engine::Fetch and Exists): Begin gives the
-  // group's change count when this handle may (a kMutex file whose writers keep the
-  // counts, read through the mapping, outside a transaction, holding no locks) and no
-  // one is changing the group now. Valid tells whether the bytes read since are whole:
+  // group's change count when this handle may (a file whose writers keep the counts,
+  // read through the mapping, outside a transaction, holding no locks) and no one is
+  // changing the group now. Valid tells whether the bytes read since are whole:
   // no writer took the group meanwhile, and no writer that keeps no counts came.
   bool BeginUnlockedRead(unsigned group, uint64_t* count) const {
     if (counts_ == nullptr || tx_ != nullptr || !use_map_ || !CountsKept() ||
         locks_->HoldsAny(owner_)) {
       return false;
     }
-    *count = counts_->ChangeCount(FileLocks::GroupSlot(group));
-    if (*count & 1) return false;
+    if (!counts_->BeginRead(group, count)) return false;
     IgnoreRacyReads(true);
     return true;
   }
   bool UnlockedReadValid(unsigned group, uint64_t count) const {
-    // The bytes read must be loaded before the count is looked at again.
-    FullFence();
-    return counts_->ChangeCount(FileLocks::GroupSlot(group)) == count && CountsKept();
+    return counts_->ReadValid(group, count) && CountsKept();
   }
   void EndUnlockedRead() const { IgnoreRacyReads(false); }
   // The file's change counts, or null: readers always lock.
-  void set_change_counts(const MutexArea* counts) { counts_ = counts; }
+  void set_change_counts(const ChangeCounts* counts) { counts_ = counts; }
 
   // While set, reads and writes go through the transaction's overlay.
   void set_transaction(TxOverlay* tx) { tx_ = tx; }
@@ -190,7 +185,7 @@ class FileView {
   bool use_map_;
   TxOverlay* tx_ = nullptr;
   ReadTxLock* ro_ = nullptr;
-  const MutexArea* counts_ = nullptr;
+  const ChangeCounts* counts_ = nullptr;
 };
 
 }  // namespace ptdb

@@ -8,15 +8,12 @@
 #include <cstring>
 #include <string>
 
-#include "common/fence.h"
-
 namespace ptdb {
 namespace {
 
 static_assert(sizeof(pthread_mutex_t) <= MutexArea::kSlotSize, "a mutex must fit its slot");
 static_assert(alignof(pthread_mutex_t) <= MutexArea::kSlotSize, "slots keep mutexes aligned");
 static_assert(MutexArea::kSize % MutexArea::kSlotSize == 0, "the area is whole slots");
-static_assert(sizeof(pthread_mutex_t) <= MutexArea::kSlotSize - 8, "a change count follows it");
 
 std::string Errno(const char* what, unsigned slot, int err) {
   return std::string(what) + " (mutex " + std::to_string(slot) + "): " + strerror(err);
@@ -103,18 +100,6 @@ bool MutexArea::MaybeHeld(unsigned slot) const {
   static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0);
   const int* word = reinterpret_cast<const int*>(Slot(base_, slot));
   return __atomic_load_n(word, __ATOMIC_SEQ_CST) != 0;
-}
-
-void MutexArea::BeginChange(unsigned slot) {
-  uint64_t* count = CountOf(slot);
-  __atomic_store_n(count, __atomic_load_n(count, __ATOMIC_RELAXED) | 1, __ATOMIC_RELAXED);
-  // The odd count must be visible before any byte it guards changes.
-  FullFence();
-}
-
-void MutexArea::EndChange(unsigned slot) {
-  uint64_t* count = CountOf(slot);
-  __atomic_store_n(count, (__atomic_load_n(count, __ATOMIC_RELAXED) | 1) + 1, __ATOMIC_RELEASE);
 }
 
 Status MutexArea::Unlock(unsigned slot) {

@@ -19,7 +19,7 @@ namespace ptdb {
 class MutexArea {
  public:
   // One cache line per mutex, so two processes working on neighbouring hash groups do not
-  // share a line.
+  // share a line. The line's last word is a hash group's change count (change_counts.h).
   static constexpr uint64_t kSlotSize = 64;
   static constexpr uint64_t kSize = 16384;
   static constexpr unsigned kSlots = unsigned(kSize / kSlotSize);
@@ -41,24 +41,7 @@ class MutexArea {
   // later holder sees the flag, as taking the mutex is a full barrier.
   bool MaybeHeld(unsigned slot) const;
 
-  // Each slot also keeps a change count, in the mutex's cache line: the holder makes it
-  // odd before it changes what the mutex guards and even again before it lets go. A
-  // reader that saw one even count before and after reading without the mutex read
-  // bytes no one changed meanwhile (a sequence lock; docs/locking.md). A holder that
-  // died leaves it odd, and readers take the mutex until the next holder is done.
-  // REQUIRES (Begin/EndChange): the slot's mutex.
-  void BeginChange(unsigned slot);
-  void EndChange(unsigned slot);
-  uint64_t ChangeCount(unsigned slot) const {
-    return __atomic_load_n(CountOf(slot), __ATOMIC_ACQUIRE);
-  }
-
  private:
-  static constexpr uint64_t kCountOffset = kSlotSize - 8;  // after the mutex
-  uint64_t* CountOf(unsigned slot) const {
-    return reinterpret_cast<uint64_t*>(base_ + uint64_t(slot) * kSlotSize + kCountOffset);
-  }
-
   uint8_t* base_;
 };
 

@@ -65,24 +65,37 @@ void SharedFile::Register(const std::shared_ptr<SharedFile>& file) {
   Registry()[{file->dev_, file->ino_}] = file;
 }
 
+namespace {
+
+std::unique_ptr<ChangeCounts> CountsIn(bool mutex_mode, uint8_t* shared_map) {
+  if (shared_map == nullptr) return nullptr;
+  return std::make_unique<ChangeCounts>(
+      mutex_mode ? ChangeCounts::InMutexArea(shared_map + format::kHeaderSize)
+                 : ChangeCounts::InHeader(shared_map));
+}
+
+}  // namespace
+
 SharedFile::SharedFile(dev_t dev, ino_t ino, std::unique_ptr<FileStorage> storage,
-                       std::unique_ptr<ByteRangeLocks> bytes, uint8_t* mutex_map,
-                       size_t mutex_map_len, int mutex_fd)
+                       std::unique_ptr<ByteRangeLocks> bytes, bool mutex_mode, uint8_t* shared_map,
+                       size_t shared_map_len, int mutex_fd)
     : dev_(dev),
       ino_(ino),
       storage_(std::move(storage)),
       bytes_(std::move(bytes)),
-      mutex_map_(mutex_map),
-      mutex_map_len_(mutex_map_len),
+      shared_map_(shared_map),
+      shared_map_len_(shared_map_len),
       mutex_fd_(mutex_fd),
-      mutexes_(mutex_map ? new MutexArea(mutex_map + format::kHeaderSize) : nullptr),
-      primitive_(mutex_map ? new FileLocks(mutexes_.get()) : new FileLocks(bytes_.get())),
+      mutexes_(mutex_mode ? new MutexArea(shared_map + format::kHeaderSize) : nullptr),
+      counts_(CountsIn(mutex_mode, shared_map)),
+      primitive_(mutex_mode ? new FileLocks(mutexes_.get(), counts_.get())
+                            : new FileLocks(bytes_.get(), counts_.get())),
       locks_(primitive_.get()),
-      read_tx_(storage_.get(), mutex_map) {}
+      read_tx_(storage_.get(), mutex_mode ? shared_map : nullptr) {}
 
 SharedFile::~SharedFile() {
   (void)RetireAndShrinkIfAlone(false);
-  if (mutex_map_ != nullptr) munmap(mutex_map_, mutex_map_len_);
+  if (shared_map_ != nullptr) munmap(shared_map_, shared_map_len_);
   // Closing any descriptor of the file drops this process's fcntl locks on it: fine
   // here, as the storage's descriptor goes too.
   if (mutex_fd_ >= 0) close(mutex_fd_);

@@ -31,18 +31,22 @@ class SharedFile {
   // Makes `file` findable until it is destroyed.
   static void Register(const std::shared_ptr<SharedFile>& file);
 
-  // bytes: over the storage's fd. mutex_map: for a kMutex file, a shared writable mapping
-  // of its first mutex_map_len bytes (header and MutexArea), owned from now on, and
-  // mutex_fd the descriptor it came from when that is not the storage's (a read-only
-  // handle still writes the mutexes), or -1. Null for kFcntl.
+  // bytes: over the storage's fd. shared_map: a shared mapping of the file's first
+  // shared_map_len bytes, owned from now on, or null: for a kMutex file the header and the
+  // MutexArea, writable (mutex_fd is the descriptor it came from when that is not the
+  // storage's: a read-only handle still writes the mutexes, or -1); for a kFcntl file the
+  // header, for its change counts (writable if the handle may write).
   SharedFile(dev_t dev, ino_t ino, std::unique_ptr<FileStorage> storage,
-             std::unique_ptr<ByteRangeLocks> bytes, uint8_t* mutex_map, size_t mutex_map_len,
-             int mutex_fd);
+             std::unique_ptr<ByteRangeLocks> bytes, bool mutex_mode, uint8_t* shared_map,
+             size_t shared_map_len, int mutex_fd);
   ~SharedFile();
 
   FileStorage* storage() { return storage_.get(); }
   ByteRangeLocks* bytes() { return bytes_.get(); }
   MutexArea* mutexes() { return mutexes_.get(); }
+  // Where the hash groups' change counts live (change_counts.h), or null: no handle may
+  // read without locks.
+  ChangeCounts* change_counts() { return counts_.get(); }
   LockSet* locks() { return &locks_; }
   ReadTxLock* read_tx() { return &read_tx_; }
   bool mutex_mode() const { return mutexes_ != nullptr; }
@@ -63,10 +67,11 @@ class SharedFile {
   ino_t ino_;
   std::unique_ptr<FileStorage> storage_;
   std::unique_ptr<ByteRangeLocks> bytes_;
-  uint8_t* mutex_map_;
-  size_t mutex_map_len_;
+  uint8_t* shared_map_;
+  size_t shared_map_len_;
   int mutex_fd_;
   std::unique_ptr<MutexArea> mutexes_;
+  std::unique_ptr<ChangeCounts> counts_;
   std::unique_ptr<FileLocks> primitive_;
   LockSet locks_;
   ReadTxLock read_tx_;

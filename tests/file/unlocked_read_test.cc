@@ -1,8 +1,8 @@
-// Fetch and exists on a kMutex file read without the key's group lock, and check the
-// group's change count afterwards (docs/locking.md, "Reads without a lock"). These tests
-// show when that path is taken and when not, and race it against writers in another
-// thread and in another process: a reader must only ever see a value some writer stored
-// whole, or no record.
+// Fetch and exists read without the key's group lock, and check the group's change count
+// afterwards (docs/locking.md, "Reads without a lock"): kMutex files keep the counts in
+// the mutex slots, kFcntl files in header pairs. These tests show when that path is taken
+// and when not, and race it against writers in another thread and in another process: a
+// reader must only ever see a value some writer stored whole, or no record.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -74,7 +74,7 @@ Stats StatsOf(Db* db) {
   return s;
 }
 
-class UnlockedReadTest : public ::testing::Test {
+class UnlockedReadTest : public ::testing::TestWithParam<LockMode> {
  protected:
   void SetUp() override { SetTestDeadline(kTestLifeSeconds); }
   void TearDown() override { SetTestDeadline(0); }
@@ -86,10 +86,11 @@ class UnlockedReadTest : public ::testing::Test {
     options.lock_mode = mode;
     PTDB_ASSERT_OK(Db::Open(path_, options, db));
   }
-  void Reopen(std::unique_ptr<Db>* db) {
+  void Reopen(std::unique_ptr<Db>* db, unsigned flags = kDefault) {
     Options options;
     options.hash = NamedHash;
     options.open_flags = O_RDWR;
+    options.flags = flags;
     PTDB_ASSERT_OK(Db::Open(path_, options, db));
   }
 
@@ -97,9 +98,14 @@ class UnlockedReadTest : public ::testing::Test {
   const std::string path_ = dir_.File("db.tdb");
 };
 
-TEST_F(UnlockedReadTest, PointReadsOfAMutexFileTakeNoLock) {
+class UnlockedReadFcntlTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+};
+
+TEST_P(UnlockedReadTest, PointReadsTakeNoLock) {
   std::unique_ptr<Db> db;
-  ASSERT_NO_FATAL_FAILURE(Create(LockMode::kMutex, &db));
+  ASSERT_NO_FATAL_FAILURE(Create(GetParam(), &db));
   for (int i = 0; i < 100; i++) {
     PTDB_ASSERT_OK(db->Store("key-" + std::to_string(i), "value-" + std::to_string(i)));
   }
@@ -119,20 +125,12 @@ TEST_F(UnlockedReadTest, PointReadsOfAMutexFileTakeNoLock) {
   EXPECT_EQ(after.unlocked_read_retries, before.unlocked_read_retries);
 }
 
-// Where there is no change count to trust, or the handle must see what only its locks or
-// its transaction show, reads lock as before.
-TEST_F(UnlockedReadTest, FcntlFilesLocksHeldAndTransactionsReadLocked) {
-  {
-    std::unique_ptr<Db> db;
-    ASSERT_NO_FATAL_FAILURE(Create(LockMode::kFcntl, &db));
-    PTDB_ASSERT_OK(db->Store("key", "v"));
-    std::string value;
-    PTDB_ASSERT_OK(db->Fetch("key", &value));
-    EXPECT_EQ(StatsOf(db.get()).unlocked_reads, 0u);
-  }
-  ASSERT_EQ(unlink(path_.c_str()), 0);
+// Where the handle must see what only its locks or its transaction show, reads lock as
+// before; and without a mapping, or with lock hooks (every lock goes through the caller),
+// reads always lock.
+TEST_P(UnlockedReadTest, LocksHeldTransactionsAndNoMmapReadLocked) {
   std::unique_ptr<Db> db;
-  ASSERT_NO_FATAL_FAILURE(Create(LockMode::kMutex, &db));
+  ASSERT_NO_FATAL_FAILURE(Create(GetParam(), &db));
   PTDB_ASSERT_OK(db->Store("key", "v"));
   const uint64_t before = StatsOf(db.get()).unlocked_reads;
   std::string value;
@@ -150,6 +148,9 @@ TEST_F(UnlockedReadTest, FcntlFilesLocksHeldAndTransactionsReadLocked) {
   PTDB_ASSERT_OK(db->AddFlag(kNoLock));
   PTDB_ASSERT_OK(db->Fetch("key", &value));
   PTDB_ASSERT_OK(db->RemoveFlag(kNoLock));
+  PTDB_ASSERT_OK(db->AddFlag(kNoMmap));
+  PTDB_ASSERT_OK(db->Fetch("key", &value));
+  PTDB_ASSERT_OK(db->RemoveFlag(kNoMmap));
   EXPECT_EQ(StatsOf(db.get()).unlocked_reads, before);
 
   PTDB_ASSERT_OK(db->Fetch("key", &value));
@@ -157,11 +158,44 @@ TEST_F(UnlockedReadTest, FcntlFilesLocksHeldAndTransactionsReadLocked) {
   EXPECT_EQ(StatsOf(db.get()).unlocked_reads, before + 1);
 }
 
+TEST_F(UnlockedReadFcntlTest, LockHooksReadLocked) {
+  int locks = 0;
+  Options options;
+  options.hash = NamedHash;
+  options.open_flags = O_RDWR | O_CREAT;
+  options.lock_hooks.lock = [&](int fd, int rw, uint64_t off, uint64_t len, bool wait) {
+    locks++;
+    struct flock fl = {};
+    fl.l_type = short(rw);
+    fl.l_whence = SEEK_SET;
+    fl.l_start = off_t(off);
+    fl.l_len = off_t(len);
+    return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) == 0 ? 0 : errno;
+  };
+  options.lock_hooks.unlock = [](int fd, int, uint64_t off, uint64_t len) {
+    struct flock fl = {};
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = off_t(off);
+    fl.l_len = off_t(len);
+    return fcntl(fd, F_SETLK, &fl) == 0 ? 0 : errno;
+  };
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Db::Open(dir_.File("hooked.tdb"), options, &db));
+  PTDB_ASSERT_OK(db->Store("key", "v"));
+  const int before = locks;
+  std::string value;
+  PTDB_ASSERT_OK(db->Fetch("key", &value));
+  EXPECT_EQ(value, "v");
+  EXPECT_GT(locks, before) << "a fetch must go through the lock hook";
+  EXPECT_EQ(StatsOf(db.get()).unlocked_reads, 0u);
+}
+
 // A writer that does not know the change counts clears their feature bit when it opens
 // the file (design: "Extending The Header"); readers must then lock.
-TEST_F(UnlockedReadTest, WriterWithoutChangeCountsTurnsThemOff) {
+TEST_P(UnlockedReadTest, WriterWithoutChangeCountsTurnsThemOff) {
   std::unique_ptr<Db> db;
-  ASSERT_NO_FATAL_FAILURE(Create(LockMode::kMutex, &db));
+  ASSERT_NO_FATAL_FAILURE(Create(GetParam(), &db));
   PTDB_ASSERT_OK(db->Store("key", "v"));
   db.reset();
   const int fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
@@ -169,7 +203,7 @@ TEST_F(UnlockedReadTest, WriterWithoutChangeCountsTurnsThemOff) {
   uint64_t features = 0;
   const off_t at = offsetof(format::Header, features_used);
   ASSERT_EQ(pread(fd, &features, sizeof(features), at), ssize_t(sizeof(features)));
-  ASSERT_TRUE(features & format::kFeatureChangeCounts) << "a new kMutex file keeps the counts";
+  ASSERT_TRUE(features & format::kFeatureChangeCounts) << "a new file keeps the counts";
   features &= ~format::kFeatureChangeCounts;
   ASSERT_EQ(pwrite(fd, &features, sizeof(features), at), ssize_t(sizeof(features)));
   close(fd);
@@ -186,13 +220,13 @@ TEST_F(UnlockedReadTest, WriterWithoutChangeCountsTurnsThemOff) {
 // place (a reader copying one while the other is written would get a mix of both), a
 // short one that also fits in place, and none (deleted; the next store allocates anew).
 // Neighbours in the same group make its sub-groups expand and double under the reader.
-const std::string kA(6000, 'a');
-const std::string kB(6000, 'b');
+const std::string kA(32000, 'a');
+const std::string kB(32000, 'b');
 const std::string kShort(40, 's');
 const std::string kRaced = GroupZeroKey(0);
 
 Status WriteCycle(Db* db, int round) {
-  for (int i = 0; i < 8; i++) PTDB_RETURN_IF_ERROR(db->Store(kRaced, i % 2 ? kB : kA));
+  for (int i = 0; i < 16; i++) PTDB_RETURN_IF_ERROR(db->Store(kRaced, i % 2 ? kB : kA));
   PTDB_RETURN_IF_ERROR(db->Store(kRaced, kShort));
   const uint64_t first = 1 + uint64_t(round % 8) * 40;
   for (uint64_t n = first; n < first + 40; n++) {
@@ -220,9 +254,9 @@ void ExpectWhole(Db* db) {
 }
 
 // A writer thread and a reader thread share one handle (the TSan stage runs this).
-TEST_F(UnlockedReadTest, ThreadsUnlockedReadRaceTest) {
+TEST_P(UnlockedReadTest, ThreadsUnlockedReadRaceTest) {
   std::unique_ptr<Db> db;
-  ASSERT_NO_FATAL_FAILURE(Create(LockMode::kMutex, &db));
+  ASSERT_NO_FATAL_FAILURE(Create(GetParam(), &db));
   std::atomic<bool> done{false};
   Status writer_status;
   std::thread writer([&] {
@@ -245,11 +279,11 @@ TEST_F(UnlockedReadTest, ThreadsUnlockedReadRaceTest) {
   PTDB_EXPECT_OK(db->Check());
 }
 
-// The writer is another process: the change counts live in the shared mutex area.
-TEST_F(UnlockedReadTest, ReaderBesideAWriterProcessNeverSeesATornRecord) {
+// The writer is another process: the change counts live in memory both map shared.
+TEST_P(UnlockedReadTest, ReaderBesideAWriterProcessNeverSeesATornRecord) {
   {
     std::unique_ptr<Db> db;
-    ASSERT_NO_FATAL_FAILURE(Create(LockMode::kMutex, &db));
+    ASSERT_NO_FATAL_FAILURE(Create(GetParam(), &db));
   }
   const pid_t child = fork();
   ASSERT_GE(child, 0);
@@ -284,6 +318,13 @@ TEST_F(UnlockedReadTest, ReaderBesideAWriterProcessNeverSeesATornRecord) {
             << " read again locked\n";
   PTDB_EXPECT_OK(db->Check());
 }
+
+std::string ModeName(const ::testing::TestParamInfo<LockMode>& info) {
+  return info.param == LockMode::kMutex ? "Mutex" : "Fcntl";
+}
+
+INSTANTIATE_TEST_SUITE_P(LockModes, UnlockedReadTest,
+                         ::testing::Values(LockMode::kMutex, LockMode::kFcntl), ModeName);
 
 }  // namespace
 }  // namespace ptdb::test
