@@ -11,29 +11,46 @@ Status TxOverlay::CopyBase(uint64_t off, size_t len, uint8_t* dst) const {
   return Status::OK();
 }
 
+void TxOverlay::Insert(size_t index) {
+  size_t i = Slot(pages_[index].number);
+  while (table_[i] != 0) i = (i + 1) & (table_.size() - 1);
+  table_[i] = uint32_t(index + 1);
+}
+
 Status TxOverlay::PageFor(uint64_t page, Page** p) {
-  auto it = pages_.find(page);
-  if (it == pages_.end()) {
-    Page fresh;
-    fresh.bytes.reset(new uint8_t[kPageSize]);
-    PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes.get()));
-    it = pages_.emplace(page, std::move(fresh)).first;
+  if (Page* found = Find(page)) {
+    *p = found;
+    return Status::OK();
   }
-  *p = &it->second;
+  const size_t index = pages_.size();
+  if (index % kChunkPages == 0) chunks_.emplace_back(new uint8_t[kChunkPages * kPageSize]);
+  Page fresh;
+  fresh.number = page;
+  fresh.bytes = chunks_.back().get() + (index % kChunkPages) * kPageSize;
+  PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes));
+  pages_.push_back(fresh);
+  if (2 * pages_.size() > table_.size()) {
+    table_.assign(table_.size() * 2, 0);
+    for (size_t i = 0; i < pages_.size(); i++) Insert(i);
+  } else {
+    Insert(index);
+  }
+  *p = &pages_.back();
   return Status::OK();
 }
 
 Status TxOverlay::ForEachChange(const std::function<Status(uint64_t, const uint8_t*, size_t)>& fn) {
-  std::vector<uint64_t> order;
+  std::vector<const Page*> order;
   order.reserve(pages_.size());
-  for (const auto& [page, data] : pages_) order.push_back(page);
-  std::sort(order.begin(), order.end());
+  for (const Page& pg : pages_) order.push_back(&pg);
+  std::sort(order.begin(), order.end(),
+            [](const Page* a, const Page* b) { return a->number < b->number; });
   uint8_t orig[kPageSize];
   static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
-  for (uint64_t page : order) {
-    const Page& pg = pages_[page];
-    const uint8_t* now = pg.bytes.get();
-    const uint64_t base = page * kPageSize;
+  for (const Page* page : order) {
+    const Page& pg = *page;
+    const uint8_t* now = pg.bytes;
+    const uint64_t base = pg.number * kPageSize;
     PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, orig));
     // Bytes past the transaction's end were never part of the file: nothing to write.
     const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));

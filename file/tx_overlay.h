@@ -14,7 +14,6 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "common/errors.h"
@@ -44,9 +43,8 @@ class TxOverlay {
   Status Read(uint64_t off, size_t len, void* buf, const void** out, Direct&& direct) {
     const uint64_t first = off / kPageSize, last = (off + len - (len > 0)) / kPageSize;
     if (first == last) {
-      auto it = pages_.find(first);
-      if (it != pages_.end()) {
-        *out = it->second.bytes.get() + off % kPageSize;
+      if (const Page* p = Find(first)) {
+        *out = p->bytes + off % kPageSize;
         return Status::OK();
       }
       if (off + len <= base_size_) return direct(off, len, buf, out);
@@ -58,9 +56,8 @@ class TxOverlay {
     for (uint64_t pos = off; pos < off + len;) {
       const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
       const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
-      auto it = pages_.find(page);
-      if (it != pages_.end()) {
-        std::memcpy(dst, it->second.bytes.get() + in_page, n);
+      if (const Page* p = Find(page)) {
+        std::memcpy(dst, p->bytes + in_page, n);
       } else {
         PTDB_RETURN_IF_ERROR(CopyBase(pos, n, dst));
       }
@@ -78,7 +75,7 @@ class TxOverlay {
       const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
       Page* p;
       PTDB_RETURN_IF_ERROR(PageFor(page, &p));
-      std::memcpy(p->bytes.get() + in_page, from, n);
+      std::memcpy(p->bytes + in_page, from, n);
       p->MarkWritten(in_page, n);
       from += n;
       pos += n;
@@ -97,7 +94,8 @@ class TxOverlay {
   static constexpr size_t kWords = kPageSize / 8;
 
   struct Page {
-    std::unique_ptr<uint8_t[]> bytes;
+    uint64_t number;
+    uint8_t* bytes;                      // kPageSize, in one of chunks_
     uint64_t written[kWords / 64] = {};  // one bit per 8-byte word
 
     void MarkWritten(uint64_t in_page, size_t len) {
@@ -107,10 +105,30 @@ class TxOverlay {
     }
     bool Written(size_t word) const { return (written[word / 64] >> (word % 64)) & 1; }
   };
+  // Page copies are carved from chunks of this many: one allocation per 64 KiB, not per page.
+  static constexpr size_t kChunkPages = 64;
+
+  // The page table: open addressing on the page number, each slot 1 + an index into
+  // pages_ (0: empty), at most half full. Every read of the transaction asks it.
+  size_t Slot(uint64_t page) const {
+    return size_t((page * 0x9E3779B97F4A7C15ULL) >> 32) & (table_.size() - 1);
+  }
+  const Page* Find(uint64_t page) const {
+    if (pages_.empty()) return nullptr;
+    for (size_t i = Slot(page);; i = (i + 1) & (table_.size() - 1)) {
+      const uint32_t t = table_[i];
+      if (t == 0) return nullptr;
+      if (pages_[t - 1].number == page) return &pages_[t - 1];
+    }
+  }
+  Page* Find(uint64_t page) {
+    return const_cast<Page*>(static_cast<const TxOverlay*>(this)->Find(page));
+  }
+  void Insert(size_t index);
 
   bool AnyDirty(uint64_t first, uint64_t last) const {
     for (uint64_t p = first; p <= last; p++) {
-      if (pages_.count(p)) return true;
+      if (Find(p)) return true;
     }
     return false;
   }
@@ -121,7 +139,9 @@ class TxOverlay {
   uint64_t base_size_;
   uint64_t size_;
   BaseRead base_;
-  std::unordered_map<uint64_t, Page> pages_;
+  std::vector<Page> pages_;  // in the order first written
+  std::vector<uint32_t> table_ = std::vector<uint32_t>(64);
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
 };
 
 }  // namespace ptdb
