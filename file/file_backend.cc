@@ -18,7 +18,7 @@ Status FileBackend::ChainLock(std::string_view key, LockType type) {
   if (view_.locks() == nullptr) return Status::OK();
   // Through the view: the stores the caller makes under a write chainlock nest inside it,
   // so it is the chainlock that must wait out another's transaction (its writer gate).
-  return view_.Lock({LockKind::kHashGroup, engine_.GroupOf(key)}, type);
+  return view_.Acquire({LockKind::kHashGroup, engine_.GroupOf(key)}, type);
 }
 
 Status FileBackend::ChainUnlock(std::string_view key, LockType type) {
@@ -30,7 +30,7 @@ Status FileBackend::ChainUnlock(std::string_view key, LockType type) {
 Status FileBackend::LockAll(LockType type) {
   // Through the view: a write lockall must wait out a transaction's writer gate, and a
   // first read lockall must find the file whole (a committer may have died applying).
-  if (type == LockType::kWrite) return view_.Lock({LockKind::kAllRecord, 0}, type);
+  if (type == LockType::kWrite) return view_.Acquire({LockKind::kAllRecord, 0}, type);
   LockSet* locks = view_.locks();
   if (locks == nullptr) return Status::OK();
   const bool fresh = !locks->HoldsAny(this);

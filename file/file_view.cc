@@ -81,6 +81,11 @@ std::vector<Extent> FileView::Extents() {
 }
 
 Status FileView::Lock(LockId id, LockType type) {
+  if (locks_ == nullptr || StagedAlone(id)) return Status::OK();
+  return Acquire(id, type);
+}
+
+Status FileView::Acquire(LockId id, LockType type) {
   if (locks_ == nullptr) return Status::OK();
   const bool fresh = !locks_->Holds(owner_, id);
   const bool guards_records = id.kind == LockKind::kHashGroup || id.kind == LockKind::kAllRecord;

@@ -80,11 +80,16 @@ class FileView {
   std::vector<Extent> Extents();
   uint64_t size() const { return tx_ != nullptr ? tx_->size() : fs_->size(); }
 
-  // The lock set's locks (common/locks.h) for this handle; nothing when it takes none.
+  // The engine's locks (common/locks.h) for this handle; nothing when it takes none, nor
+  // for a group or zone while a write transaction stages (StagedAlone).
   Status Lock(LockId id, LockType type);
   Status Unlock(LockId id, LockType type) {
-    return locks_ ? locks_->Unlock(owner_, id, type) : Status::OK();
+    if (locks_ == nullptr || StagedAlone(id)) return Status::OK();
+    return locks_->Unlock(owner_, id, type);
   }
+  // As Lock, always: the caller's own locks (chainlock, lockall) exclude others even
+  // inside a transaction.
+  Status Acquire(LockId id, LockType type);
 
   // Reads and writes through the mapping (mapping the file if needed), or not.
   Status SetMmap(bool on) {
@@ -141,9 +146,14 @@ class FileView {
   Status AfterFreshReadLock(LockId id, LockType type);
 
  private:
-  // An unlocked read races with writers by design, and its result is thrown away when
-  // the change count moved: ThreadSanitizer is told not to report those reads. The
-  // counts themselves are atomics it still checks.
+  // A write transaction changes only its private overlay, and while it is open no one
+  // else uses this handle (other threads are refused) or writes the file (the writer
+  // gate): the groups and zones it stages in need no locks. Unless the caller holds that
+  // lock (a chainlock inside the transaction), when the engine's lock must nest in it.
+  bool StagedAlone(LockId id) const {
+    return tx_ != nullptr && (id.kind == LockKind::kHashGroup || id.kind == LockKind::kFreeZone) &&
+           !locks_->Holds(owner_, id);
+  }
   // Whether every writer so far kept the change counts: one that does not know them
   // clears the feature bit when it opens the file, before it writes anything.
   bool CountsKept() const {
@@ -151,6 +161,9 @@ class FileView {
         reinterpret_cast<const uint64_t*>(fs_->base() + offsetof(format::Header, features_used));
     return __atomic_load_n(features, __ATOMIC_RELAXED) & format::kFeatureChangeCounts;
   }
+  // An unlocked read races with writers by design, and its result is thrown away when
+  // the change count moved: ThreadSanitizer is told not to report those reads. The
+  // counts themselves are atomics it still checks.
   static void IgnoreRacyReads(bool on) {
 #if PTDB_TSAN
     on ? AnnotateIgnoreReadsBegin(__FILE__, __LINE__) : AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
