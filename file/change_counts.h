@@ -51,6 +51,31 @@ class ChangeCounts {
     }
   }
 
+  // As BeginChange and EndChange for every group at once (the allrecord lock): one
+  // barrier, and in a kFcntl file one add per pair, not one per group.
+  void BeginChangeAll() {
+    if (pairs_ == nullptr) {
+      for (unsigned g = 0; g < format::kTopGroups; g++) {
+        __atomic_store_n(Count(g), __atomic_load_n(Count(g), __ATOMIC_RELAXED) | 1,
+                         __ATOMIC_RELAXED);
+      }
+      FullFence();
+    } else {
+      for (unsigned p = 0; p < kPairs; p++) {
+        __atomic_fetch_add(&pairs_[2 * p], kGroupsPerPair, __ATOMIC_SEQ_CST);
+      }
+    }
+  }
+  void EndChangeAll() {
+    if (pairs_ == nullptr) {
+      for (unsigned g = 0; g < format::kTopGroups; g++) EndChange(g);
+    } else {
+      for (unsigned p = 0; p < kPairs; p++) {
+        __atomic_fetch_add(&pairs_[2 * p + 1], kGroupsPerPair, __ATOMIC_RELEASE);
+      }
+    }
+  }
+
   // Whether no writer is inside the group now; *token names this moment.
   bool BeginRead(unsigned group, uint64_t* token) const {
     if (pairs_ == nullptr) {
@@ -75,6 +100,8 @@ class ChangeCounts {
 
  private:
   static constexpr unsigned kPairs = format::kChangeCountPairs;
+  static constexpr unsigned kGroupsPerPair = format::kTopGroups / kPairs;
+  static_assert(format::kTopGroups % kPairs == 0, "every pair counts as many groups");
 
   // kMutex: group g's count is a word in each 64-byte slot from group 0's on.
   static constexpr unsigned kSlotWords = 8;

@@ -118,6 +118,10 @@ bool FileLocks::Changes(LockId id, LockType type) const {
   return counts_ != nullptr && id.kind == LockKind::kHashGroup && type == LockType::kWrite;
 }
 
+bool FileLocks::ChangesAll(LockType type) const {
+  return counts_ != nullptr && type == LockType::kWrite;
+}
+
 Status FileLocks::Lock(LockId id, LockType type, bool wait) {
   if (mutexes_ != nullptr) {
     PTDB_RETURN_IF_ERROR(mutexes_->Lock(SlotOf(id), wait));
@@ -146,11 +150,12 @@ Status FileLocks::LockAllRecord(LockType type) {
     for (unsigned g = 0; g < format::kTopGroups; g++) {
       Status st = mutexes_->Lock(GroupSlot(g), true);
       if (!st.ok()) {
-        while (g-- > 0) (void)Unlock({LockKind::kHashGroup, g}, type);
+        while (g-- > 0) (void)mutexes_->Unlock(GroupSlot(g));
         return st;
       }
-      if (Changes({LockKind::kHashGroup, g}, type)) counts_->BeginChange(g);
     }
+    // Nothing is written before this returns: the counts can all turn at once.
+    if (ChangesAll(type)) counts_->BeginChangeAll();
     return Status::OK();
   }
   // Other threads of this process are kept out of every group (as with mutexes, the
@@ -165,13 +170,13 @@ Status FileLocks::LockAllRecord(LockType type) {
   }
   Status st =
       bytes_ ? bytes_->LockGradual(FcntlType(type), lock_bytes::kHashStart, 0) : Status::OK();
-  for (unsigned g = 0; g < format::kTopGroups; g++) {
-    if (!st.ok()) {
+  if (!st.ok()) {
+    for (unsigned g = 0; g < format::kTopGroups; g++) {
       (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
-    } else if (Changes({LockKind::kHashGroup, g}, type)) {
-      counts_->BeginChange(g);
     }
+    return st;
   }
+  if (ChangesAll(type)) counts_->BeginChangeAll();
   return st;
 }
 
@@ -189,15 +194,13 @@ Status FileLocks::Sweep(LockType type) {
 
 Status FileLocks::UnlockAllRecord(LockType type) {
   Status first;
+  if (ChangesAll(type)) counts_->EndChangeAll();
   if (mutexes_ != nullptr) {
     for (unsigned g = format::kTopGroups; g-- > 0;) {
-      Status st = Unlock({LockKind::kHashGroup, g}, type);
+      Status st = mutexes_->Unlock(GroupSlot(g));
       if (first.ok()) first = st;
     }
     return first;
-  }
-  for (unsigned g = 0; g < format::kTopGroups; g++) {
-    if (Changes({LockKind::kHashGroup, g}, type)) counts_->EndChange(g);
   }
   if (bytes_ != nullptr) first = bytes_->Unlock(lock_bytes::kHashStart, 0);
   for (unsigned g = 0; g < format::kTopGroups; g++) {

@@ -78,6 +78,7 @@ class FileLocks final : public LockPrimitive {
   Status LeaveLocal(Local* l, LockType type, const std::function<Status()>& last_out);
   uint64_t ByteOf(LockId id) const;
   bool Changes(LockId id, LockType type) const;
+  bool ChangesAll(LockType type) const;  // the allrecord lock
   static unsigned SlotOf(LockId id);
 
   ByteRangeLocks* bytes_ = nullptr;
