@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -21,41 +20,11 @@
 #include "ptdb/db.h"
 #include "tests/conformance/fixture.h"
 #include "tests/conformance/test_util.h"
-
-#if defined(__SANITIZE_THREAD__)  // gcc
-#define PTDB_UNDER_TSAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(thread_sanitizer)
-#define PTDB_UNDER_TSAN 1
-#endif
-#endif
-#if defined(PTDB_UNDER_TSAN)
-// Check in kMutex mode holds 128 group mutexes; TSan's deadlock detector gives up past 64.
-extern "C" const char* __tsan_default_options() { return "detect_deadlocks=0"; }
-#endif
+#include "tests/support/named_hash.h"
+#include "tests/support/tsan_options.h"
 
 namespace ptdb::test {
 namespace {
-
-constexpr size_t kKeyLen = 17;
-
-std::string KeyFor(uint64_t hash) {
-  char buf[kKeyLen + 1];
-  std::snprintf(buf, sizeof(buf), "h%016llx", static_cast<unsigned long long>(hash));
-  return buf;
-}
-
-// The hash a KeyFor key names; anything else (the header's test value) gets FNV-1a.
-uint64_t NamedHash(const void* key, size_t len, uint64_t seed) {
-  const char* k = static_cast<const char*>(key);
-  if (len == kKeyLen && k[0] == 'h') {
-    uint64_t h = 0;
-    if (std::sscanf(k + 1, "%16llx", reinterpret_cast<unsigned long long*>(&h)) == 1) return h;
-  }
-  uint64_t h = 14695981039346656037ULL ^ seed;
-  for (size_t i = 0; i < len; i++) h = (h ^ uint8_t(k[i])) * 1099511628211ULL;
-  return h;
-}
 
 // Hash bits: top group (7 bits), top-level bucket (3), then per sub-level bucket (3) and
 // group (3).

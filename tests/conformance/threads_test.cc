@@ -25,19 +25,7 @@
 #include "ptdb/db.h"
 #include "tests/conformance/test_util.h"
 #include "tests/support/temp_dir.h"
-
-#if defined(__SANITIZE_THREAD__)  // gcc
-#define PTDB_UNDER_TSAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(thread_sanitizer)
-#define PTDB_UNDER_TSAN 1
-#endif
-#endif
-#if defined(PTDB_UNDER_TSAN)
-// LockAll and Check in kMutex mode hold one mutex per hash group (128), and TSan's deadlock
-// detector aborts once a thread holds more than 64. Races are still reported.
-extern "C" const char* __tsan_default_options() { return "detect_deadlocks=0"; }
-#endif
+#include "tests/support/tsan_options.h"
 
 namespace ptdb::test {
 namespace {

@@ -12,7 +12,6 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -23,45 +22,14 @@
 #include "ptdb/db.h"
 #include "tests/conformance/test_util.h"
 #include "tests/support/lock_agent.h"
+#include "tests/support/named_hash.h"
 #include "tests/support/temp_dir.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define PTDB_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PTDB_UNDER_TSAN 1
-#endif
-#endif
-#if defined(PTDB_UNDER_TSAN)
-// Check in kMutex mode holds 128 group mutexes; TSan's deadlock detector gives up past 64.
-extern "C" const char* __tsan_default_options() { return "detect_deadlocks=0"; }
-#endif
+#include "tests/support/tsan_options.h"
 
 namespace ptdb::test {
 namespace {
 
 constexpr unsigned kTestLifeSeconds = 120;
-
-// Keys "h" + 16 hex digits hash to the number they name, so a test can put many keys in
-// one top-level group; anything else (the header's test value) gets FNV-1a.
-constexpr size_t kKeyLen = 17;
-
-std::string KeyFor(uint64_t hash) {
-  char buf[kKeyLen + 1];
-  std::snprintf(buf, sizeof(buf), "h%016llx", static_cast<unsigned long long>(hash));
-  return buf;
-}
-
-uint64_t NamedHash(const void* key, size_t len, uint64_t seed) {
-  const char* k = static_cast<const char*>(key);
-  if (len == kKeyLen && k[0] == 'h') {
-    uint64_t h = 0;
-    if (std::sscanf(k + 1, "%16llx", reinterpret_cast<unsigned long long*>(&h)) == 1) return h;
-  }
-  uint64_t h = 14695981039346656037ULL ^ seed;
-  for (size_t i = 0; i < len; i++) h = (h ^ uint8_t(k[i])) * 1099511628211ULL;
-  return h;
-}
 
 // The i-th key of top-level group 0 (the top 7 hash bits zero, the rest spread).
 std::string GroupZeroKey(uint64_t i) {
