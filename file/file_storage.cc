@@ -148,6 +148,9 @@ Status FileStorage::PWrite(uint64_t off, const void* src, size_t len) const {
 Status FileStorage::ExtendTo(uint64_t size) {
   if (!writable_) return Err(Error::kRdonly, "cannot grow a read-only database");
   if (size >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
+  // A file only shrinks when one process has it open (SharedFile::ShrinkIfAlone), so the
+  // size we know is never more than it has.
+  if (size <= this->size()) return Status::OK();
   PTDB_RETURN_IF_ERROR(Refresh());
   std::lock_guard<std::mutex> g(map_mu_);
   const uint64_t old_size = this->size();

@@ -64,14 +64,17 @@ Status FileTransaction::Start() {
   }
   FileStorage* fs = view_->file();
   PTDB_RETURN_IF_ERROR(fs->Refresh());
-  overlay_ = std::make_unique<TxOverlay>(fs->size(), [fs](uint64_t off, size_t len, void* buf) {
-    if (uint8_t* base = fs->base()) {
-      std::memcpy(buf, base + off, len);
-      return Status::OK();
-    }
-    const void* p;
-    return fs->PRead(off, len, buf, &p);
-  });
+  overlay_ = std::make_unique<TxOverlay>(
+      fs->size(),
+      [fs](uint64_t off, size_t len, void* buf) {
+        if (uint8_t* base = fs->base()) {
+          std::memcpy(buf, base + off, len);
+          return Status::OK();
+        }
+        const void* p;
+        return fs->PRead(off, len, buf, &p);
+      },
+      [fs]() -> const uint8_t* { return fs->base(); });
   prepared_ = false;
   view_->set_transaction(overlay_.get());
   return Status::OK();
@@ -94,7 +97,7 @@ Status FileTransaction::BuildBundle() {
   return Status::OK();
 }
 
-Status FileTransaction::ChooseArea(uint64_t counter, uint64_t len, uint64_t* area) {
+Status FileTransaction::ChooseArea(CommitIo* io, uint64_t counter, uint64_t len, uint64_t* area) {
   // After the space as this transaction leaves it, and clear of the previous bundle,
   // which recovery may still need until our sync.
   uint64_t end;
@@ -106,8 +109,7 @@ Status FileTransaction::ChooseArea(uint64_t counter, uint64_t len, uint64_t* are
   uint64_t prev_end = prev;
   if (prev != 0 && prev + sizeof(BundleHeader) <= view_->file()->size()) {
     BundleHeader h;
-    const void* p;
-    PTDB_RETURN_IF_ERROR(view_->file()->PRead(prev, sizeof(h), &h, &p));
+    PTDB_RETURN_IF_ERROR(io->Read(prev, sizeof(h), &h));
     if (h.magic == kBundleMagic) prev_end = prev + h.len;
   }
   uint64_t at = AlignUp(end, kAreaAlign);
@@ -126,7 +128,7 @@ Status FileTransaction::Prepare(bool nosync) {
   PTDB_RETURN_IF_ERROR(BuildBundle());
   std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
   uint64_t area;
-  PTDB_RETURN_IF_ERROR(ChooseArea(counter_, bundle_.bytes.size(), &area));
+  PTDB_RETURN_IF_ERROR(ChooseArea(io.get(), counter_, bundle_.bytes.size(), &area));
   PTDB_RETURN_IF_ERROR(io->Extend(area + bundle_.bytes.size()));
   // From the first byte written, a cancel must make sure this bundle is never replayed.
   bundle_area_ = area;

@@ -43,7 +43,7 @@ class FileTransaction {
 
  private:
   Status BuildBundle();
-  Status ChooseArea(uint64_t counter, uint64_t len, uint64_t* area);
+  Status ChooseArea(CommitIo* io, uint64_t counter, uint64_t len, uint64_t* area);
   // Applies the prepared bundle in place under the allrecord lock.
   Status Apply(CommitIo* io);
   // Makes a written bundle invalid (cancel after prepare, failed commit).

@@ -45,36 +45,47 @@ Status TxOverlay::ForEachChange(const std::function<Status(uint64_t, const uint8
   for (const Page& pg : pages_) order.push_back(&pg);
   std::sort(order.begin(), order.end(),
             [](const Page* a, const Page* b) { return a->number < b->number; });
-  uint8_t orig[kPageSize];
+  const uint8_t* const map = map_ ? map_() : nullptr;
+  uint8_t copy[kPageSize];
   static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
   for (const Page* page : order) {
     const Page& pg = *page;
     const uint8_t* now = pg.bytes;
     const uint64_t base = pg.number * kPageSize;
-    PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, orig));
+    const uint8_t* orig = copy;
+    if (map != nullptr && base + kPageSize <= base_size_) {
+      orig = map + base;
+    } else {
+      PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, copy));
+    }
     // Bytes past the transaction's end were never part of the file: nothing to write.
     const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));
-    auto changed = [&](size_t i) {
-      return pg.Written(i / 8) && std::memcmp(now + i, orig + i, 8) != 0;
+    const size_t limit_words = (limit + 7) / 8;
+    auto differs = [&](size_t w) {
+      uint64_t a, b;
+      std::memcpy(&a, now + 8 * w, 8);
+      std::memcpy(&b, orig + 8 * w, 8);
+      return a != b;
     };
-    // Word by word; a run ends at a word the transaction did not write or after
-    // kJoinGap unchanged bytes, and is trimmed to its first and last differing bytes.
-    size_t i = 0;
-    while (i < limit) {
-      if (!changed(i)) {
-        i += 8;
+    // Only the words the transaction wrote, found from the bitmap; a run ends at a word
+    // it did not write or after kJoinGap unchanged bytes, and is trimmed to its first and
+    // last differing bytes.
+    for (size_t w = pg.NextWritten(0); w < limit_words;) {
+      if (!differs(w)) {
+        w = pg.NextWritten(w + 1);
         continue;
       }
-      size_t start = i;
-      while (now[start] == orig[start]) start++;
-      size_t last = i;  // start of the last differing word
-      for (size_t j = i + 8; j < limit && pg.Written(j / 8) && j - last - 8 < kJoinGap; j += 8) {
-        if (changed(j)) last = j;
+      size_t last = w;  // the last differing word
+      for (size_t j = w + 1; j < limit_words && pg.Written(j) && 8 * (j - last - 1) < kJoinGap;
+           j++) {
+        if (differs(j)) last = j;
       }
-      size_t end = std::min(last + 8, limit);
+      size_t start = 8 * w;
+      while (now[start] == orig[start]) start++;
+      size_t end = std::min(8 * last + 8, limit);
       while (end > start && now[end - 1] == orig[end - 1]) end--;
       if (end > start) PTDB_RETURN_IF_ERROR(fn(base + start, now + start, end - start));
-      i = last + 8;
+      w = pg.NextWritten(last + 1);
     }
   }
   return Status::OK();

@@ -28,8 +28,12 @@ class TxOverlay {
 
   // Reads [off, off + len) of the file as it is now into buf (for pages first written).
   using BaseRead = std::function<Status(uint64_t off, size_t len, void* buf)>;
+  // The file's mapping, covering at least the size it had when the transaction began, or
+  // null (no mapping): then pages are compared with copies made by BaseRead.
+  using BaseMap = std::function<const uint8_t*()>;
 
-  TxOverlay(uint64_t size, BaseRead base) : base_size_(size), size_(size), base_(std::move(base)) {}
+  TxOverlay(uint64_t size, BaseRead base, BaseMap map = nullptr)
+      : base_size_(size), size_(size), base_(std::move(base)), map_(std::move(map)) {}
 
   // The file as the transaction sees it, and as it was when it began.
   uint64_t size() const { return size_; }
@@ -104,6 +108,15 @@ class TxOverlay {
       }
     }
     bool Written(size_t word) const { return (written[word / 64] >> (word % 64)) & 1; }
+    // The first written word at or after `word`, or kWords.
+    size_t NextWritten(size_t word) const {
+      for (size_t w = word / 64; w < kWords / 64; w++) {
+        const uint64_t bits =
+            word / 64 == w ? written[w] >> (word % 64) << (word % 64) : written[w];
+        if (bits != 0) return w * 64 + size_t(__builtin_ctzll(bits));
+      }
+      return kWords;
+    }
   };
   // Page copies are carved from chunks of this many: one allocation per 64 KiB, not per page.
   static constexpr size_t kChunkPages = 64;
@@ -139,6 +152,7 @@ class TxOverlay {
   uint64_t base_size_;
   uint64_t size_;
   BaseRead base_;
+  BaseMap map_;
   std::vector<Page> pages_;  // in the order first written
   std::vector<uint32_t> table_ = std::vector<uint32_t>(64);
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;

@@ -19,14 +19,21 @@ struct Change {
   bool operator==(const Change& o) const { return off == o.off && bytes == o.bytes; }
 };
 
-class TxOverlayTest : public ::testing::Test {
+// Without a mapping the overlay compares with copies of the file; with one (the usual
+// case), with the file's bytes in place. The parameter says which.
+class TxOverlayTest : public ::testing::TestWithParam<bool> {
  protected:
   TxOverlayTest()
       : file_(8 * TxOverlay::kPageSize, '\0'),
-        overlay_(file_.size(), [this](uint64_t off, size_t len, void* buf) {
-          std::memcpy(buf, file_.data() + off, len);
-          return Status::OK();
-        }) {}
+        overlay_(
+            file_.size(),
+            [this](uint64_t off, size_t len, void* buf) {
+              std::memcpy(buf, file_.data() + off, len);
+              return Status::OK();
+            },
+            GetParam() ? TxOverlay::BaseMap(
+                             [this] { return reinterpret_cast<const uint8_t*>(file_.data()); })
+                       : nullptr) {}
 
   std::vector<Change> Changes() {
     std::vector<Change> runs;
@@ -54,21 +61,21 @@ class TxOverlayTest : public ::testing::Test {
   TxOverlay overlay_;
 };
 
-TEST_F(TxOverlayTest, BytesChangedByOthersOnAWrittenPageAreNotWrittenBack) {
+TEST_P(TxOverlayTest, BytesChangedByOthersOnAWrittenPageAreNotWrittenBack) {
   ASSERT_TRUE(overlay_.Write(100, "abc", 3).ok());
   // Another process changes its own bytes on the same page after we copied it.
   file_.replace(512, 4, "LOCK");
   EXPECT_EQ(Changes(), (std::vector<Change>{{100, "abc"}}));
 }
 
-TEST_F(TxOverlayTest, RewritingTheSameBytesIsNoChange) {
+TEST_P(TxOverlayTest, RewritingTheSameBytesIsNoChange) {
   file_.replace(40, 5, "hello");
   ASSERT_TRUE(overlay_.Write(40, "hello", 5).ok());
   EXPECT_TRUE(Changes().empty());
   EXPECT_EQ(overlay_.dirty_pages(), 1u);
 }
 
-TEST_F(TxOverlayTest, NearbyWrittenRunsJoinButUnwrittenWordsSplitThem) {
+TEST_P(TxOverlayTest, NearbyWrittenRunsJoinButUnwrittenWordsSplitThem) {
   // Two changes 8 bytes apart, with the bytes between written (unchanged): one run.
   ASSERT_TRUE(overlay_.Write(16, "x", 1).ok());
   ASSERT_TRUE(overlay_.Write(17, std::string(15, '\0').data(), 15).ok());
@@ -81,7 +88,7 @@ TEST_F(TxOverlayTest, NearbyWrittenRunsJoinButUnwrittenWordsSplitThem) {
                 {16, std::string("x") + std::string(15, '\0') + "y"}, {200, "p"}, {216, "q"}}));
 }
 
-TEST_F(TxOverlayTest, ReadsSeeTheTransactionsBytesAcrossPages) {
+TEST_P(TxOverlayTest, ReadsSeeTheTransactionsBytesAcrossPages) {
   const std::string data(TxOverlay::kPageSize + 10, 'z');
   ASSERT_TRUE(overlay_.Write(TxOverlay::kPageSize - 5, data.data(), data.size()).ok());
   EXPECT_EQ(Read(TxOverlay::kPageSize - 7, 4), std::string(2, '\0') + "zz");
@@ -97,7 +104,7 @@ TEST_F(TxOverlayTest, ReadsSeeTheTransactionsBytesAcrossPages) {
   EXPECT_EQ(joined, data);
 }
 
-TEST_F(TxOverlayTest, GrowthComparesWithZerosAndStopsAtTheNewEnd) {
+TEST_P(TxOverlayTest, GrowthComparesWithZerosAndStopsAtTheNewEnd) {
   const uint64_t old_end = file_.size();
   overlay_.Grow(old_end + 64);
   ASSERT_TRUE(overlay_.Write(old_end + 8, "new", 3).ok());
@@ -106,6 +113,23 @@ TEST_F(TxOverlayTest, GrowthComparesWithZerosAndStopsAtTheNewEnd) {
   EXPECT_EQ(overlay_.size(), old_end + 64);
   EXPECT_EQ(overlay_.base_size(), old_end);
 }
+
+TEST_P(TxOverlayTest, RunsJoinAcrossTheBitmapsWordsAndReachThePagesEnd) {
+  // Bytes 504..519 are words 63 and 64 of the page: the bitmap's two halves.
+  ASSERT_TRUE(overlay_.Write(504, "ab", 2).ok());
+  ASSERT_TRUE(overlay_.Write(506, std::string(12, '\0').data(), 12).ok());
+  ASSERT_TRUE(overlay_.Write(518, "cd", 2).ok());
+  // Only the last word of the first page, then the first of the next.
+  ASSERT_TRUE(overlay_.Write(TxOverlay::kPageSize - 2, "efgh", 4).ok());
+  EXPECT_EQ(Changes(), (std::vector<Change>{{504, "ab" + std::string(12, '\0') + "cd"},
+                                            {TxOverlay::kPageSize - 2, "ef"},
+                                            {TxOverlay::kPageSize, "gh"}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Base, TxOverlayTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Mapped" : "Copied";
+                         });
 
 }  // namespace
 }  // namespace ptdb
