@@ -62,7 +62,11 @@ struct Header {
   // (file/change_counts.h). Zero in kMutex files (their counts are in the MutexArea) and
   // pools.
   uint64_t change_counts[2 * kChangeCountPairs];
-  uint64_t reserved[7];  // zero
+  // While tx_applying is nonzero: the hash groups whose bytes that commit changes, bit g
+  // of word g / 64 for group g (all bits, or none, when any may change). Readers of
+  // other groups go on reading meanwhile (docs/transactions.md, "Applying").
+  uint64_t tx_apply_groups[kTopGroups / 64];
+  uint64_t reserved[5];  // zero
   uint64_t top_hash[kTopSlots];
 };
 
@@ -85,7 +89,8 @@ static_assert(offsetof(Header, tx_gate) == 176);
 static_assert(offsetof(Header, zone_generation) == 184);
 static_assert(offsetof(Header, ro_readers) == 192);
 static_assert(offsetof(Header, change_counts) == 200);
-static_assert(offsetof(Header, reserved) == 456);
+static_assert(offsetof(Header, tx_apply_groups) == 456);
+static_assert(offsetof(Header, reserved) == 472);
 // Top-level groups start on a cache line: one group is one line.
 static_assert(offsetof(Header, top_hash) == 512);
 static_assert(std::is_trivially_copyable_v<Header> && std::is_standard_layout_v<Header>);

@@ -206,6 +206,14 @@ bool LockSet::HoldsAny(const void* owner) const {
                      [&](const Held& h) { return h.set == id_ && h.owner == owner; });
 }
 
+bool LockSet::HoldsRecordLocks(const void* owner) const {
+  return std::any_of(t_held.begin(), t_held.end(), [&](const Held& h) {
+    return h.set == id_ && h.owner == owner &&
+           (h.id.kind == LockKind::kAllRecord || h.id.kind == LockKind::kHashGroup ||
+            h.id.kind == LockKind::kFreeZone);
+  });
+}
+
 void LockSet::ReleaseAll(const void* owner) {
   const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
   // Newest first, the reverse of the order they were taken in.

@@ -63,6 +63,10 @@ class LockPrimitive {
     Status st = LockAllRecord(type);
     return st.ok() ? UnlockAllRecord(type) : st;
   }
+
+  // Whether a few hash groups cost less than the allrecord lock: true where every lock is
+  // its own atomic (mutexes), false where allrecord is one call (a byte range).
+  virtual bool FewGroupsCheaperThanAll() const { return false; }
 };
 
 class LockSet {
@@ -77,6 +81,7 @@ class LockSet {
   Status Unlock(const void* owner, LockId id, LockType type);
   Status LockAll(const void* owner, LockType type);
   Status UnlockAll(const void* owner, LockType type);
+  bool FewGroupsCheaperThanAll() const { return primitive_->FewGroupsCheaperThanAll(); }
 
   // Waits until no one holds a hash group: takes the allrecord lock and drops it, without
   // bookkeeping. REQUIRES: the calling thread holds no hash group.
@@ -86,6 +91,8 @@ class LockSet {
   bool Holds(const void* owner, LockId id) const;
   // Whether the calling thread holds any lock of this set for owner.
   bool HoldsAny(const void* owner) const;
+  // Whether it holds a hash group, a free zone or the allrecord lock for owner.
+  bool HoldsRecordLocks(const void* owner) const;
   // Releases every lock the calling thread holds for owner (closing a handle).
   void ReleaseAll(const void* owner);
 

@@ -55,6 +55,7 @@ class FileLocks final : public LockPrimitive {
   // others. kFcntl: the allrecord lock, taken and dropped.
   Status Sweep(LockType type) override;
   Status UnlockAllRecord(LockType type) override;
+  bool FewGroupsCheaperThanAll() const override { return mutexes_ != nullptr; }
 
   // kMutex: the MutexArea slot of hash group g (its mutex and change count).
   static constexpr unsigned GroupSlot(unsigned g) { return kFirstGroupSlot + g; }

@@ -1,7 +1,10 @@
 #include "file/file_transaction.h"
 
 #include <algorithm>
+#include <bitset>
+#include <iterator>
 #include <mutex>
+#include <vector>
 
 #include "common/format.h"
 #include "common/space_io.h"
@@ -145,19 +148,65 @@ Status FileTransaction::Prepare(bool nosync) {
   return Status::OK();
 }
 
+Status FileTransaction::LockForApply(const std::vector<unsigned>& groups) {
+  LockSet* locks = view_->locks();
+  const void* owner = view_->owner();
+  if (groups.empty()) return locks->Lock(owner, kAllRecordLock, LockType::kWrite);
+  for (size_t i = 0; i < groups.size(); i++) {
+    Status st = locks->Lock(owner, {LockKind::kHashGroup, groups[i]}, LockType::kWrite);
+    if (!st.ok()) {
+      (void)UnlockAfterApply({groups.begin(), groups.begin() + ptrdiff_t(i)});
+      return st;
+    }
+  }
+  return Status::OK();
+}
+
+Status FileTransaction::UnlockAfterApply(const std::vector<unsigned>& groups) {
+  LockSet* locks = view_->locks();
+  const void* owner = view_->owner();
+  if (groups.empty()) return locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
+  Status first;
+  for (size_t i = groups.size(); i-- > 0;) {
+    Status st = locks->Unlock(owner, {LockKind::kHashGroup, groups[i]}, LockType::kWrite);
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
 Status FileTransaction::Apply(CommitIo* io) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   // Readers see the old state or the new one, never a mix: they wait while we apply.
+  // With mutexes, only readers of the groups the transaction changed: a mutex each costs
+  // less than the 128 of the allrecord lock, and no one reads anything else the bundle
+  // writes (free records and zones, header words) under a group lock. Empty: allrecord.
+  std::vector<unsigned> groups;
+  uint64_t mask[format::kTopGroups / 64] = {};
+  std::bitset<format::kTopGroups> changed;
+  if (locks != nullptr && locks->FewGroupsCheaperThanAll() && !locks->HoldsRecordLocks(owner) &&
+      view_->TxChangedGroups(&changed)) {
+    for (unsigned g = 0; g < format::kTopGroups; g++) {
+      if (!changed.test(g)) continue;
+      groups.push_back(g);
+      mask[g / 64] |= uint64_t(1) << (g % 64);
+    }
+  }
   // Read-only transactions see no change at all until they end: we wait for them.
   ReadTxLock* ro = view_->read_tx();
   while (locks != nullptr) {
-    PTDB_RETURN_IF_ERROR(locks->Lock(owner, kAllRecordLock, LockType::kWrite));
+    PTDB_RETURN_IF_ERROR(LockForApply(groups));
     if (ro == nullptr || !ro->ReadersPresent()) break;
-    PTDB_RETURN_IF_ERROR(locks->Unlock(owner, kAllRecordLock, LockType::kWrite));
+    PTDB_RETURN_IF_ERROR(UnlockAfterApply(groups));
     PTDB_RETURN_IF_ERROR(ro->WaitForReaders());
   }
+  // Then which groups may change (no bits: every group): a reader holding another group
+  // reads on (FileView::AfterFreshReadLock). One that reads the previous commit's bits
+  // in between finds either a group we hold, or bytes not changed yet.
   Status st = io->Write(offsetof(format::Header, tx_applying), &counter_, sizeof(counter_));
+  for (size_t w = 0; st.ok() && w < std::size(mask); w++) {
+    st = io->Write(offsetof(format::Header, tx_apply_groups) + 8 * w, &mask[w], sizeof(mask[w]));
+  }
   if (st.ok()) st = ApplyBundle(io, bundle_);
   if (st.ok()) {
     const uint64_t zero = 0;
@@ -168,7 +217,7 @@ Status FileTransaction::Apply(CommitIo* io) {
     (void)RecoverFile(io, true, &replayed);
   }
   if (locks != nullptr) {
-    Status un = locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
+    Status un = UnlockAfterApply(groups);
     if (st.ok()) st = un;
   }
   return st;

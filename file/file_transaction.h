@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/stat_counters.h"
 #include "file/commit_io.h"
@@ -44,8 +45,12 @@ class FileTransaction {
  private:
   Status BuildBundle();
   Status ChooseArea(CommitIo* io, uint64_t counter, uint64_t len, uint64_t* area);
-  // Applies the prepared bundle in place under the allrecord lock.
+  // Applies the prepared bundle in place, holding the locks of the groups it changes (or
+  // the allrecord lock).
   Status Apply(CommitIo* io);
+  // groups: ascending; empty for the allrecord lock.
+  Status LockForApply(const std::vector<unsigned>& groups);
+  Status UnlockAfterApply(const std::vector<unsigned>& groups);
   // Makes a written bundle invalid (cancel after prepare, failed commit).
   Status ForgetBundle();
   Status End();

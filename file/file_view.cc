@@ -1,6 +1,7 @@
 #include "file/file_view.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/fence.h"
 #include "common/space_io.h"
@@ -81,11 +82,13 @@ std::vector<Extent> FileView::Extents() {
 }
 
 Status FileView::Lock(LockId id, LockType type) {
+  NoteTxWriteLock(id, type);
   if (locks_ == nullptr || StagedAlone(id)) return Status::OK();
   return Acquire(id, type);
 }
 
 Status FileView::Acquire(LockId id, LockType type) {
+  NoteTxWriteLock(id, type);
   if (locks_ == nullptr) return Status::OK();
   const bool fresh = !locks_->Holds(owner_, id);
   const bool guards_records = id.kind == LockKind::kHashGroup || id.kind == LockKind::kAllRecord;
@@ -97,12 +100,29 @@ Status FileView::Acquire(LockId id, LockType type) {
   return AfterFreshReadLock(id, type);
 }
 
+bool FileView::ApplyMayChange(unsigned group) {
+  uint64_t words[format::kTopGroups / 64];
+  for (unsigned w = 0; w < std::size(words); w++) {
+    if (!ReadFileWord(offsetof(format::Header, tx_apply_groups) + 8 * w, &words[w]).ok()) {
+      return true;
+    }
+  }
+  if (std::all_of(std::begin(words), std::end(words), [](uint64_t v) { return v == 0; })) {
+    return true;
+  }
+  return (words[group / 64] >> (group % 64)) & 1;
+}
+
 Status FileView::AfterFreshReadLock(LockId id, LockType type) {
-  // A committer applies in place holding the allrecord lock; if we hold a group and the
-  // header still says "applying", the committer died: recover before reading.
+  // A committer applies in place holding the locks of the groups it changes (or the
+  // allrecord lock); if we hold one of those and the header still says "applying", the
+  // committer died: recover before reading. A group it does not change is whole.
   uint64_t applying;
   Status st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);
   if (st.ok() && applying == 0) return RefreshIfGrown();
+  if (st.ok() && id.kind == LockKind::kHashGroup && !ApplyMayChange(id.index)) {
+    return RefreshIfGrown();
+  }
   (void)locks_->Unlock(owner_, id, type);
   PTDB_RETURN_IF_ERROR(st);
   if (locks_->HoldsAny(owner_)) {

@@ -13,6 +13,7 @@
 #ifndef PTDB_FILE_FILE_VIEW_H_
 #define PTDB_FILE_FILE_VIEW_H_
 
+#include <bitset>
 #include <cstring>
 #include <vector>
 
@@ -125,7 +126,18 @@ class FileView {
   void set_change_counts(const ChangeCounts* counts) { counts_ = counts; }
 
   // While set, reads and writes go through the transaction's overlay.
-  void set_transaction(TxOverlay* tx) { tx_ = tx; }
+  void set_transaction(TxOverlay* tx) {
+    tx_ = tx;
+    tx_groups_.reset();
+    tx_all_groups_ = false;
+  }
+  // The hash groups the transaction took write locks on to stage its changes: the only
+  // groups whose bytes it changed. False when it may have changed any (it took the
+  // allrecord lock).
+  bool TxChangedGroups(std::bitset<format::kTopGroups>* groups) const {
+    *groups = tx_groups_;
+    return !tx_all_groups_;
+  }
   // Read-only transactions to wait for before changing the file (null: none to respect).
   void set_read_tx(ReadTxLock* ro) { ro_ = ro; }
   ReadTxLock* read_tx() const { return ro_; }
@@ -172,6 +184,13 @@ class FileView {
 #endif
   }
   Status RefreshIfGrown();
+  void NoteTxWriteLock(LockId id, LockType type) {
+    if (tx_ == nullptr || type != LockType::kWrite) return;
+    if (id.kind == LockKind::kHashGroup) tx_groups_.set(id.index % format::kTopGroups);
+    if (id.kind == LockKind::kAllRecord) tx_all_groups_ = true;
+  }
+  // Whether a commit applying now (header.tx_applying) may change the group's bytes.
+  bool ApplyMayChange(unsigned group);
   Status ReadFile(uint64_t off, size_t len, void* buf, const void** out) {
     if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
     if (use_map_) {
@@ -199,6 +218,8 @@ class FileView {
   TxOverlay* tx_ = nullptr;
   ReadTxLock* ro_ = nullptr;
   const ChangeCounts* counts_ = nullptr;
+  std::bitset<format::kTopGroups> tx_groups_;
+  bool tx_all_groups_ = false;
 };
 
 }  // namespace ptdb

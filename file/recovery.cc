@@ -101,6 +101,28 @@ Status ReadBundle(CommitIo* io, uint64_t off, Bundle* bundle, bool* valid) {
   return Status::OK();
 }
 
+namespace {
+
+// The header's words (up to the top-level groups) are read by others holding locks of
+// groups the commit does not change (tx_counter, space_end, seqnum): each changes as one
+// whole word, never byte by byte.
+Status WriteEntry(CommitIo* io, uint64_t off, const uint8_t* p, uint64_t len) {
+  while (len > 0 && off < format::kTopHashOffset) {
+    const uint64_t word = off & ~uint64_t(7);
+    const uint64_t n = std::min(len, word + 8 - off);
+    uint64_t v;
+    PTDB_RETURN_IF_ERROR(io->Read(word, sizeof(v), &v));
+    std::memcpy(reinterpret_cast<uint8_t*>(&v) + (off - word), p, n);
+    PTDB_RETURN_IF_ERROR(io->Write(word, &v, sizeof(v)));
+    off += n;
+    p += n;
+    len -= n;
+  }
+  return len > 0 ? io->Write(off, p, len) : Status::OK();
+}
+
+}  // namespace
+
 Status ApplyBundle(CommitIo* io, const Bundle& bundle) {
   if (io->Size() < bundle.new_size) PTDB_RETURN_IF_ERROR(io->Extend(bundle.new_size));
   BundleHeader h;
@@ -110,7 +132,8 @@ Status ApplyBundle(CommitIo* io, const Bundle& bundle) {
     uint64_t entry[2];
     std::memcpy(entry, bundle.bytes.data() + pos, sizeof(entry));
     pos += sizeof(entry);
-    PTDB_RETURN_IF_ERROR(io->Write(entry[0], bundle.bytes.data() + pos, entry[1]));
+    PTDB_RETURN_IF_ERROR(WriteEntry(
+        io, entry[0], reinterpret_cast<const uint8_t*>(bundle.bytes.data()) + pos, entry[1]));
     pos += Pad8(entry[1]);
   }
   return Status::OK();
@@ -152,9 +175,15 @@ Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
   PTDB_RETURN_IF_ERROR(PendingBundles(io, &pending, &last));
   // Marked as a commit in progress until done: if we die replaying, the next process to
   // lock finds the file half-applied and replays again, and no one retires the bundles.
+  // Replaying may write any group's bytes: no group bits, so readers holding any group
+  // lock find it half-applied should we die.
   if (!pending.empty()) {
     PTDB_RETURN_IF_ERROR(
         WriteHeaderWord(io, offsetof(format::Header, tx_applying), pending.back().counter));
+    for (size_t w = 0; w < format::kTopGroups / 64; w++) {
+      PTDB_RETURN_IF_ERROR(
+          WriteHeaderWord(io, offsetof(format::Header, tx_apply_groups) + 8 * w, 0));
+    }
   }
   for (const Bundle& b : pending) {
     PTDB_RETURN_IF_ERROR(ApplyBundle(io, b));

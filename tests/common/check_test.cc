@@ -370,7 +370,7 @@ TEST_F(CheckHeaderTest, FeaturesUsedNotOffered) {
 }
 
 TEST_F(CheckHeaderTest, ReservedWordSet) {
-  Put(offsetof(format::Header, reserved) + 8 * 6, 1);
+  Put(offsetof(format::Header, reserved) + 8 * 4, 1);
   ExpectCorrupt(db_, "reserved");
 }
 
