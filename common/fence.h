@@ -1,7 +1,17 @@
-// A full memory barrier (store-load ordering) for the flag-then-sweep handshakes
-// (docs/transactions.md: the writer gate, read-only transactions).
+// Memory barriers: a full one (store-load ordering) for the flag-then-sweep handshakes
+// (docs/transactions.md: the writer gate, read-only transactions), and the two halves a
+// sequence lock needs (file/change_counts.h).
 #ifndef PTDB_COMMON_FENCE_H_
 #define PTDB_COMMON_FENCE_H_
+
+// Built with ThreadSanitizer (GCC says so one way, Clang another).
+#if defined(__SANITIZE_THREAD__)
+#define PTDB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PTDB_TSAN 1
+#endif
+#endif
 
 namespace ptdb {
 
@@ -11,6 +21,27 @@ namespace ptdb {
 inline void FullFence() {
   static thread_local int word;
   __atomic_fetch_add(&word, 0, __ATOMIC_SEQ_CST);
+}
+
+// Loads before it happen before loads after it (a sequence-lock reader's data, then its
+// second look at the count). Free on x86, where loads are not reordered with loads.
+// ThreadSanitizer does not model fences: under it, the full one.
+inline void LoadLoadFence() {
+#if PTDB_TSAN
+  FullFence();
+#else
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
+}
+
+// Stores before it become visible before stores after it (a sequence-lock writer's odd
+// count, then the data). Free on x86, where stores are not reordered with stores.
+inline void StoreStoreFence() {
+#if PTDB_TSAN
+  FullFence();
+#else
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+#endif
 }
 
 }  // namespace ptdb

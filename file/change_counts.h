@@ -36,7 +36,7 @@ class ChangeCounts {
       uint64_t* count = Count(group);
       __atomic_store_n(count, __atomic_load_n(count, __ATOMIC_RELAXED) | 1, __ATOMIC_RELAXED);
       // The odd count must be visible before any byte it guards changes.
-      FullFence();
+      StoreStoreFence();
     } else {
       // A full barrier itself (a locked add), before the first change.
       __atomic_fetch_add(&Pair(group)[0], 1, __ATOMIC_SEQ_CST);
@@ -59,7 +59,7 @@ class ChangeCounts {
         __atomic_store_n(Count(g), __atomic_load_n(Count(g), __ATOMIC_RELAXED) | 1,
                          __ATOMIC_RELAXED);
       }
-      FullFence();
+      StoreStoreFence();
     } else {
       for (unsigned p = 0; p < kPairs; p++) {
         __atomic_fetch_add(&pairs_[2 * p], kGroupsPerPair, __ATOMIC_SEQ_CST);
@@ -90,7 +90,7 @@ class ChangeCounts {
   // Whether no writer began in the group since BeginRead gave token.
   bool ReadValid(unsigned group, uint64_t token) const {
     // The bytes read must be loaded before the count is looked at again.
-    FullFence();
+    LoadLoadFence();
     const uint64_t* word = pairs_ == nullptr ? Count(group) : &Pair(group)[0];
     return __atomic_load_n(word, __ATOMIC_RELAXED) == token;
   }

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/fence.h"
 #include "common/format.h"
 #include "common/locks.h"
 #include "common/prefetch.h"
@@ -25,13 +26,6 @@
 #include "file/read_tx_lock.h"
 #include "file/tx_overlay.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define PTDB_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PTDB_TSAN 1
-#endif
-#endif
 #if PTDB_TSAN
 // ThreadSanitizer's dynamic annotations (its runtime defines them).
 extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
