@@ -200,12 +200,17 @@ Status FileTransaction::Apply(CommitIo* io) {
     PTDB_RETURN_IF_ERROR(UnlockAfterApply(groups));
     PTDB_RETURN_IF_ERROR(ro->WaitForReaders());
   }
-  // Then which groups may change (no bits: every group): a reader holding another group
-  // reads on (FileView::AfterFreshReadLock). One that reads the previous commit's bits
-  // in between finds either a group we hold, or bytes not changed yet.
-  Status st = io->Write(offsetof(format::Header, tx_applying), &counter_, sizeof(counter_));
+  // Which groups may change (no bits: every group), before "applying" says to look: a
+  // reader holding another group reads on (FileView::AfterFreshReadLock). Written
+  // after, a reader of a group we changed could find the previous commit's bits should
+  // we die in between, read on, and see this commit only once someone else recovered
+  // it: half its reads before, half after.
+  Status st;
   for (size_t w = 0; st.ok() && w < std::size(mask); w++) {
     st = io->Write(offsetof(format::Header, tx_apply_groups) + 8 * w, &mask[w], sizeof(mask[w]));
+  }
+  if (st.ok()) {
+    st = io->Write(offsetof(format::Header, tx_applying), &counter_, sizeof(counter_));
   }
   if (st.ok()) st = ApplyBundle(io, bundle_);
   if (st.ok()) {

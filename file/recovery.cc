@@ -178,12 +178,12 @@ Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
   // Replaying may write any group's bytes: no group bits, so readers holding any group
   // lock find it half-applied should we die.
   if (!pending.empty()) {
-    PTDB_RETURN_IF_ERROR(
-        WriteHeaderWord(io, offsetof(format::Header, tx_applying), pending.back().counter));
     for (size_t w = 0; w < format::kTopGroups / 64; w++) {
       PTDB_RETURN_IF_ERROR(
           WriteHeaderWord(io, offsetof(format::Header, tx_apply_groups) + 8 * w, 0));
     }
+    PTDB_RETURN_IF_ERROR(
+        WriteHeaderWord(io, offsetof(format::Header, tx_applying), pending.back().counter));
   }
   for (const Bundle& b : pending) {
     PTDB_RETURN_IF_ERROR(ApplyBundle(io, b));

@@ -636,20 +636,32 @@ class FaultInjectionTest : public ::testing::TestWithParam<Param> {
       const int from = run_.first_op[size_t(c - 1)];
       const int to = c < commits() ? run_.first_op[size_t(c)] : run_.ops;
       ASSERT_LT(from, to) << "commit " << c << " did no I/O";
-      int sync = -1, syncs = 0, apply = -1;
+      // Applying begins with the words naming the groups it changes, then "applying".
+      auto names_groups = [](const Event& e) {
+        return e.off >= offsetof(format::Header, tx_apply_groups) &&
+               e.off < offsetof(format::Header, tx_apply_groups) +
+                           sizeof(format::Header::tx_apply_groups);
+      };
+      int sync = -1, syncs = 0, apply = -1, applying = -1;
       for (const Event& e : run_.timeline) {
         if (e.op < from || e.op >= to) continue;
         if (e.kind == Event::kSync) {
           sync = e.op;
           syncs++;
         }
-        if (apply < 0 && e.kind == Event::kWrite &&
-            e.off == offsetof(format::Header, tx_applying)) {
-          apply = e.op;
+        if (e.kind != Event::kWrite || applying >= 0) continue;
+        if (e.off == offsetof(format::Header, tx_applying)) {
+          applying = e.op;
+          if (apply < 0) apply = e.op;
+        } else if (names_groups(e)) {
+          if (apply < 0) apply = e.op;
+        } else if (apply >= 0) {
+          FAIL() << "commit " << c << " wrote at " << e.off << " before it said it was applying";
         }
       }
       ASSERT_EQ(syncs, nosync() ? 0 : 1) << "syncs of commit " << c;
       ASSERT_GT(apply, from) << "commit " << c << " never applied";
+      ASSERT_GE(applying, apply) << "commit " << c << " never said it was applying";
       if (!nosync()) {
         ASSERT_EQ(sync + 1, apply) << "commit " << c << ": applies right after its sync";
       }

@@ -36,8 +36,8 @@ std::string KeyOfGroup(unsigned g) {
   return KeyFor(uint64_t(g) << (64 - format::kTopGroupBits) | 0x123456789ULL);
 }
 
-// Real commit I/O that stops right after the commit says which groups it is applying,
-// before it changes any record, until released.
+// Real commit I/O that stops right after the commit marks itself applying (having named
+// the groups it changes), before it changes any record, until released.
 class PausingCommitIo final : public CommitIo {
  public:
   PausingCommitIo(FileStorage* file, std::promise<void>* paused, std::shared_future<void> go)
@@ -45,9 +45,7 @@ class PausingCommitIo final : public CommitIo {
   Status Read(uint64_t off, size_t len, void* buf) override { return real_.Read(off, len, buf); }
   Status Write(uint64_t off, const void* data, size_t len) override {
     Status st = real_.Write(off, data, len);
-    const uint64_t last_group_word =
-        offsetof(format::Header, tx_apply_groups) + sizeof(format::Header::tx_apply_groups) - 8;
-    if (off == last_group_word && paused_ != nullptr) {
+    if (off == offsetof(format::Header, tx_applying) && paused_ != nullptr) {
       paused_->set_value();
       paused_ = nullptr;
       go_.wait();
