@@ -33,6 +33,21 @@
 
 namespace ptdb {
 
+// The optional free-space reports of a Storage (common/storage.h), or nothing.
+template <class S>
+auto ReportSpaceFreed(S* s, uint64_t off, uint64_t len, int) -> decltype(s->SpaceFreed(off, len)) {
+  s->SpaceFreed(off, len);
+}
+template <class S>
+void ReportSpaceFreed(S*, uint64_t, uint64_t, long) {}
+template <class S>
+auto ReportSpaceReused(S* s, uint64_t off, uint64_t len, int)
+    -> decltype(s->SpaceReused(off, len)) {
+  s->SpaceReused(off, len);
+}
+template <class S>
+void ReportSpaceReused(S*, uint64_t, uint64_t, long) {}
+
 template <class S>
 class FreeZones {
  public:
@@ -288,9 +303,16 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
       PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
       *off = cur;
       *room = have;
+      const bool split = have - len >= format::kMinRecord;
+      if (split) *room = len;
+      // What the caller writes past the free record's header (its body), and the header
+      // of the rest split off: all of it was this free record's body.
+      ReportSpaceReused(
+          s_, cur + format::kMinRecord,
+          format::kUsedHeaderSize + *room + (split ? format::kMinRecord : 0) - format::kMinRecord,
+          0);
       // Split off the rest if it can be a record of its own.
-      if (have - len >= format::kMinRecord) {
-        *room = len;
+      if (split) {
         PTDB_RETURN_IF_ERROR(PushFree(zone, cur + format::kUsedHeaderSize + len,
                                       have - len - format::kUsedHeaderSize));
         stats_->alloc_leftover++;
@@ -363,6 +385,8 @@ Status FreeZones<S>::Coalesce(size_t zone) {
         format::FreeRecord f;
         PTDB_RETURN_IF_ERROR(ReadFree(frees[k].first, &f));
         PTDB_RETURN_IF_ERROR(Unlink(zone, frees[k].first, f));
+        // The headers merged away become body: they were live.
+        if (k > i) ReportSpaceFreed(s_, frees[k].first, format::kMinRecord, 0);
       }
       PTDB_RETURN_IF_ERROR(
           PushFree(zone, frees[i].first, end - frees[i].first - format::kUsedHeaderSize));
@@ -490,6 +514,7 @@ Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
   }
   stats_->frees++;
   freed_bytes_[zone] += total;
+  ReportSpaceFreed(s_, off, total, 0);
   PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kFreeZone, uint32_t(zone)}, LockType::kWrite));
   Status st = PushFree(zone, off, total - format::kUsedHeaderSize);
   Status un = s_->Unlock({LockKind::kFreeZone, uint32_t(zone)}, LockType::kWrite);
@@ -517,6 +542,7 @@ Status FreeZones<S>::ResetAll(bool keep_first_only, uint64_t* end) {
   }
   for (size_t i = 0; i < zones_.size(); i++) {
     const Extent z = zones_[i];
+    ReportSpaceFreed(s_, z.off, z.len, 0);
     uint64_t next = i + 1 < zones_.size() ? zones_[i + 1].off : 0;
     PTDB_RETURN_IF_ERROR(FormatZone(z));
     nonempty_[i] = 0;

@@ -29,6 +29,17 @@
 //   // must belong to exactly one zone (the checker verifies this).
 //   const std::vector<Extent>& Extents() const;
 //
+// Optional, for a storage that undoes writes from snapshots of the old bytes (pmem); the
+// free-space allocator calls them when the storage has them (free_zones.h):
+//
+//   // [off, off + len), which held a record or a free record's header, is free space now.
+//   void SpaceFreed(uint64_t off, uint64_t len);
+//
+//   // [off, off + len), inside a free record's body (never its header), is about to be
+//   // written as a record or as the header of a free record split off. Unless this
+//   // transaction freed some of it, nothing there needs to come back on abort.
+//   void SpaceReused(uint64_t off, uint64_t len);
+//
 // Pointers returned by Read are valid until the next Write or Grow.
 #ifndef PTDB_COMMON_STORAGE_H_
 #define PTDB_COMMON_STORAGE_H_

@@ -7,8 +7,9 @@
 // transaction only, the storage keeps in DRAM the old bytes of each write and the zone
 // objects it allocated. Putting them back needs no new undo-log entry: every byte
 // restored lies in a block the transaction has already logged (Write logs before it
-// writes), so a crash still rolls back to the state before the user's transaction, and a
-// commit flushes the restored bytes with the rest.
+// writes) or in space that was free when it began (pmem_fresh_space.h), so a crash still
+// rolls back to the state before the user's transaction, and a commit flushes the
+// restored bytes with the rest.
 #ifndef PTDB_PMEM_PMEM_OP_UNDO_H_
 #define PTDB_PMEM_PMEM_OP_UNDO_H_
 

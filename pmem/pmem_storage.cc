@@ -201,8 +201,9 @@ Status PmemStorage::BeginUserTransaction() {
   // the user the operations before it.
   pmemobj_tx_set_failure_behavior(POBJ_TX_FAILURE_RETURN);
   logged_.Clear();
+  fresh_.Clear();
   op_undo_.Clear();
-  user_tx_ = true;
+  user_tx_ = op_tx_ = true;
   return Status::OK();
 }
 
@@ -210,14 +211,19 @@ Status PmemStorage::CommitUserTransaction() {
   if (!user_tx_) return Status(Error::kEinval, "no transaction to commit");
   Status st = UserTransactionAborted("nothing was committed");
   // The commit flushes every logged block and every zone allocated, then drops the undo
-  // log: from here a crash keeps all of the transaction.
-  if (st.ok()) pmemobj_tx_commit();
+  // log: from here a crash keeps all of the transaction. The records written into fresh
+  // space, which it does not know, must be durable before.
+  if (st.ok()) {
+    fresh_.Flush(pop_);
+    pmemobj_tx_commit();
+  }
   const int err = pmemobj_tx_end();
   if (st.ok() && err != 0) {
     st = Err(Error::kIo, "the pmemobj transaction did not commit: %s", std::strerror(err));
   }
-  user_tx_ = false;
+  user_tx_ = op_tx_ = false;
   logged_.Clear();
+  fresh_.Clear();
   op_undo_.Clear();
   return st;
 }
@@ -227,8 +233,9 @@ void PmemStorage::AbortUserTransaction() {
   // Replays the undo log (every write since Begin) and frees the zones allocated since.
   if (pmemobj_tx_stage() == TX_STAGE_WORK) pmemobj_tx_abort(ECANCELED);
   (void)pmemobj_tx_end();
-  user_tx_ = false;
+  user_tx_ = op_tx_ = false;
   logged_.Clear();
+  fresh_.Clear();
   op_undo_.Clear();
 }
 

@@ -5,7 +5,8 @@
 // Every Write happens inside a pmemobj transaction (Transaction): the range, widened to
 // aligned blocks, is added to the undo log unless this transaction logged it already
 // (libpmemobj copies the old bytes, except in an object allocated by the same
-// transaction), then overwritten in place. An abort or a crash before the commit puts
+// transaction) or it was free space when the transaction began (pmem_fresh_space.h),
+// then overwritten in place. An abort or a crash before the commit puts
 // every byte back. A user transaction is the outermost pmemobj transaction, begun and
 // ended by calls of its own, and every operation's transaction flattens into it.
 // docs/pmem.md has the layout and the reasons.
@@ -28,6 +29,7 @@
 #include "common/locks.h"
 #include "common/prefetch.h"
 #include "common/storage.h"
+#include "pmem/pmem_fresh_space.h"
 #include "pmem/pmem_logged_blocks.h"
 #include "pmem/pmem_op_undo.h"
 #include "pmem/pmem_tx.h"
@@ -63,6 +65,18 @@ class PmemStorage {
     if (user_tx_) op_undo_.SaveWrite(r.p, len);
     std::memcpy(r.p, src, len);
     return Status::OK();
+  }
+
+  // The engine's reports on free space (common/storage.h): bytes the current
+  // transaction freed, and bytes of a free record's body about to become a record (or
+  // the header of the free record split off after it). The latter need no snapshot if
+  // they were free when the outermost transaction began.
+  void SpaceFreed(uint64_t off, uint64_t len) { fresh_.Freed(off, len); }
+  void SpaceReused(uint64_t off, uint64_t len) {
+    Region r;
+    if (!op_tx_ || len == 0 || !fresh_.FreeAtStart(off, len) || !Locate(off, len, &r)) return;
+    logged_.AddRange(r.p, r.p + len);
+    fresh_.Written(r.p, len);
   }
 
   // Runs fn (returning Status) as one pmemobj transaction (pmem_tx.h): every Write inside
@@ -214,11 +228,16 @@ class PmemStorage {
   std::vector<uint32_t> first_extent_;
   LockSet* locks_ = nullptr;
   const void* owner_ = nullptr;
-  // The blocks the current transaction has logged, so that a write into one needs no call
-  // into libpmemobj. Only the handle's one transaction at a time uses it (pmem_locks.h).
+  // The blocks the current transaction has logged, or that were free space when it
+  // began, so that a write into one needs no call into libpmemobj. Only the handle's one
+  // transaction at a time uses it (pmem_locks.h).
   LoggedBlocks logged_;
+  // What the current transaction freed, and the fresh ranges it writes unlogged.
+  FreshSpace fresh_;
   // A user transaction is open (on the thread that holds the handle).
   bool user_tx_ = false;
+  // One of ours is: an operation's (Transaction) or the user's.
+  bool op_tx_ = false;
   // The current operation's changes, kept only inside a user transaction.
   OpUndo op_undo_;
   // The current operation freed zone objects (ReleaseFrom): it cannot be taken back alone.
@@ -232,8 +251,16 @@ Status PmemStorage::Transaction(Fn&& fn) {
   // another pool would take this operation in (libpmemobj refuses that).
   if (pmemobj_tx_stage() != TX_STAGE_NONE) return OtherPoolTransaction();
   logged_.Clear();
-  Status st = RunInTransaction(pop_, std::forward<Fn>(fn));
+  fresh_.Clear();
+  op_tx_ = true;
+  Status st = RunInTransaction(pop_, [this, &fn] {
+    Status fn_st = fn();
+    if (fn_st.ok()) fresh_.Flush(pop_);
+    return fn_st;
+  });
+  op_tx_ = false;
   logged_.Clear();
+  fresh_.Clear();
   return st;
 }
 
