@@ -127,14 +127,27 @@ Status ApplyBundle(CommitIo* io, const Bundle& bundle) {
   if (io->Size() < bundle.new_size) PTDB_RETURN_IF_ERROR(io->Extend(bundle.new_size));
   BundleHeader h;
   std::memcpy(&h, bundle.bytes.data(), sizeof(h));
+  struct Run {
+    uint64_t off, len;
+    const uint8_t* bytes;
+  };
+  std::vector<Run> runs;
+  runs.reserve(size_t(h.entries));
   uint64_t pos = sizeof(h);
   for (uint64_t i = 0; i < h.entries; i++) {
     uint64_t entry[2];
     std::memcpy(entry, bundle.bytes.data() + pos, sizeof(entry));
     pos += sizeof(entry);
-    PTDB_RETURN_IF_ERROR(WriteEntry(
-        io, entry[0], reinterpret_cast<const uint8_t*>(bundle.bytes.data()) + pos, entry[1]));
+    runs.push_back(
+        {entry[0], entry[1], reinterpret_cast<const uint8_t*>(bundle.bytes.data()) + pos});
     pos += Pad8(entry[1]);
+  }
+  // Highest address first. A zone the transaction added lies above everything that links
+  // to it (the previous zone's next_zone, the header): written last, the links lead only
+  // to whole zone records, for an opener that loads the zones without a lock that keeps
+  // us out (FileBackend::Open).
+  for (auto r = runs.rbegin(); r != runs.rend(); ++r) {
+    PTDB_RETURN_IF_ERROR(WriteEntry(io, r->off, r->bytes, r->len));
   }
   return Status::OK();
 }

@@ -36,16 +36,23 @@ std::string KeyOfGroup(unsigned g) {
   return KeyFor(uint64_t(g) << (64 - format::kTopGroupBits) | 0x123456789ULL);
 }
 
-// Real commit I/O that stops right after the commit marks itself applying (having named
-// the groups it changes), before it changes any record, until released.
+// Real commit I/O that stops once the commit has marked itself applying (having named
+// the groups it changes) and made `writes_after` more writes in place, until released.
+// Process-wide, as the commit I/O seam is: one commit at a time.
 class PausingCommitIo final : public CommitIo {
  public:
-  PausingCommitIo(FileStorage* file, std::promise<void>* paused, std::shared_future<void> go)
-      : real_(file), paused_(paused), go_(std::move(go)) {}
+  PausingCommitIo(FileStorage* file, std::promise<void>* paused, std::shared_future<void> go,
+                  int writes_after = 0)
+      : real_(file), paused_(paused), go_(std::move(go)), left_(writes_after) {}
   Status Read(uint64_t off, size_t len, void* buf) override { return real_.Read(off, len, buf); }
   Status Write(uint64_t off, const void* data, size_t len) override {
     Status st = real_.Write(off, data, len);
-    if (off == offsetof(format::Header, tx_applying) && paused_ != nullptr) {
+    if (off == offsetof(format::Header, tx_applying) && !applying_) {
+      applying_ = true;
+    } else if (applying_ && paused_ != nullptr) {
+      left_--;
+    }
+    if (applying_ && left_ <= 0 && paused_ != nullptr) {
       paused_->set_value();
       paused_ = nullptr;
       go_.wait();
@@ -60,6 +67,8 @@ class PausingCommitIo final : public CommitIo {
   FileCommitIo real_;
   std::promise<void>* paused_;
   std::shared_future<void> go_;
+  int left_;
+  bool applying_ = false;
 };
 
 class ApplyLocksTest : public ::testing::TestWithParam<LockMode> {
@@ -70,12 +79,15 @@ class ApplyLocksTest : public ::testing::TestWithParam<LockMode> {
     SetTestDeadline(0);
   }
 
-  void Open(int flags, std::unique_ptr<Db>* db) {
+  void Open(int flags, std::unique_ptr<Db>* db, const std::string& name = "db.tdb") {
+    PTDB_ASSERT_OK(TryOpen(flags, db, name));
+  }
+  Status TryOpen(int flags, std::unique_ptr<Db>* db, const std::string& name) {
     Options options;
     options.hash = NamedHash;
     options.open_flags = flags;
     options.lock_mode = GetParam();
-    PTDB_ASSERT_OK(Db::Open(dir_.File("db.tdb"), options, db));
+    return Db::Open(dir_.File(name), options, db);
   }
 
   static std::string Parsed(Db* db, const std::string& key) {
@@ -150,6 +162,49 @@ TEST_P(ApplyLocksTest, ReadersOfTheChangedGroupWaitAndOthersGoOn) {
   EXPECT_EQ(fetch_other.get(), "untouched");
   SetCommitIoFactoryForTesting(nullptr);
   PTDB_EXPECT_OK(reader->Check());
+}
+
+// An opener loads the zones without a lock that keeps a committer out. A commit that
+// added a zone must never show it a link to a zone record not written yet, whichever
+// write of the apply it comes after.
+TEST_P(ApplyLocksTest, AnOpenerDuringAnApplyFindsEveryZoneWhole) {
+  const std::string value(2000, 'v');
+  int paused_at = 0;
+  for (int k = 0;; k++) {
+    const std::string name = "grow" + std::to_string(k) + ".tdb";
+    std::unique_ptr<Db> writer;
+    ASSERT_NO_FATAL_FAILURE(Open(O_RDWR | O_CREAT, &writer, name));
+    std::promise<void> paused, release;
+    std::shared_future<void> go = release.get_future().share();
+    SetCommitIoFactoryForTesting([&](FileStorage* f) -> std::unique_ptr<CommitIo> {
+      return std::make_unique<PausingCommitIo>(f, &paused, go, k);
+    });
+    std::future<Status> commit = std::async(std::launch::async, [&] {
+      PTDB_RETURN_IF_ERROR(writer->TransactionStart());
+      // Far more than the first zone holds: the transaction adds zones.
+      for (int i = 0; i < 100; i++) {
+        PTDB_RETURN_IF_ERROR(writer->Store(KeyOfGroup(unsigned(i) % 128), value + char(i)));
+      }
+      return writer->TransactionCommit();
+    });
+    std::future<void> reached = paused.get_future();
+    while (reached.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready &&
+           commit.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+    }
+    const bool stopped = reached.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    if (stopped) {
+      paused_at++;
+      std::unique_ptr<Db> opener;
+      Status st = TryOpen(O_RDWR, &opener, name);
+      EXPECT_TRUE(st.ok()) << "open after " << k << " writes of the apply: " << st.ToString();
+    }
+    release.set_value();
+    PTDB_ASSERT_OK(commit.get());
+    SetCommitIoFactoryForTesting(nullptr);
+    PTDB_EXPECT_OK(writer->Check());
+    if (!stopped || HasFailure()) break;
+  }
+  EXPECT_GT(paused_at, 10) << "the commit made too few writes to test";
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ApplyLocksTest,
