@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bitset>
-#include <iterator>
 #include <mutex>
 #include <vector>
 
@@ -200,18 +199,8 @@ Status FileTransaction::Apply(CommitIo* io) {
     PTDB_RETURN_IF_ERROR(UnlockAfterApply(groups));
     PTDB_RETURN_IF_ERROR(ro->WaitForReaders());
   }
-  // Which groups may change (no bits: every group), before "applying" says to look: a
-  // reader holding another group reads on (FileView::AfterFreshReadLock). Written
-  // after, a reader of a group we changed could find the previous commit's bits should
-  // we die in between, read on, and see this commit only once someone else recovered
-  // it: half its reads before, half after.
-  Status st;
-  for (size_t w = 0; st.ok() && w < std::size(mask); w++) {
-    st = io->Write(offsetof(format::Header, tx_apply_groups) + 8 * w, &mask[w], sizeof(mask[w]));
-  }
-  if (st.ok()) {
-    st = io->Write(offsetof(format::Header, tx_applying), &counter_, sizeof(counter_));
-  }
+  // A reader holding a group not in `mask` reads on (FileView::AfterFreshReadLock).
+  Status st = MarkApplying(io, mask, counter_);
   if (st.ok()) st = ApplyBundle(io, bundle_);
   if (st.ok()) {
     const uint64_t zero = 0;

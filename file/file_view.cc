@@ -82,8 +82,10 @@ std::vector<Extent> FileView::Extents() {
 }
 
 Status FileView::Lock(LockId id, LockType type) {
-  NoteTxWriteLock(id, type);
-  if (locks_ == nullptr || StagedAlone(id)) return Status::OK();
+  if (locks_ == nullptr || StagedAlone(id)) {
+    NoteTxWriteLock(id, type);
+    return Status::OK();
+  }
   return Acquire(id, type);
 }
 

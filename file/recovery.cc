@@ -173,6 +173,15 @@ Status PendingBundles(CommitIo* io, std::vector<Bundle>* out, uint64_t* replayed
 
 }  // namespace
 
+Status MarkApplying(CommitIo* io, const uint64_t (&groups)[format::kTopGroups / 64],
+                    uint64_t counter) {
+  for (size_t w = 0; w < format::kTopGroups / 64; w++) {
+    PTDB_RETURN_IF_ERROR(
+        WriteHeaderWord(io, offsetof(format::Header, tx_apply_groups) + 8 * w, groups[w]));
+  }
+  return WriteHeaderWord(io, offsetof(format::Header, tx_applying), counter);
+}
+
 Status NeedsRecovery(CommitIo* io, bool* needed) {
   uint64_t applying, replayed;
   PTDB_RETURN_IF_ERROR(ReadHeaderWord(io, offsetof(format::Header, tx_applying), &applying));
@@ -191,12 +200,8 @@ Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
   // Replaying may write any group's bytes: no group bits, so readers holding any group
   // lock find it half-applied should we die.
   if (!pending.empty()) {
-    for (size_t w = 0; w < format::kTopGroups / 64; w++) {
-      PTDB_RETURN_IF_ERROR(
-          WriteHeaderWord(io, offsetof(format::Header, tx_apply_groups) + 8 * w, 0));
-    }
-    PTDB_RETURN_IF_ERROR(
-        WriteHeaderWord(io, offsetof(format::Header, tx_applying), pending.back().counter));
+    const uint64_t any_group[format::kTopGroups / 64] = {};
+    PTDB_RETURN_IF_ERROR(MarkApplying(io, any_group, pending.back().counter));
   }
   for (const Bundle& b : pending) {
     PTDB_RETURN_IF_ERROR(ApplyBundle(io, b));

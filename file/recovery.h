@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/format.h"
 #include "file/commit_io.h"
 #include "ptdb/status.h"
 
@@ -57,6 +58,12 @@ struct Bundle {
 Status ReadBundle(CommitIo* io, uint64_t off, Bundle* bundle, bool* valid);
 // Writes every run of a valid bundle (and extends the file to its size).
 Status ApplyBundle(CommitIo* io, const Bundle& bundle);
+
+// Marks commit `counter` as being applied in place: first header.tx_apply_groups (the
+// hash groups whose bytes it changes; all zero: any group), then header.tx_applying.
+// In that order: whoever sees "applying" reads this commit's groups (docs/transactions.md).
+Status MarkApplying(CommitIo* io, const uint64_t (&groups)[format::kTopGroups / 64],
+                    uint64_t counter);
 
 // Brings the file to its last committed state: replays, in order, every valid bundle
 // numbered after header.tx_replayed, syncs, then records them replayed and clears
