@@ -9,10 +9,12 @@
 #ifndef PTDB_COMMON_ENGINE_H_
 #define PTDB_COMMON_ENGINE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,6 +109,18 @@ class UnlockedRead {
   bool began_;
 };
 
+// The optional change token of a Storage (common/storage.h), or none: every later run
+// of a traverse then searches its group again.
+template <class S>
+auto GroupChangeToken(S* s, unsigned group, uint64_t* token, int)
+    -> decltype(s->GroupChangeToken(group, token)) {
+  return s->GroupChangeToken(group, token);
+}
+template <class S>
+bool GroupChangeToken(S*, unsigned, uint64_t*, long) {
+  return false;
+}
+
 template <class S>
 class Engine {
  public:
@@ -178,7 +192,24 @@ class Engine {
       size_t entry;  // index in the collected entries
     };
     std::vector<Item> items;
-    std::string bytes;
+    // The copies, back to back. Not a std::string: growing one zero-fills the bytes a
+    // copy then overwrites, which was a tenth of a traverse.
+    std::unique_ptr<char[]> bytes;
+    size_t used = 0, capacity = 0;
+
+    void Clear() {
+      items.clear();
+      used = 0;
+    }
+    // Room for len more bytes at bytes[used].
+    void Reserve(size_t len) {
+      if (len <= capacity - used) return;
+      const size_t want = std::max(2 * capacity, used + len);
+      std::unique_ptr<char[]> bigger(new char[want]);
+      if (used > 0) std::memcpy(bigger.get(), bytes.get(), used);
+      bytes = std::move(bigger);
+      capacity = want;
+    }
   };
   // Copies the records of entries[*next ...] that are still in `group` (all, unless
   // recheck) into run, up to a bound; *next becomes the first entry not looked at.
@@ -461,24 +492,38 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
     // entries after it within their group, which is why the check is "still in the
     // group", not "still in the slot".) The group is found again from the top, not from
     // the offset the walk saw: a sub-group that doubled meanwhile was freed, and its
-    // stale slots would lead into freed space that others are reusing.
+    // stale slots would lead into freed space that others are reusing. The search is
+    // skipped (a third of a traverse of big groups) while nothing can have changed the
+    // group: this thread wrote nothing (its write epoch) and the storage saw no other
+    // writer in the group (its change token).
     entries.clear();
     size_t next = 0;
+    uint64_t token = 0;
+    bool tracked = false;
+    const uint64_t collect_epoch = LocalWriteEpoch();
     for (bool collect = true; collect || next < entries.size(); collect = false) {
       {
         ScopedLock<S> lock(s_, group, LockType::kRead);
         PTDB_RETURN_IF_ERROR(lock.status());
+        bool recheck = false;
         if (collect) {
+          tracked = GroupChangeToken(s_, g, &token, 0);
           walker.Start(g);
           for (;;) {
             uint64_t group_off, e;
             bool done;
             PTDB_RETURN_IF_ERROR(walker.Next(&group_off, &e, &done));
             if (done) break;
-            entries.push_back({e, walker.trail()});
+            auto& entry = entries.emplace_back();
+            entry.first = e;
+            walker.GetTrail(&entry.second);
           }
+        } else {
+          uint64_t now;
+          recheck = !tracked || LocalWriteEpoch() != collect_epoch ||
+                    !GroupChangeToken(s_, g, &now, 0) || now != token;
         }
-        PTDB_RETURN_IF_ERROR(CopyRun(g, entries, /*recheck=*/!collect, &next, &run));
+        PTDB_RETURN_IF_ERROR(CopyRun(g, entries, recheck, &next, &run));
       }
       // A record the callback deletes must not be visited later from a stale copy: once
       // this thread changed anything, the rest of the run is looked at again.
@@ -490,7 +535,7 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
           break;
         }
         visited++;
-        const char* p = run.bytes.data() + item.pos;
+        const char* p = run.bytes.get() + item.pos;
         if (!fn(std::string_view(p, item.key_len),
                 std::string_view(p + item.key_len, item.data_len))) {
           if (count) *count = visited;
@@ -509,8 +554,7 @@ Status Engine<S>::CopyRun(
     bool recheck, size_t* next, TraverseRun* run) {
   // A run is bounded so the group's lock is held for microseconds, not for the group.
   constexpr size_t kRunBytes = 64 * 1024, kRunEntries = 512, kPrefetchAhead = 16;
-  run->items.clear();
-  run->bytes.clear();
+  run->Clear();
   HashWalker<S> checker(s_);
   size_t i = *next;
   // Records lie in no particular order: each costs a miss unless fetched ahead. Two
@@ -521,8 +565,7 @@ Status Engine<S>::CopyRun(
     s_->Prefetch(off + 64);
   };
   for (size_t j = i; j < entries.size() && j < i + kPrefetchAhead; j++) prefetch(j);
-  for (; i < entries.size() && run->items.size() < kRunEntries && run->bytes.size() < kRunBytes;
-       i++) {
+  for (; i < entries.size() && run->items.size() < kRunEntries && run->used < kRunBytes; i++) {
     if (i + kPrefetchAhead < entries.size()) prefetch(i + kPrefetchAhead);
     if (recheck) {
       bool present;
@@ -540,11 +583,13 @@ Status Engine<S>::CopyRun(
     PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
     // The callback gets its own copy, as in TDB2: the record may change or move once
     // the lock is dropped.
-    const size_t len = size_t(r.key_len + r.data_len), pos = run->bytes.size();
-    run->bytes.resize(pos + len);
+    const size_t len = size_t(r.key_len + r.data_len), pos = run->used;
+    run->Reserve(len);
+    char* copy = run->bytes.get() + pos;
     const void* p = nullptr;
-    PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, run->bytes.data() + pos, &p));
-    if (p != run->bytes.data() + pos) std::memcpy(run->bytes.data() + pos, p, len);
+    PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, copy, &p));
+    if (p != copy) std::memcpy(copy, p, len);
+    run->used += len;
     run->items.push_back({pos, r.key_len, r.data_len, i});
   }
   *next = i;

@@ -19,7 +19,7 @@ namespace ptdb {
 // Each table's slots are read once, when the walk enters it (a pointer into the map, or
 // a copy). REQUIRES: nothing writes to the database between Start/Resume and the last
 // Next of a walk; traverse collects a whole group before it calls back, and asks
-// Holds() before each visit whether the entry is still where its trail() leads.
+// Holds() before each visit whether the entry is still where its trail leads.
 template <class S>
 class HashWalker {
   static constexpr unsigned kMaxDepth = format::kMaxSubLevels + 2;
@@ -99,13 +99,13 @@ class HashWalker {
     return Status::OK();
   }
 
-  // The trail to the entry Next yielded last. REQUIRES: a walk from Start, not Resume.
-  Trail trail() const {
-    Trail t;
-    t.levels = uint8_t(depth_ - 1);
-    for (unsigned i = 0; i + 1 < depth_; i++) t.index[i] = uint8_t(frames_[i].next - 1);
-    t.hops = frames_[depth_ - 1].hops;
-    return t;
+  // Writes the trail to the entry Next yielded last. REQUIRES: a walk from Start, not
+  // Resume. In place, not returned: a traverse stores one per record, and copying a
+  // trail just assembled byte by byte stalled on every one (a wide load of narrow stores).
+  void GetTrail(Trail* t) const {
+    t->levels = uint8_t(depth_ - 1);
+    for (unsigned i = 0; i + 1 < depth_; i++) t->index[i] = uint8_t(frames_[i].next - 1);
+    t->hops = frames_[depth_ - 1].hops;
   }
 
   // Whether `entry` is still in top-level group `group` where `trail` leads, following
@@ -174,6 +174,11 @@ class HashWalker {
     const void* p = nullptr;
     PTDB_RETURN_IF_ERROR(s_->Read(f.slots_off, 8 * size_t(f.nslots), bufs_[depth], &p));
     f.slots = static_cast<const uint64_t*>(p);
+    // The sub-groups this table leads to lie anywhere in the file: start loading their
+    // headers and first slots now, so the walk does not wait for each in turn.
+    for (unsigned i = 0; i < f.nslots; i++) {
+      if (format::EntryIsSubHash(f.slots[i])) s_->Prefetch(format::EntryOffset(f.slots[i]));
+    }
     return Status::OK();
   }
 

@@ -40,6 +40,15 @@
 //   // transaction freed some of it, nothing there needs to come back on abort.
 //   void SpaceReused(uint64_t off, uint64_t len);
 //
+// Optional, for a traverse (engine.h), which copies a big group's records in runs and
+// drops the group's lock between them:
+//
+//   // With the group's read lock held: a token that stays the same until another
+//   // thread or process changes the group's records or tables, or false if the storage
+//   // cannot tell (the traverse then searches the group again before each run). Changes
+//   // the calling thread makes need not move it: the engine counts those itself.
+//   bool GroupChangeToken(unsigned group, uint64_t* token);
+//
 // Pointers returned by Read are valid until the next Write or Grow.
 #ifndef PTDB_COMMON_STORAGE_H_
 #define PTDB_COMMON_STORAGE_H_

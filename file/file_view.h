@@ -116,6 +116,19 @@ class FileView {
     return counts_->ReadValid(group, count) && CountsKept();
   }
   void EndUnlockedRead() const { IgnoreRacyReads(false); }
+  // The group's change count (storage.h): no one else writes while a NOLOCK handle is
+  // open, and in a transaction the overlay is searched again (its writes take no locks).
+  // REQUIRES: the group's read lock, so the count is even unless a writer died inside.
+  bool GroupChangeToken(unsigned group, uint64_t* token) const {
+    if (locks_ == nullptr) {
+      *token = 0;
+      return true;
+    }
+    if (counts_ == nullptr || tx_ != nullptr || fs_->base() == nullptr || !CountsKept()) {
+      return false;
+    }
+    return counts_->BeginRead(group, token);
+  }
   // The file's change counts, or null: readers always lock.
   void set_change_counts(const ChangeCounts* counts) { counts_ = counts; }
 
