@@ -173,7 +173,8 @@ Status FileTransaction::UnlockAfterApply(const std::vector<unsigned>& groups) {
   return first;
 }
 
-Status FileTransaction::Apply(CommitIo* io) {
+Status FileTransaction::Apply(CommitIo* io, bool* started) {
+  *started = false;
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   // Readers see the old state or the new one, never a mix: they wait while we apply.
@@ -200,15 +201,26 @@ Status FileTransaction::Apply(CommitIo* io) {
     PTDB_RETURN_IF_ERROR(ro->WaitForReaders());
   }
   // A reader holding a group not in `mask` reads on (FileView::AfterFreshReadLock).
+  *started = true;
   Status st = MarkApplying(io, mask, counter_);
   if (st.ok()) st = ApplyBundle(io, bundle_);
   if (st.ok()) {
     const uint64_t zero = 0;
     st = io->Write(offsetof(format::Header, tx_applying), &zero, sizeof(zero));
-  } else {
-    // A half-applied transaction must not stay visible: replay what is durable.
+  }
+  if (!st.ok()) {
+    // The bundle is durable, so the transaction is committed whatever happens now; a
+    // half-applied one must not stay visible. Replaying the bundle finishes the job (and
+    // a caller told of a failure might run the transaction again). If even that fails,
+    // tx_applying stays set and the next locker or opener replays it.
     int replayed;
-    (void)RecoverFile(io, true, &replayed);
+    const Status replay = RecoverFile(io, true, &replayed);
+    st = replay.ok() ? Status::OK()
+                     : Err(replay.code(),
+                           "the transaction is committed but not yet in place (%.*s; replaying "
+                           "it: %.*s): the next process to lock or open the file applies it",
+                           int(st.message().size()), st.message().data(),
+                           int(replay.message().size()), replay.message().data());
   }
   if (locks != nullptr) {
     Status un = UnlockAfterApply(groups);
@@ -234,7 +246,19 @@ Status FileTransaction::Commit(bool nosync) {
     }
   } else if (overlay_->dirty_pages() > 0) {
     std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
-    st = Apply(io.get());
+    bool started;
+    st = Apply(io.get(), &started);
+    if (!st.ok() && !started) {
+      // Not a byte of it reached the database (a lock failed): the transaction did not
+      // happen, and recovery must not make it happen later.
+      const Status cancel = Cancel();
+      if (cancel.ok()) return st;
+      return Err(st.code(),
+                 "%.*s; and its durable bundle could not be forgotten (%.*s): the next "
+                 "recovery may still apply it",
+                 int(st.message().size()), st.message().data(), int(cancel.message().size()),
+                 cancel.message().data());
+    }
   }
   if (st.ok()) (*stats_).transactions++;
   Status end = End();

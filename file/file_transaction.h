@@ -46,8 +46,9 @@ class FileTransaction {
   Status BuildBundle();
   Status ChooseArea(CommitIo* io, uint64_t counter, uint64_t len, uint64_t* area);
   // Applies the prepared bundle in place, holding the locks of the groups it changes (or
-  // the allrecord lock).
-  Status Apply(CommitIo* io);
+  // the allrecord lock). *started tells whether it got as far as writing: before that a
+  // failure (a lock) leaves the transaction undone; after it, done (the bundle is durable).
+  Status Apply(CommitIo* io, bool* started);
   // groups: ascending; empty for the allrecord lock.
   Status LockForApply(const std::vector<unsigned>& groups);
   Status UnlockAfterApply(const std::vector<unsigned>& groups);

@@ -317,6 +317,36 @@ TEST_F(LockHooksTest, OtherHookErrorsAreLockErrorsAndLogged) {
   EXPECT_EQ(value, "value");
 }
 
+// A commit whose bundle is durable but that cannot take the locks to apply it fails with
+// the lock error, and the transaction did not happen: not now, and not when a later
+// opener runs recovery (which would replay a bundle left behind). The handle goes on.
+TEST_F(LockHooksTest, ACommitThatCannotLockToApplyDidNotHappen) {
+  PTDB_ASSERT_OK(db_->TransactionStart());
+  PTDB_ASSERT_OK(db_->Store("key", "new"));
+  PTDB_ASSERT_OK(db_->Store("second", "record"));
+  PTDB_ASSERT_OK(db_->TransactionPrepareCommit());
+  hooks_.FailWith(ENOLCK);
+  const Status commit = db_->TransactionCommit();
+  EXPECT_EQ(commit.code(), Error::kLock) << commit.ToString();
+  hooks_.FailWith(0);
+  EXPECT_EQ(hooks_.held(), 0u);
+  std::string value;
+  PTDB_ASSERT_OK(db_->Fetch("key", &value));
+  EXPECT_EQ(value, "value");
+  EXPECT_TRUE(db_->Fetch("second", &value).IsNoExist());
+  PTDB_ASSERT_OK(db_->Check());
+  PTDB_ASSERT_OK(db_->Store("after", "the failed commit"));
+
+  db_.reset();
+  PTDB_ASSERT_OK(Db::Open(path_, HookedOptions(O_RDWR), &db_));
+  PTDB_ASSERT_OK(db_->Fetch("key", &value));
+  EXPECT_EQ(value, "value");
+  EXPECT_TRUE(db_->Fetch("second", &value).IsNoExist());
+  PTDB_ASSERT_OK(db_->Fetch("after", &value));
+  EXPECT_EQ(value, "the failed commit");
+  PTDB_ASSERT_OK(db_->Check());
+}
+
 // TDB2's lock timeout (api-locktimeout): a hook that lets a waiting lock be cut short by
 // SIGALRM. With another process holding the lock, the operation gives up with WouldBlock.
 void OnAlarm(int) {}
