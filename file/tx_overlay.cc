@@ -27,7 +27,10 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
   Page fresh;
   fresh.number = page;
   fresh.bytes = chunks_.back().get() + (index % kChunkPages) * kPageSize;
-  PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes));
+  if (map_ == nullptr || map_() == nullptr) {
+    PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes));
+    fresh.filled = true;
+  }
   pages_.push_back(fresh);
   if (2 * pages_.size() > table_.size()) {
     table_.assign(table_.size() * 2, 0);
@@ -36,6 +39,34 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
     Insert(index);
   }
   *p = &pages_.back();
+  return Status::OK();
+}
+
+Status TxOverlay::Fill(Page* p) {
+  const uint64_t base = p->number * kPageSize;
+  for (size_t w = 0; w < kWords;) {
+    if (p->Written(w)) {
+      w++;
+      continue;
+    }
+    size_t end = w + 1;
+    while (end < kWords && !p->Written(end)) end++;
+    PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * w, 8 * (end - w), p->bytes + 8 * w));
+    w = end;
+  }
+  p->filled = true;
+  return Status::OK();
+}
+
+Status TxOverlay::FillEdges(Page* p, uint64_t in_page, size_t len) {
+  const uint64_t base = p->number * kPageSize;
+  const size_t first = in_page / 8, last = (in_page + len - 1) / 8;
+  if (in_page % 8 != 0 && !p->Written(first)) {
+    PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * first, 8, p->bytes + 8 * first));
+  }
+  if ((in_page + len) % 8 != 0 && !p->Written(last) && (last != first || in_page % 8 == 0)) {
+    PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * last, 8, p->bytes + 8 * last));
+  }
   return Status::OK();
 }
 

@@ -126,6 +126,40 @@ TEST_P(TxOverlayTest, RunsJoinAcrossTheBitmapsWordsAndReachThePagesEnd) {
                                             {TxOverlay::kPageSize, "gh"}}));
 }
 
+// With a mapping a page is filled from the file only when first read, not when first
+// written: the bytes around a write, in the words it covers in part and in the words it
+// does not touch, must read as the file's, however the writes and reads interleave.
+TEST_P(TxOverlayTest, ReadsAroundWritesSeeTheFile) {
+  for (size_t i = 0; i < file_.size(); i++) file_[i] = char('A' + i % 26);
+  const std::string before = file_;
+  auto expect = [&](uint64_t off, size_t len, std::string model) {
+    EXPECT_EQ(Read(off, len), model.substr(off, len)) << "at " << off;
+  };
+  std::string model = before;
+  ASSERT_TRUE(overlay_.Write(101, "abc", 3).ok());  // inside one word
+  model.replace(101, 3, "abc");
+  ASSERT_TRUE(overlay_.Write(110, "0123456789", 10).ok());  // across two words, in part
+  model.replace(110, 10, "0123456789");
+  expect(96, 32, model);
+  ASSERT_TRUE(overlay_.Write(99, "Z", 1).ok());  // after the page was read
+  model.replace(99, 1, "Z");
+  expect(0, TxOverlay::kPageSize, model);
+  // A page written twice in part before it is read.
+  const uint64_t page2 = 2 * TxOverlay::kPageSize;
+  ASSERT_TRUE(overlay_.Write(page2 + 13, "xy", 2).ok());
+  ASSERT_TRUE(overlay_.Write(page2 + 15, "z", 1).ok());
+  model.replace(page2 + 13, 3, "xyz");
+  expect(page2, TxOverlay::kPageSize, model);
+  // Across the pages' boundary, then read across it.
+  ASSERT_TRUE(overlay_.Write(page2 - 3, "<>", 2).ok());
+  model.replace(page2 - 3, 2, "<>");
+  expect(page2 - 16, 32, model);
+  EXPECT_EQ(file_, before);  // nothing reached the file
+  std::string applied = before;
+  for (const Change& c : Changes()) applied.replace(c.off, c.bytes.size(), c.bytes);
+  EXPECT_EQ(applied, model);
+}
+
 INSTANTIATE_TEST_SUITE_P(Base, TxOverlayTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Mapped" : "Copied";
