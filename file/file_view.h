@@ -40,14 +40,14 @@ class FileView {
   FileView(FileStorage* storage, LockSet* locks, const void* owner)
       : fs_(storage), locks_(locks), owner_(owner), use_map_(storage->base() != nullptr) {}
 
+  // The common case, a mapped range outside a transaction, is a bounds check inlined
+  // into the engine: a lookup makes half a dozen reads, and a call each was a sixth of it.
   Status Read(uint64_t off, size_t len, void* buf, const void** out) {
-    if (tx_ != nullptr) {
-      if (len > tx_->size() || off > tx_->size() - len) return fs_->OutOfBounds(off, len);
-      return tx_->Read(off, len, buf, out, [this](uint64_t o, size_t l, void* b, const void** p) {
-        return ReadFile(o, l, b, p);
-      });
+    if (__builtin_expect(tx_ == nullptr && use_map_ && Inside(off, len), 1)) {
+      *out = fs_->base() + off;
+      return Status::OK();
     }
-    return ReadFile(off, len, buf, out);
+    return ReadSlow(off, len, buf, out);
   }
 
   Status Write(uint64_t off, const void* src, size_t len) {
@@ -198,6 +198,15 @@ class FileView {
   }
   // Whether a commit applying now (header.tx_applying) may change the group's bytes.
   bool ApplyMayChange(unsigned group);
+  [[gnu::noinline]] Status ReadSlow(uint64_t off, size_t len, void* buf, const void** out) {
+    if (tx_ != nullptr) {
+      if (len > tx_->size() || off > tx_->size() - len) return fs_->OutOfBounds(off, len);
+      return tx_->Read(off, len, buf, out, [this](uint64_t o, size_t l, void* b, const void** p) {
+        return ReadFile(o, l, b, p);
+      });
+    }
+    return ReadFile(off, len, buf, out);
+  }
   Status ReadFile(uint64_t off, size_t len, void* buf, const void** out) {
     if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));
     if (use_map_) {
