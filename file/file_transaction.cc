@@ -46,6 +46,7 @@ FileTransaction::~FileTransaction() {
 Status FileTransaction::Start() {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
+  PTDB_RETURN_IF_ERROR(view_->RecoverIfPending());
   if (locks != nullptr) {
     if (locks->HoldsAny(owner)) {
       return Err(Error::kLock,
@@ -218,7 +219,7 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
     st = replay.ok() ? Status::OK()
                      : Err(replay.code(),
                            "the transaction is committed but not yet in place (%.*s; replaying "
-                           "it: %.*s): the next process to lock or open the file applies it",
+                           "it: %.*s): the next writer or opener of the file applies it",
                            int(st.message().size()), st.message().data(),
                            int(replay.message().size()), replay.message().data());
   }
@@ -233,8 +234,10 @@ Status FileTransaction::Commit(bool nosync) {
   if (!active()) return Err(Error::kEinval, "no transaction to commit");
   Status st = Prepare(nosync);
   if (!st.ok()) {
-    (void)Cancel();
-    return st;
+    const Status cancel = Cancel();
+    if (cancel.ok()) return st;
+    return Err(st.code(), "%.*s; and then: %.*s", int(st.message().size()), st.message().data(),
+               int(cancel.message().size()), cancel.message().data());
   }
   if (view_->file()->memory()) {
     // No crash to survive: copy the changes in.
@@ -255,9 +258,15 @@ Status FileTransaction::Commit(bool nosync) {
       if (cancel.ok()) return st;
       return Err(st.code(),
                  "%.*s; and its durable bundle could not be forgotten (%.*s): the next "
-                 "recovery may still apply it",
+                 "writer or opener may still apply it",
                  int(st.message().size()), st.message().data(), int(cancel.message().size()),
                  cancel.message().data());
+    }
+    if (!st.ok()) {
+      // Committed, not in place: the gate stays closed, so the next writer (this handle
+      // included) recovers before it writes anything the replay would then undo.
+      (void)End(/*bundle_pending=*/true);
+      return st;
     }
   }
   if (st.ok()) (*stats_).transactions++;
@@ -271,7 +280,15 @@ Status FileTransaction::Cancel() {
   // A bundle written by Prepare (or by a commit that failed after it) must never be
   // replayed: recovery would apply a transaction the caller was told did not happen.
   Status st = bundle_area_ != 0 ? ForgetBundle() : Status::OK();
-  Status end = End();
+  // A bundle that could not be forgotten may be replayed: as after a commit that could
+  // not finish, the next writer must recover first.
+  if (!st.ok()) {
+    st = Err(st.code(),
+             "the transaction's bundle could not be forgotten (%.*s): the next writer or "
+             "opener may still apply it",
+             int(st.message().size()), st.message().data());
+  }
+  Status end = End(/*bundle_pending=*/!st.ok());
   if (st.ok()) st = end;
   // The engine cached zones and free-list hints from the dropped changes.
   Status reload = reload_();
@@ -293,7 +310,7 @@ Status FileTransaction::ForgetBundle() {
   return io->Sync();
 }
 
-Status FileTransaction::End() {
+Status FileTransaction::End(bool bundle_pending) {
   view_->set_transaction(nullptr);
   overlay_.reset();
   bundle_ = Bundle();
@@ -301,8 +318,13 @@ Status FileTransaction::End() {
   counter_ = 0;
   bundle_area_ = 0;
   LockSet* locks = view_->locks();
-  if (locks == nullptr) return Status::OK();
-  Status st = view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);
+  if (locks == nullptr) {
+    // No gate without locks: the handle, the file's one user, recovers at its next lock.
+    if (bundle_pending) view_->set_recovery_pending();
+    return Status::OK();
+  }
+  Status st =
+      bundle_pending ? Status::OK() : view_->WriteFileWord(offsetof(format::Header, tx_gate), 0);
   Status un = locks->Unlock(view_->owner(), kTransactionLock, LockType::kWrite);
   return st.ok() ? un : st;
 }

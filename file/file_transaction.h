@@ -54,7 +54,9 @@ class FileTransaction {
   Status UnlockAfterApply(const std::vector<unsigned>& groups);
   // Makes a written bundle invalid (cancel after prepare, failed commit).
   Status ForgetBundle();
-  Status End();
+  // Ends the transaction. bundle_pending: a durable bundle is not (known to be) in place
+  // or forgotten; the next writer must replay it first.
+  Status End(bool bundle_pending = false);
 
   FileView* view_;
   StatCounters* stats_;

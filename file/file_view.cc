@@ -82,6 +82,9 @@ std::vector<Extent> FileView::Extents() {
 }
 
 Status FileView::Lock(LockId id, LockType type) {
+  if (__builtin_expect(recovery_pending_, 0) && tx_ == nullptr) {
+    PTDB_RETURN_IF_ERROR(RecoverPending());
+  }
   if (locks_ == nullptr || StagedAlone(id)) {
     NoteTxWriteLock(id, type);
     return Status::OK();
@@ -196,6 +199,15 @@ Status FileView::LockForPlainWrite(LockId id) {
     PTDB_RETURN_IF_ERROR(st);
     PTDB_RETURN_IF_ERROR(un);
   }
+}
+
+Status FileView::RecoverPending() {
+  Status st = fs_->Refresh();
+  FileCommitIo io(fs_);
+  int replayed;
+  if (st.ok()) st = RecoverFile(&io, true, &replayed);
+  if (st.ok()) recovery_pending_ = false;
+  return st;
 }
 
 Status FileView::RepairAfterDeadCommitter() {

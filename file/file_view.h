@@ -132,6 +132,12 @@ class FileView {
   // The file's change counts, or null: readers always lock.
   void set_change_counts(const ChangeCounts* counts) { counts_ = counts; }
 
+  // A handle without locks after a commit whose bundle is durable but not in place
+  // (locked handles leave the gate closed instead): its next lock, or transaction,
+  // replays the bundle first, before anything it writes could be undone by that replay.
+  void set_recovery_pending() { recovery_pending_ = true; }
+  Status RecoverIfPending() { return recovery_pending_ ? RecoverPending() : Status::OK(); }
+
   // While set, reads and writes go through the transaction's overlay.
   void set_transaction(TxOverlay* tx) {
     tx_ = tx;
@@ -230,7 +236,10 @@ class FileView {
   FileStorage* fs_;
   LockSet* locks_;
   const void* owner_;
+  Status RecoverPending();
+
   bool use_map_;
+  bool recovery_pending_ = false;
   TxOverlay* tx_ = nullptr;
   ReadTxLock* ro_ = nullptr;
   const ChangeCounts* counts_ = nullptr;

@@ -124,10 +124,11 @@ bool InMutexArea(const std::string& img, uint64_t off) {
 // of SetCommitIoFactoryForTesting is process-wide.
 class Injector {
  public:
-  enum class Mode { kOff, kRecord, kFail };
+  enum class Mode { kOff, kRecord, kFail, kFailFrom };
 
   // Starts counting operations from 0. kRecord keeps a timeline of `path`'s changes from
-  // its current contents on; kFail fails operation `target` (and records nothing).
+  // its current contents on; kFail fails operation `target` (and records nothing);
+  // kFailFrom fails it and every one after (a disk gone for good).
   void Arm(Mode mode, const std::string& path, int target = -1) {
     mode_ = mode;
     path_ = path;
@@ -150,8 +151,8 @@ class Injector {
   Status Do(Event e, const std::function<Status()>& perform) {
     if (mode_ == Mode::kOff) return perform();
     e.op = next_op_++;
-    if (mode_ == Mode::kFail) {
-      if (e.op != target_) return perform();
+    if (mode_ == Mode::kFail || mode_ == Mode::kFailFrom) {
+      if (e.op < target_ || (mode_ == Mode::kFail && e.op != target_)) return perform();
       failed_ = true;
       return Status(Error::kIo, "injected failure of " + std::string(KindName(e.kind)) + " #" +
                                     std::to_string(e.op));
@@ -577,10 +578,10 @@ class FaultInjectionTest : public ::testing::TestWithParam<Param> {
   std::string ImagePath() const { return dir_.File("image.ptdb"); }
 
   // Creates the database with the initial records, made durable.
-  void CreateInitial(std::unique_ptr<Db>* db) {
+  void CreateInitial(std::unique_ptr<Db>* db, unsigned extra_flags = 0) {
     Options o;
     o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
-    o.flags = flags();
+    o.flags = flags() | extra_flags;
     o.seed = 0x5eed;  // the same layout every run
     PTDB_ASSERT_OK(Db::Open(DbPath(), o, db));
     for (const auto& [k, v] : InitialModel(shape())) PTDB_ASSERT_OK((*db)->Store(k, v));
@@ -818,6 +819,45 @@ TEST_P(FaultInjectionTest, FailAnyCommitOperation) {
   EXPECT_EQ(failures_, 0);
 }
 
+// The disk fails for good once a commit has begun to apply, so its replay of the bundle
+// fails too. The bundle is durable: the transaction is committed, and the error says so.
+// The handle goes on: its next write finds the apply unfinished (the writer gate is still
+// closed; without locks, the handle remembers) and completes it first, so the replay
+// cannot later undo that write. The next opener of the file finds both.
+TEST_P(FaultInjectionTest, AnApplyThatCannotFinishIsCommittedAndFinishedLater) {
+  ASSERT_NO_FATAL_FAILURE(Record());
+  for (int c = 1; c <= commits(); c++) {
+    const int apply = run_.apply_op[size_t(c - 1)];
+    // From the apply's first write (nothing of it in place), and from its second.
+    for (int k : {apply, apply + 1})
+      for (unsigned nolock : {0u, unsigned(kNoLock)}) {
+        const std::string what = "commit " + std::to_string(c) + ", every op from " +
+                                 std::to_string(k) + " failing" + (nolock ? ", no locks" : "");
+        std::unique_ptr<Db> db;
+        ASSERT_NO_FATAL_FAILURE(CreateInitial(&db, nolock));
+        TheInjector().Arm(Injector::Mode::kFailFrom, DbPath(), k);
+        int failed;
+        Status st;
+        ASSERT_NO_FATAL_FAILURE(RunCommits(db.get(), &failed, &st, nullptr));
+        TheInjector().Disarm();
+        ASSERT_EQ(failed, c) << what;
+        EXPECT_NE(st.message().find("committed but not yet in place"), std::string_view::npos)
+            << what << ": " << st.ToString();
+        State now = run_.states[size_t(c)];
+        PTDB_ASSERT_OK(db->Store("plain", "written after the failure"));
+        now.dump["plain"] = "written after the failure";
+        State got;
+        PTDB_ASSERT_OK(ReadState(db.get(), &got));
+        now.seqnum = got.seqnum;
+        EXPECT_TRUE(got == now) << what << ": the handle holds " << got.dump.size()
+                                << " records, wanted " << now.dump.size();
+        db.reset();
+        ExpectFileHolds(DbPath(), now, what + ", reopened");
+      }
+  }
+  EXPECT_EQ(failures_, 0);
+}
+
 // Recovery's own writes and syncs fail, or the power goes, at every point: the next open
 // must still finish the job. The images needing recovery: right after each commit's sync
 // (its bundle durable, nothing applied), and half way through applying it.
@@ -927,6 +967,49 @@ TEST(FaultInjection, CancelAfterPrepareStaysCancelled) {
   PTDB_ASSERT_OK(ReadState(db.get(), &got));
   EXPECT_TRUE(got == before) << "after a power cut: " << got.dump.size() << " records, wanted "
                              << before.dump.size();
+}
+
+// A cancel after prepare that cannot forget the bundle (the disk fails for good) says
+// so: the bundle is whole and may be replayed. The file must not be left with it pending
+// under later writes: the handle's next write replays it first, and the file stays
+// whole, holding the transaction and the later write, now and after a reopen.
+TEST(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
+  test::TempDir dir;
+  const std::string path = dir.File("db.ptdb");
+  SetCommitIoFactoryForTesting([](FileStorage* f) -> std::unique_ptr<CommitIo> {
+    return std::make_unique<InjectingCommitIo>(f);
+  });
+  Options o;
+  o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Db::Open(path, o, &db));
+  Dump model;
+  for (int i = 0; i < 50; i++) {
+    PTDB_ASSERT_OK(db->Store(Key(i), Value(i, 0, 40)));
+    model[Key(i)] = Value(i, 0, 40);
+  }
+  PTDB_ASSERT_OK(db->TransactionStart());
+  for (const TxOp& op : TenStores(1)) {
+    PTDB_ASSERT_OK(ApplyToDb(op, db.get()));
+    ApplyToModel(op, &model);
+  }
+  PTDB_ASSERT_OK(db->TransactionPrepareCommit());
+  TheInjector().Arm(Injector::Mode::kFailFrom, path, 0);
+  const Status cancel = db->TransactionCancel();
+  TheInjector().Disarm();
+  SetCommitIoFactoryForTesting(nullptr);
+  EXPECT_NE(cancel.message().find("may still apply it"), std::string_view::npos)
+      << cancel.ToString();
+  PTDB_ASSERT_OK(db->Store("plain", "after the cancel"));
+  model["plain"] = "after the cancel";
+  State got;
+  PTDB_ASSERT_OK(ReadState(db.get(), &got));
+  EXPECT_EQ(got.dump, model) << "the handle";
+  db.reset();
+  o.open_flags = O_RDWR;
+  PTDB_ASSERT_OK(Db::Open(path, o, &db));
+  PTDB_ASSERT_OK(ReadState(db.get(), &got));
+  EXPECT_EQ(got.dump, model) << "after a reopen";
 }
 
 // A commit's in-place writes are not synced: its bundle covers them until the next
