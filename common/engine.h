@@ -201,10 +201,11 @@ class Engine {
       items.clear();
       used = 0;
     }
-    // Room for len more bytes at bytes[used].
+    // Room for len more bytes at bytes[used], and a buffer even for none: a record of
+    // no bytes is still copied to somewhere (memcpy wants a pointer).
     void Reserve(size_t len) {
-      if (len <= capacity - used) return;
-      const size_t want = std::max(2 * capacity, used + len);
+      if (bytes != nullptr && len <= capacity - used) return;
+      const size_t want = std::max({2 * capacity, used + len, size_t(4096)});
       std::unique_ptr<char[]> bigger(new char[want]);
       if (used > 0) std::memcpy(bigger.get(), bytes.get(), used);
       bytes = std::move(bigger);
