@@ -213,7 +213,7 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
     // The bundle is durable, so the transaction is committed whatever happens now; a
     // half-applied one must not stay visible. Replaying the bundle finishes the job (and
     // a caller told of a failure might run the transaction again). If even that fails,
-    // tx_applying stays set and the next locker or opener replays it.
+    // Commit leaves the writer gate closed, and the next writer or opener replays it.
     int replayed;
     const Status replay = RecoverFile(io, true, &replayed);
     st = replay.ok() ? Status::OK()
