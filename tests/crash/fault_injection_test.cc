@@ -248,6 +248,13 @@ class InjectingCommitIo final : public CommitIo {
   FileCommitIo real_;
 };
 
+// Every commit and recovery of this process goes through TheInjector() from now on.
+void InstallInjector() {
+  SetCommitIoFactoryForTesting([](FileStorage* f) -> std::unique_ptr<CommitIo> {
+    return std::make_unique<InjectingCommitIo>(f);
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Transaction shapes.
 
@@ -558,11 +565,7 @@ struct Recording {
 
 class FaultInjectionTest : public ::testing::TestWithParam<Param> {
  protected:
-  void SetUp() override {
-    SetCommitIoFactoryForTesting([](FileStorage* f) -> std::unique_ptr<CommitIo> {
-      return std::make_unique<InjectingCommitIo>(f);
-    });
-  }
+  void SetUp() override { InstallInjector(); }
   void TearDown() override {
     TheInjector().Disarm();
     SetCommitIoFactoryForTesting(nullptr);
@@ -976,9 +979,7 @@ TEST(FaultInjection, CancelAfterPrepareStaysCancelled) {
 TEST(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
   test::TempDir dir;
   const std::string path = dir.File("db.ptdb");
-  SetCommitIoFactoryForTesting([](FileStorage* f) -> std::unique_ptr<CommitIo> {
-    return std::make_unique<InjectingCommitIo>(f);
-  });
+  InstallInjector();
   Options o;
   o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
   std::unique_ptr<Db> db;
@@ -1020,9 +1021,7 @@ TEST(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
 TEST(FaultInjection, CommitSurvivesPowerCutAfterAPlainWrite) {
   test::TempDir dir;
   const std::string path = dir.File("db.ptdb");
-  SetCommitIoFactoryForTesting([](FileStorage* f) -> std::unique_ptr<CommitIo> {
-    return std::make_unique<InjectingCommitIo>(f);
-  });
+  InstallInjector();
   Options o;
   o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
   std::unique_ptr<Db> db;
