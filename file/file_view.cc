@@ -82,9 +82,7 @@ std::vector<Extent> FileView::Extents() {
 }
 
 Status FileView::Lock(LockId id, LockType type) {
-  if (__builtin_expect(recovery_pending_, 0) && tx_ == nullptr) {
-    PTDB_RETURN_IF_ERROR(RecoverPending());
-  }
+  if (tx_ == nullptr) PTDB_RETURN_IF_ERROR(RecoverIfPending());
   if (locks_ == nullptr || StagedAlone(id)) {
     NoteTxWriteLock(id, type);
     return Status::OK();
@@ -201,13 +199,18 @@ Status FileView::LockForPlainWrite(LockId id) {
   }
 }
 
-Status FileView::RecoverPending() {
-  Status st = fs_->Refresh();
+Status FileView::ReplayBundles() {
+  // A bundle may lie past the size this process last saw.
+  PTDB_RETURN_IF_ERROR(fs_->Refresh());
   FileCommitIo io(fs_);
   int replayed;
-  if (st.ok()) st = RecoverFile(&io, true, &replayed);
-  if (st.ok()) recovery_pending_ = false;
-  return st;
+  return RecoverFile(&io, true, &replayed);
+}
+
+Status FileView::RecoverPending() {
+  PTDB_RETURN_IF_ERROR(ReplayBundles());
+  recovery_pending_ = false;
+  return Status::OK();
 }
 
 Status FileView::RepairAfterDeadCommitter() {
@@ -222,12 +225,9 @@ Status FileView::RepairAfterDeadCommitter() {
   }
   // Even with the gate closed and nothing applying, the dead committer may have made its
   // bundle durable: recovery would replay it some day, over whatever we write next, so
-  // it is replayed now. Its bundle may lie past the size this process last saw.
+  // it is replayed now.
   PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, kAllRecordLock, LockType::kWrite));
-  Status st = fs_->Refresh();
-  FileCommitIo io(fs_);
-  int replayed;
-  if (st.ok()) st = RecoverFile(&io, true, &replayed);
+  Status st = ReplayBundles();
   Status un = locks_->Unlock(owner_, kAllRecordLock, LockType::kWrite);
   return st.ok() ? un : st;
 }

@@ -136,7 +136,9 @@ class FileView {
   // (locked handles leave the gate closed instead): its next lock, or transaction,
   // replays the bundle first, before anything it writes could be undone by that replay.
   void set_recovery_pending() { recovery_pending_ = true; }
-  Status RecoverIfPending() { return recovery_pending_ ? RecoverPending() : Status::OK(); }
+  Status RecoverIfPending() {
+    return __builtin_expect(recovery_pending_, 0) ? RecoverPending() : Status::OK();
+  }
 
   // While set, reads and writes go through the transaction's overlay.
   void set_transaction(TxOverlay* tx) {
@@ -237,6 +239,8 @@ class FileView {
   LockSet* locks_;
   const void* owner_;
   Status RecoverPending();
+  // Maps what others added, then replays every pending bundle (file/recovery.h).
+  Status ReplayBundles();
 
   bool use_map_;
   bool recovery_pending_ = false;
