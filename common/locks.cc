@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
-#include <vector>
+#include <type_traits>
 
 #include "common/errors.h"
 
@@ -29,8 +31,52 @@ struct Held {
   uint64_t fork_generation;
 };
 
-// The locks the calling thread holds, in every set. Short: an operation holds two or three.
-thread_local std::vector<Held> t_held;
+// The locks the calling thread holds, in every set, oldest first. Short: an operation
+// holds two or three, a caller's chain locks add a few. Trivially destructible, so a
+// thread reaches it without a thread_local guard (every lock and unlock does); past
+// kInline entries it moves to the heap, and back once the thread holds nothing.
+class HeldList {
+ public:
+  Held* begin() { return heap_ != nullptr ? heap_ : inline_; }
+  Held* end() { return begin() + size_; }
+  size_t size() const { return size_; }
+  Held& operator[](size_t i) { return begin()[i]; }
+
+  void push_back(const Held& h) {
+    if (size_ == capacity_) Grow();
+    begin()[size_++] = h;
+  }
+
+  void erase(Held* h) {
+    std::copy(h + 1, end(), h);
+    if (--size_ == 0 && heap_ != nullptr) {
+      std::free(heap_);
+      heap_ = nullptr;
+      capacity_ = kInline;
+    }
+  }
+
+ private:
+  static constexpr uint32_t kInline = 8;
+
+  void Grow() {
+    const uint32_t capacity = capacity_ * 2;
+    Held* heap = static_cast<Held*>(std::malloc(capacity * sizeof(Held)));
+    if (heap == nullptr) std::abort();  // as std::vector would throw bad_alloc
+    std::memcpy(static_cast<void*>(heap), begin(), size_ * sizeof(Held));
+    std::free(heap_);
+    heap_ = heap;
+    capacity_ = capacity;
+  }
+
+  Held inline_[kInline]{};
+  Held* heap_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = kInline;
+};
+static_assert(std::is_trivially_destructible_v<HeldList> && std::is_trivially_copyable_v<Held>);
+
+thread_local HeldList t_held;
 
 const char* KindName(LockKind k) {
   switch (k) {
@@ -146,7 +192,7 @@ Status LockSet::Unlock(const void* owner, LockId id, LockType type) {
   if (--h->count > 0) return Status::OK();
   const bool riding = h->riding;
   const LockType held = h->type;
-  t_held.erase(t_held.begin() + (h - t_held.data()));
+  t_held.erase(h);
   if (riding) return Status::OK();
   return id.kind == LockKind::kAllRecord ? primitive_->UnlockAllRecord(held)
                                          : primitive_->Unlock(id, held);

@@ -26,15 +26,16 @@ const char* ErrorString(Error code) noexcept {
   return "Invalid error code";
 }
 
-Status::Status(Error code, std::string_view message) {
-  if (code != Error::kSuccess) {
-    state_ = std::make_shared<const State>(State{code, std::string(message), false});
+Status::Status(Error code, std::string_view message) : code_(code) {
+  if (code != Error::kSuccess && !message.empty()) {
+    state_ = std::make_shared<const State>(State{std::string(message), false});
   }
 }
 
 Status Status::WouldBlock(std::string_view message) {
   Status st;
-  st.state_ = std::make_shared<const State>(State{Error::kLock, std::string(message), true});
+  st.code_ = Error::kLock;
+  st.state_ = std::make_shared<const State>(State{std::string(message), true});
   return st;
 }
 
@@ -45,7 +46,7 @@ std::string_view Status::message() const noexcept {
 std::string Status::ToString() const {
   if (ok()) return "Success";
   std::string s = ErrorString(code());
-  if (!state_->message.empty()) s += ": " + state_->message;
+  if (state_ != nullptr && !state_->message.empty()) s += ": " + state_->message;
   return s;
 }
 

@@ -25,7 +25,7 @@ constexpr LockId kAllRecordLock{LockKind::kAllRecord, 0};
 // through the mapping they are read and written as single atomic words, as other
 // threads of this process may write them at the same moment (writers in two hash
 // groups both retiring a bundle write the same value).
-Status FileView::ReadFileWord(size_t field, uint64_t* v) {
+Status FileView::ReadFileWordSlow(size_t field, uint64_t* v) {
   if (!Inside(field, sizeof(*v))) PTDB_RETURN_IF_ERROR(Recheck(field, sizeof(*v)));
   if (use_map_) {
     *v = __atomic_load_n(reinterpret_cast<uint64_t*>(fs_->base() + field), __ATOMIC_ACQUIRE);

@@ -3,7 +3,7 @@
 // The codes are TDB2's (same names, same numbers), so code ported from tdb
 // recognises them. The message travels inside the Status, which makes error
 // reporting thread-safe by construction: there is no "last error" slot.
-// Success allocates nothing.
+// Success, and an error without a message, allocate nothing.
 #ifndef PTDB_STATUS_H_
 #define PTDB_STATUS_H_
 
@@ -40,8 +40,8 @@ class [[nodiscard]] PTDB_EXPORT Status {
   // EAGAIN or EINTR): an expected outcome of non-blocking use, so it is never logged.
   static Status WouldBlock(std::string_view message);
 
-  bool ok() const noexcept { return state_ == nullptr; }
-  Error code() const noexcept { return state_ ? state_->code : Error::kSuccess; }
+  bool ok() const noexcept { return code_ == Error::kSuccess; }
+  Error code() const noexcept { return code_; }
   // Empty on success.
   std::string_view message() const noexcept;
   // "<ErrorString>: <message>", or "Success".
@@ -52,11 +52,13 @@ class [[nodiscard]] PTDB_EXPORT Status {
   bool IsWouldBlock() const noexcept { return state_ && state_->would_block; }
 
  private:
+  // Only when there is something to say: an answer without a message (kNoExist from a
+  // fetch that missed) allocates nothing either.
   struct State {
-    Error code;
     std::string message;
     bool would_block;
   };
+  Error code_ = Error::kSuccess;
   std::shared_ptr<const State> state_;
 };
 

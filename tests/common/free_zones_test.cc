@@ -1,0 +1,209 @@
+#include "common/free_zones.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/format.h"
+#include "common/record.h"
+#include "common/space_io.h"
+
+namespace ptdb {
+namespace {
+
+// The storage seam (common/storage.h) over a fixed block of memory: no locks (one thread),
+// no growth, so every allocation must come from the zone the test made.
+class MemStorage {
+ public:
+  explicit MemStorage(uint64_t size) : bytes_(size) {}
+
+  Status Read(uint64_t off, size_t len, void*, const void** out) {
+    PTDB_RETURN_IF_ERROR(Bounds(off, len));
+    *out = bytes_.data() + off;
+    return Status::OK();
+  }
+  Status Write(uint64_t off, const void* src, size_t len) {
+    PTDB_RETURN_IF_ERROR(Bounds(off, len));
+    if (len > 0) std::memcpy(bytes_.data() + off, src, len);
+    return Status::OK();
+  }
+  Status Grow(uint64_t, Extent*) { return Status(Error::kOom, "fixed size"); }
+  uint64_t size() const { return bytes_.size(); }
+  Status Lock(LockId, LockType) { return Status::OK(); }
+  Status Unlock(LockId, LockType) { return Status::OK(); }
+
+ private:
+  Status Bounds(uint64_t off, size_t len) const {
+    if (off > bytes_.size() || len > bytes_.size() - off) {
+      return Status(Error::kCorrupt, "out of bounds at " + std::to_string(off));
+    }
+    return Status::OK();
+  }
+  std::vector<uint8_t> bytes_;
+};
+
+constexpr uint64_t kZoneLen = 1 << 20;
+
+class FreeZonesTest : public ::testing::Test {
+ protected:
+  FreeZonesTest() : storage_(format::kHeaderSize + kZoneLen), zones_(&storage_, &stats_) {}
+
+  void SetUp() override { ASSERT_TRUE(zones_.AddZone({format::kHeaderSize, kZoneLen}).ok()); }
+
+  uint64_t ZoneOff() const { return format::kHeaderSize; }
+  uint64_t Head(unsigned b) {
+    uint64_t head = 0;
+    EXPECT_TRUE(
+        ReadWord(&storage_,
+                 ZoneOff() + format::kUsedHeaderSize + offsetof(format::ZoneBody, buckets) + 8 * b,
+                 &head)
+            .ok());
+    return head;
+  }
+  format::FreeRecord FreeAt(uint64_t off) {
+    format::FreeRecord f{};
+    EXPECT_TRUE(ReadStruct(&storage_, off, &f).ok());
+    return f;
+  }
+
+  uint64_t Alloc(uint64_t len) {
+    uint64_t off = 0, room = 0;
+    const Status st = zones_.Alloc(len, FreeZones<MemStorage>::Use::kRecord, &off, &room);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_GE(room, len);
+    used_[off] = format::kUsedHeaderSize + room;
+    return off;
+  }
+  void Free(uint64_t off) {
+    ASSERT_TRUE(zones_.Free(off, used_.at(off)).ok());
+    used_.erase(off);
+  }
+
+  // Every list is whole: each member is a free record of its bucket's size, a non-head's
+  // prev is its predecessor and the head's prev is the tail; and the free records and the
+  // records the test holds tile the zone after its zone record exactly.
+  void ExpectWholeLists() {
+    std::map<uint64_t, uint64_t> extents = used_;
+    for (unsigned b = 0; b < format::kFreeBuckets; b++) {
+      const uint64_t head = Head(b);
+      uint64_t prev = 0, cur = head, tail = 0;
+      for (int n = 0; cur != 0; n++) {
+        ASSERT_LT(n, 100000) << "bucket " << b << " loops";
+        const format::FreeRecord f = FreeAt(cur);
+        ASSERT_TRUE(IsFreeRecord(f.magic_and_prev)) << "bucket " << b << " at " << cur;
+        EXPECT_EQ(FreeBucket(f), b) << cur;
+        EXPECT_EQ(SizeToBucket(FreeLen(f)), b) << cur;
+        if (cur != head) {
+          EXPECT_EQ(FreePrev(f), prev) << "prev of " << cur;
+        }
+        ASSERT_TRUE(extents.emplace(cur, format::kUsedHeaderSize + FreeLen(f)).second) << cur;
+        tail = cur;
+        prev = cur;
+        cur = f.next;
+      }
+      if (head != 0) {
+        EXPECT_EQ(FreePrev(FreeAt(head)), tail) << "tail of bucket " << b;
+      }
+    }
+    uint64_t at = ZoneOff() + format::kZoneRecordSize;
+    for (const auto& [off, len] : extents) {
+      ASSERT_EQ(off, at) << "hole or overlap";
+      at += len;
+    }
+    EXPECT_EQ(at, ZoneOff() + kZoneLen);
+  }
+
+  MemStorage storage_;
+  StatCounters stats_;
+  FreeZones<MemStorage> zones_;
+  std::map<uint64_t, uint64_t> used_;  // offset -> total bytes, the records allocated
+};
+
+TEST_F(FreeZonesTest, CarvingFromTheFrontOfTheZoneKeepsOneWholeFreeRecord) {
+  uint64_t last = 0;
+  for (int i = 0; i < 200; i++) {
+    const uint64_t off = Alloc(116);
+    if (last != 0) {
+      EXPECT_EQ(off, last + used_[last]) << "records are carved in address order";
+    }
+    last = off;
+    ExpectWholeLists();
+  }
+  unsigned nonempty = 0;
+  for (unsigned b = 0; b < format::kFreeBuckets; b++) nonempty += Head(b) != 0;
+  EXPECT_EQ(nonempty, 1u);
+}
+
+TEST_F(FreeZonesTest, SplittingTheHeadOfALongListKeepsItsLinks) {
+  // Three free records of one bucket, kept apart by records in use: the list is
+  // [c, b, a] (a free pushes on the head).
+  std::vector<uint64_t> big;
+  for (int i = 0; i < 3; i++) {
+    big.push_back(Alloc(1800));
+    Alloc(40);
+  }
+  Alloc(40);
+  for (uint64_t off : big) Free(off);
+  const unsigned bucket = SizeToBucket(1800);
+  ASSERT_EQ(Head(bucket), big[2]);
+  ExpectWholeLists();
+  // A small record comes from the head, and what is left stays in the bucket, in the
+  // head's place, ahead of the other two.
+  const uint64_t small = Alloc(100);
+  EXPECT_EQ(small, big[2]);
+  const uint64_t rest = Head(bucket);
+  EXPECT_EQ(rest, big[2] + format::kUsedHeaderSize + 104);
+  EXPECT_EQ(FreeAt(rest).next, big[1]);
+  ExpectWholeLists();
+  // Again until the head's rest drops to a lower bucket and leaves the list.
+  while (Head(bucket) != big[1]) {
+    Alloc(100);
+    ExpectWholeLists();
+  }
+  EXPECT_EQ(Head(bucket), big[1]);
+}
+
+TEST_F(FreeZonesTest, SpaceAnotherHandleFreedIsFoundThoughTheHintIsStale) {
+  // Another handle (another process) on the same space, which this one's hint of
+  // non-empty buckets knows nothing about.
+  StatCounters other_stats;
+  FreeZones<MemStorage> other(&storage_, &other_stats);
+  ASSERT_TRUE(other.Load().ok());
+  const uint64_t first = Alloc(1000);
+  const uint64_t all_left =
+      kZoneLen - format::kZoneRecordSize - used_[first] - format::kUsedHeaderSize;
+  Alloc(all_left);  // the zone is full: every list is empty, and the hint says so
+  ASSERT_TRUE(other.Free(first, used_.at(first)).ok());
+  used_.erase(first);
+  // The space cannot grow: only the record the other handle freed can serve this.
+  EXPECT_EQ(Alloc(1000), first);
+  ExpectWholeLists();
+}
+
+TEST_F(FreeZonesTest, RandomAllocationsAndFreesKeepEveryListWhole) {
+  std::mt19937_64 rng(7);
+  std::vector<uint64_t> held;
+  for (int i = 0; i < 3000; i++) {
+    if (!held.empty() && rng() % 20 < 9) {
+      const size_t k = rng() % held.size();
+      Free(held[k]);
+      held[k] = held.back();
+      held.pop_back();
+    } else {
+      // Mostly small records, some large ones, so every bucket sees splits.
+      const uint64_t len = rng() % 8 == 0 ? 1 + rng() % 3000 : 1 + rng() % 300;
+      held.push_back(Alloc(len));
+    }
+    if (i % 50 == 0) ExpectWholeLists();
+    if (HasFatalFailure()) return;
+  }
+  ExpectWholeLists();
+  EXPECT_GT(stats_.alloc_leftover.load(), 0u);
+}
+
+}  // namespace
+}  // namespace ptdb
