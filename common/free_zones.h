@@ -326,6 +326,11 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
     for (int tries = 0; cur != 0 && tries < max_tries; tries++) {
       format::FreeRecord f;
       PTDB_RETURN_IF_ERROR(ReadFree(cur, &f));
+      // Unlinking and moving it find its list by the bucket it names.
+      if (FreeBucket(f) != b) {
+        return Err(Error::kCorrupt, "free record at %llu on list %u says it belongs on list %u",
+                   (unsigned long long)cur, b, FreeBucket(f));
+      }
       const uint64_t have = FreeLen(f);
       if (have < len) {
         cur = f.next;

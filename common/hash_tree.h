@@ -323,9 +323,16 @@ Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
                (unsigned long long)rec_off);
   }
   PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, info));
-  std::string buf(info.key_len, '\0');
+  // A buffer only for storage that copies; keys that fit stay off the heap.
+  char small[64];
+  std::string large;
+  char* buf = small;
+  if (info.key_len > sizeof(small)) {
+    large.resize(info.key_len);
+    buf = large.data();
+  }
   const void* p = nullptr;
-  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, buf.data(), &p));
+  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, buf, &p));
   *h = hasher_(hash_ctx_, p, info.key_len);
   return Status::OK();
 }

@@ -57,7 +57,8 @@ class HeldList {
   }
 
  private:
-  static constexpr uint32_t kInline = 8;
+  // A commit applying in place holds the transaction lock and each group it changes.
+  static constexpr uint32_t kInline = 16;
 
   void Grow() {
     const uint32_t capacity = capacity_ * 2;
@@ -94,9 +95,11 @@ const char* KindName(LockKind k) {
   return "?";
 }
 
+// Newest first: locks are mostly released in the reverse order they were taken.
 Held* Find(uint64_t set, LockId id) {
-  for (Held& h : t_held) {
-    if (h.set == set && h.id == id) return &h;
+  for (Held* h = t_held.end(); h != t_held.begin();) {
+    --h;
+    if (h->set == set && h->id == id) return h;
   }
   return nullptr;
 }
@@ -115,6 +118,7 @@ Status LockSet::Lock(const void* owner, LockId id, LockType type, bool wait) {
   const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
   const Held* all = nullptr;
   const Held* above = nullptr;  // a held lock that ranks after id
+  bool later_group = false;     // a hash group after id is held (id a hash group too)
   for (const Held& h : t_held) {
     if (h.set != id_) continue;
     if (h.fork_generation != gen) {
@@ -140,6 +144,10 @@ Status LockSet::Lock(const void* owner, LockId id, LockType type, bool wait) {
     if (h.id.kind > id.kind || (h.id.kind == id.kind && h.id.kind != LockKind::kHashGroup)) {
       above = &h;
     }
+    if (h.id.kind == LockKind::kHashGroup && id.kind == LockKind::kHashGroup &&
+        h.id.index > id.index) {
+      later_group = true;
+    }
   }
   if (all != nullptr && (id.kind == LockKind::kHashGroup || id.kind == LockKind::kFreeZone)) {
     if (all->owner != owner) {
@@ -158,15 +166,9 @@ Status LockSet::Lock(const void* owner, LockId id, LockType type, bool wait) {
     return Err(Error::kLock, "lock order: %s lock %u requested while holding %s lock %u",
                KindName(id.kind), id.index, KindName(above->id.kind), above->id.index);
   }
-  if (id.kind == LockKind::kHashGroup) {
-    // A second hash group: waiting is safe only in ascending order; otherwise take it
-    // only if it is free now.
-    for (const Held& h : t_held) {
-      if (h.set == id_ && h.id.kind == LockKind::kHashGroup && h.id.index > id.index) {
-        wait = false;
-      }
-    }
-  }
+  // A second hash group: waiting is safe only in ascending order; otherwise take it only
+  // if it is free now.
+  if (later_group) wait = false;
   Status st = id.kind == LockKind::kAllRecord ? primitive_->LockAllRecord(type)
                                               : primitive_->Lock(id, type, wait);
   if (!st.ok()) return st;

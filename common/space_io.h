@@ -9,9 +9,12 @@
 
 namespace ptdb {
 
+// These are the engine's most frequent calls (list links, slots, headers): always inlined,
+// so over a mapping each is a bounds check and a load or store.
+
 // Copies a trivially copyable T from `off`.
 template <class S, class T>
-inline Status ReadStruct(S* s, uint64_t off, T* out) {
+[[gnu::always_inline]] inline Status ReadStruct(S* s, uint64_t off, T* out) {
   const void* p = nullptr;
   Status st = s->Read(off, sizeof(T), out, &p);
   if (st.ok() && p != out) std::memcpy(out, p, sizeof(T));
@@ -19,12 +22,12 @@ inline Status ReadStruct(S* s, uint64_t off, T* out) {
 }
 
 template <class S>
-inline Status ReadWord(S* s, uint64_t off, uint64_t* v) {
+[[gnu::always_inline]] inline Status ReadWord(S* s, uint64_t off, uint64_t* v) {
   return ReadStruct(s, off, v);
 }
 
 template <class S>
-inline Status WriteWord(S* s, uint64_t off, uint64_t v) {
+[[gnu::always_inline]] inline Status WriteWord(S* s, uint64_t off, uint64_t v) {
   return s->Write(off, &v, sizeof(v));
 }
 

@@ -89,7 +89,10 @@ Status FileTransaction::BuildBundle() {
   PTDB_RETURN_IF_ERROR(ReadWord(view_, offsetof(format::Header, tx_counter), &last));
   counter_ = last + 1;
   PTDB_RETURN_IF_ERROR(WriteWord(view_, offsetof(format::Header, tx_counter), counter_));
-  BundleWriter writer(counter_);
+  // Room for what most commits need (a run's bytes, its 16-byte entry, padding, and a
+  // run or two per dirty page); a bigger bundle only grows the buffer.
+  BundleWriter writer(counter_,
+                      sizeof(BundleHeader) + overlay_->dirty_pages() * (TxOverlay::kPageSize + 32));
   PTDB_RETURN_IF_ERROR(overlay_->ForEachChange([&](uint64_t off, const uint8_t* p, size_t len) {
     writer.Add(off, p, len);
     return Status::OK();
@@ -187,10 +190,13 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
   std::bitset<format::kTopGroups> changed;
   if (locks != nullptr && locks->FewGroupsCheaperThanAll() && !locks->HoldsRecordLocks(owner) &&
       view_->TxChangedGroups(&changed)) {
-    for (unsigned g = 0; g < format::kTopGroups; g++) {
-      if (!changed.test(g)) continue;
-      groups.push_back(g);
-      mask[g / 64] |= uint64_t(1) << (g % 64);
+    groups.reserve(changed.count());
+    const std::bitset<format::kTopGroups> word_bits(~uint64_t(0));
+    for (unsigned w = 0; w < format::kTopGroups / 64; w++) {
+      mask[w] = ((changed >> (64 * w)) & word_bits).to_ullong();
+      for (uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
+        groups.push_back(64 * w + unsigned(__builtin_ctzll(bits)));
+      }
     }
   }
   // Read-only transactions see no change at all until they end: we wait for them.

@@ -94,14 +94,6 @@ Status MutexArea::Lock(unsigned slot, bool wait, bool* holder_died) {
   }
 }
 
-bool MutexArea::MaybeHeld(unsigned slot) const {
-  // glibc keeps the futex word first: 0 when free, else the holder's TID and flags (a
-  // dead holder's too). That is the kernel's robust-futex ABI, so it cannot move.
-  static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0);
-  const int* word = reinterpret_cast<const int*>(Slot(base_, slot));
-  return __atomic_load_n(word, __ATOMIC_SEQ_CST) != 0;
-}
-
 Status MutexArea::Unlock(unsigned slot) {
   if (slot >= kSlots) {
     return Status(Error::kEinval, "mutex slot " + std::to_string(slot) + " out of range");

@@ -25,10 +25,11 @@ Status WriteHeaderWord(CommitIo* io, size_t field, uint64_t v) {
 
 }  // namespace
 
-BundleWriter::BundleWriter(uint64_t counter) {
+BundleWriter::BundleWriter(uint64_t counter, size_t expected_bytes) {
   BundleHeader h{};
   h.magic = kBundleMagic;
   h.counter = counter;
+  buf_.reserve(std::max(sizeof(h), expected_bytes));
   buf_.assign(reinterpret_cast<const char*>(&h), sizeof(h));
 }
 
@@ -51,7 +52,7 @@ void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
   last_end_ = off + len;
 }
 
-const std::string& BundleWriter::Finish(uint64_t new_size) {
+std::string BundleWriter::Finish(uint64_t new_size) {
   BundleHeader h;
   std::memcpy(&h, buf_.data(), sizeof(h));
   h.len = buf_.size();
@@ -60,7 +61,7 @@ const std::string& BundleWriter::Finish(uint64_t new_size) {
   std::memcpy(buf_.data(), &h, sizeof(h));
   h.checksum = XXH64(buf_.data() + kChecksumFrom, buf_.size() - kChecksumFrom, 0);
   std::memcpy(buf_.data(), &h, sizeof(h));
-  return buf_;
+  return std::move(buf_);
 }
 
 Status ReadBundle(CommitIo* io, uint64_t off, Bundle* bundle, bool* valid) {

@@ -33,11 +33,13 @@ inline constexpr uint64_t kBundleMagic = 0x3176637262647470ULL;  // "ptdbrcv1"
 
 class BundleWriter {
  public:
-  explicit BundleWriter(uint64_t counter);
+  // `expected_bytes`: room to reserve, so the bundle is not copied as it grows.
+  explicit BundleWriter(uint64_t counter, size_t expected_bytes = 0);
   // Adds a run of new bytes; a run that starts where the last one ended joins it.
   void Add(uint64_t off, const void* bytes, size_t len);
-  // Seals the bundle (length, checksum) for a file of new_size bytes.
-  const std::string& Finish(uint64_t new_size);
+  // Seals the bundle (length, checksum) for a file of new_size bytes and hands it over;
+  // the writer is spent.
+  std::string Finish(uint64_t new_size);
   size_t entries() const { return entries_; }
 
  private:

@@ -44,15 +44,10 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
 
 Status TxOverlay::Fill(Page* p) {
   const uint64_t base = p->number * kPageSize;
-  for (size_t w = 0; w < kWords;) {
-    if (p->Written(w)) {
-      w++;
-      continue;
-    }
-    size_t end = w + 1;
-    while (end < kWords && !p->Written(end)) end++;
+  for (size_t w = p->NextUnwritten(0); w < kWords;) {
+    const size_t end = p->NextWritten(w);
     PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * w, 8 * (end - w), p->bytes + 8 * w));
-    w = end;
+    w = p->NextUnwritten(end);
   }
   p->filled = true;
   return Status::OK();

@@ -33,7 +33,9 @@ class TxOverlay {
   using BaseMap = std::function<const uint8_t*()>;
 
   TxOverlay(uint64_t size, BaseRead base, BaseMap map = nullptr)
-      : base_size_(size), size_(size), base_(std::move(base)), map_(std::move(map)) {}
+      : base_size_(size), size_(size), base_(std::move(base)), map_(std::move(map)) {
+    pages_.reserve(kChunkPages);  // a small transaction's pages without regrowing
+  }
 
   // The file as the transaction sees it, and as it was when it began.
   uint64_t size() const { return size_; }
@@ -112,16 +114,26 @@ class TxOverlay {
     bool filled = false;
 
     void MarkWritten(uint64_t in_page, size_t len) {
-      for (uint64_t w = in_page / 8; w <= (in_page + len - 1) / 8; w++) {
-        written[w / 64] |= uint64_t(1) << (w % 64);
+      const size_t first = size_t(in_page / 8), last = size_t((in_page + len - 1) / 8);
+      for (size_t w = first / 64; w <= last / 64; w++) {
+        const unsigned lo = w == first / 64 ? first % 64 : 0;
+        const unsigned hi = w == last / 64 ? last % 64 : 63;
+        written[w] |= (~uint64_t(0) >> (63 - hi)) & (~uint64_t(0) << lo);
       }
     }
     bool Written(size_t word) const { return (written[word / 64] >> (word % 64)) & 1; }
     // The first written word at or after `word`, or kWords.
-    size_t NextWritten(size_t word) const {
+    size_t NextWritten(size_t word) const { return Next(word, 0); }
+    // The first word not written at or after `word`, or kWords.
+    size_t NextUnwritten(size_t word) const { return Next(word, ~uint64_t(0)); }
+
+   private:
+    // The first word at or after `word` whose bit, flipped by `flip`, is set.
+    size_t Next(size_t word, uint64_t flip) const {
+      if (word >= kWords) return kWords;
       for (size_t w = word / 64; w < kWords / 64; w++) {
-        const uint64_t bits =
-            word / 64 == w ? written[w] >> (word % 64) << (word % 64) : written[w];
+        const uint64_t all = written[w] ^ flip;
+        const uint64_t bits = word / 64 == w ? all >> (word % 64) << (word % 64) : all;
         if (bits != 0) return w * 64 + size_t(__builtin_ctzll(bits));
       }
       return kWords;
