@@ -93,13 +93,13 @@ Status FileView::Lock(LockId id, LockType type) {
 Status FileView::Acquire(LockId id, LockType type) {
   NoteTxWriteLock(id, type);
   if (locks_ == nullptr) return Status::OK();
-  const bool fresh = !locks_->Holds(owner_, id);
   const bool guards_records = id.kind == LockKind::kHashGroup || id.kind == LockKind::kAllRecord;
-  if (tx_ == nullptr && fresh && type == LockType::kWrite && guards_records) {
-    return LockForPlainWrite(id);
-  }
+  // Whether the lock is new to this thread matters only for the locks that guard records
+  // (a free-zone lock, taken by every allocation, skips the search).
+  const bool fresh = guards_records && !locks_->Holds(owner_, id);
+  if (tx_ == nullptr && fresh && type == LockType::kWrite) return LockForPlainWrite(id);
   PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, type));
-  if (tx_ != nullptr || !fresh || !guards_records) return Status::OK();
+  if (tx_ != nullptr || !fresh) return Status::OK();
   return AfterFreshReadLock(id, type);
 }
 
@@ -151,7 +151,6 @@ Status FileView::RefreshIfGrown() {
 }
 
 Status FileView::LockForPlainWrite(LockId id) {
-  const bool holds_others = locks_->HoldsAny(owner_);
   for (;;) {
     PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, LockType::kWrite));
     // Pairs with the fence a transaction or reader makes between setting its flag and
@@ -179,7 +178,9 @@ Status FileView::LockForPlainWrite(LockId id) {
     }
     (void)locks_->Unlock(owner_, id, LockType::kWrite);
     PTDB_RETURN_IF_ERROR(st);
-    if (holds_others) {
+    // Asked only now, on the slow path: with `id` (fresh) given back, what we hold is
+    // what we held before.
+    if (locks_->HoldsAny(owner_)) {
       // Waiting for the transaction while holding a lock it may need could deadlock.
       return Err(Error::kLock, readers ? "a read-only transaction is in progress; release your "
                                          "locks and retry"

@@ -42,10 +42,6 @@ class MutexAttr {
   int rc_;
 };
 
-pthread_mutex_t* Slot(uint8_t* base, unsigned slot) {
-  return reinterpret_cast<pthread_mutex_t*>(base + uint64_t(slot) * MutexArea::kSlotSize);
-}
-
 }  // namespace
 
 Status MutexArea::Initialize() {
@@ -57,23 +53,16 @@ Status MutexArea::Initialize() {
   // process that is gone) is meaningless now: start from zeroes.
   std::memset(base_, 0, kSize);
   for (unsigned i = 0; i < kSlots; i++) {
-    if (int rc = pthread_mutex_init(Slot(base_, i), attr.get())) {
+    if (int rc = pthread_mutex_init(Slot(i), attr.get())) {
       return Status(Error::kLock, Errno("pthread_mutex_init", i, rc));
     }
   }
   return Status::OK();
 }
 
-Status MutexArea::Lock(unsigned slot, bool wait, bool* holder_died) {
-  if (holder_died != nullptr) *holder_died = false;
-  if (slot >= kSlots) {
-    return Status(Error::kEinval, "mutex slot " + std::to_string(slot) + " out of range");
-  }
-  pthread_mutex_t* m = Slot(base_, slot);
-  const int rc = wait ? pthread_mutex_lock(m) : pthread_mutex_trylock(m);
+Status MutexArea::LockFailed(unsigned slot, int rc, bool* holder_died) {
+  pthread_mutex_t* m = Slot(slot);
   switch (rc) {
-    case 0:
-      return Status::OK();
     case EOWNERDEAD:
       // We own it now. Whether the data it guarded is whole is the caller's question
       // (holder_died); the mutex itself goes on working for everyone.
@@ -94,16 +83,15 @@ Status MutexArea::Lock(unsigned slot, bool wait, bool* holder_died) {
   }
 }
 
-Status MutexArea::Unlock(unsigned slot) {
-  if (slot >= kSlots) {
-    return Status(Error::kEinval, "mutex slot " + std::to_string(slot) + " out of range");
-  }
-  const int rc = pthread_mutex_unlock(Slot(base_, slot));
-  if (rc == 0) return Status::OK();
+Status MutexArea::UnlockFailed(unsigned slot, int rc) {
   if (rc == EPERM) {
     return Status(Error::kLock, "mutex " + std::to_string(slot) + " not held by this thread");
   }
   return Status(Error::kLock, Errno("pthread_mutex_unlock", slot, rc));
+}
+
+Status MutexArea::OutOfRange(unsigned slot) {
+  return Status(Error::kEinval, "mutex slot " + std::to_string(slot) + " out of range");
 }
 
 }  // namespace ptdb

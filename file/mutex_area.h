@@ -37,8 +37,24 @@ class MutexArea {
   // Without wait, a held mutex gives Status::WouldBlock. A mutex whose holder died is
   // taken and made consistent (*holder_died set when given). The calling thread holding
   // it already gives kLock.
-  Status Lock(unsigned slot, bool wait, bool* holder_died = nullptr);
-  Status Unlock(unsigned slot);
+  Status Lock(unsigned slot, bool wait, bool* holder_died = nullptr) {
+    if (holder_died != nullptr) *holder_died = false;
+    if (slot < kSlots) {
+      pthread_mutex_t* m = Slot(slot);
+      const int rc = wait ? pthread_mutex_lock(m) : pthread_mutex_trylock(m);
+      if (rc == 0) return Status::OK();
+      return LockFailed(slot, rc, holder_died);
+    }
+    return OutOfRange(slot);
+  }
+  Status Unlock(unsigned slot) {
+    if (slot < kSlots) {
+      const int rc = pthread_mutex_unlock(Slot(slot));
+      if (rc == 0) return Status::OK();
+      return UnlockFailed(slot, rc);
+    }
+    return OutOfRange(slot);
+  }
   // Whether the mutex may be held right now (its futex word is not zero), without
   // taking it. A caller that stored a flag before asking (with a full fence) knows that a
   // later holder sees the flag, as taking the mutex is a full barrier. Inline: a
@@ -47,11 +63,19 @@ class MutexArea {
     // glibc keeps the futex word first: 0 when free, else the holder's TID and flags (a
     // dead holder's too). That is the kernel's robust-futex ABI, so it cannot move.
     static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0);
-    const int* word = reinterpret_cast<const int*>(base_ + uint64_t(slot) * kSlotSize);
+    const int* word = reinterpret_cast<const int*>(Slot(slot));
     return __atomic_load_n(word, __ATOMIC_SEQ_CST) != 0;
   }
 
  private:
+  pthread_mutex_t* Slot(unsigned slot) const {
+    return reinterpret_cast<pthread_mutex_t*>(base_ + uint64_t(slot) * kSlotSize);
+  }
+  // What Lock and Unlock make of anything but success (out of line: rare).
+  Status LockFailed(unsigned slot, int rc, bool* holder_died);
+  Status UnlockFailed(unsigned slot, int rc);
+  static Status OutOfRange(unsigned slot);
+
   uint8_t* base_;
 };
 
