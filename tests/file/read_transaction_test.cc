@@ -1,7 +1,8 @@
 // Read-only transactions between threads and processes: a reader sees one state across
 // many reads, other readers go on, writers (plain stores, a write chainlock, a commit's
 // apply) wait for it to end, a dead reader holds no one up, and the reader's own thread
-// may not write. Also the writer gate seen through a write chainlock. Every wait that
+// may not write. Also the writer gate seen through a write chainlock, and a store under
+// a chainlock refused while a transaction waits for that chainlock. Every wait that
 // must happen is shown by a flag the waiting thread sets after it returns, checked while
 // the reason to wait still holds; every test runs under an alarm.
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include "ptdb/db.h"
 #include "tests/conformance/test_util.h"
+#include "tests/support/lock_agent.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb {
@@ -211,6 +213,40 @@ TEST_P(ReadTransactionTest, AWriteChainlockWaitsForAnOpenTransaction) {
   other.join();
   EXPECT_EQ(Get(reader_.get(), "k"), "under the chainlock");
   EXPECT_EQ(Get(reader_.get(), "t"), "in the transaction");
+  PTDB_EXPECT_OK(reader_->Check());
+}
+
+TEST_P(ReadTransactionTest, AStoreUnderAChainlockWhileATransactionWaitsToStartIsRefused) {
+  // A transaction closes the writer gate, then waits for every group, the chainlock's
+  // too. A store under the chainlock into a later group must fail at once: waiting for
+  // the transaction, which waits for the chainlock, would never end.
+  std::string held, later;
+  for (int i = 0; held.empty() || later.empty(); i++) {
+    const std::string key = "key" + std::to_string(i);
+    const unsigned group = test::HashGroupOf(path_, key);
+    if (held.empty() && group < 64) {
+      held = key;
+    } else if (!held.empty() && group > test::HashGroupOf(path_, held)) {
+      later = key;
+    }
+  }
+  PTDB_ASSERT_OK(writer_->ChainLock(held));
+  std::atomic<bool> started{false};
+  std::thread tx([&] {
+    EXPECT_TRUE(reader_->TransactionStart().ok());
+    started = true;
+    EXPECT_TRUE(reader_->TransactionCommit().ok());
+  });
+  std::this_thread::sleep_for(milliseconds(150));
+  EXPECT_FALSE(started) << "a transaction started while another handle held a group";
+  const Status st = writer_->Store(later, "refused");
+  EXPECT_EQ(st.code(), Error::kLock) << st.ToString();
+  EXPECT_NE(st.message().find("transaction is in progress"), std::string_view::npos)
+      << st.ToString();
+  PTDB_ASSERT_OK(writer_->ChainUnlock(held));
+  tx.join();
+  EXPECT_TRUE(started);
+  EXPECT_TRUE(reader_->Fetch(later, nullptr).IsNoExist());
   PTDB_EXPECT_OK(reader_->Check());
 }
 
