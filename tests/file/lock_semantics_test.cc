@@ -1,6 +1,6 @@
-// The lock API's rules as one process sees them, in both lock modes: nesting, read versus
-// write, lock order, read-only and kNoLock handles, two handles of one file in one thread
-// (an error at once, never a hang), closing a handle that holds a lock, and fork.
+// The lock API's rules as one process sees them, in both lock modes: nesting, many locks
+// at once, read versus write, lock order, read-only and kNoLock handles, two handles of one file in
+// one thread (an error at once, never a hang), closing a handle that holds a lock, and fork.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ptdb/db.h"
 #include "tests/conformance/test_util.h"
@@ -115,6 +117,43 @@ TEST_P(LockSemanticsTest, ChainLockNests) {
   PTDB_ASSERT_OK(db_->ChainUnlock("key"));
   PTDB_EXPECT_OK(second->Fetch("key", &value));
   EXPECT_EQ(db_->ChainUnlock("key").code(), Error::kLock) << "a third unlock of two locks";
+}
+
+TEST_P(LockSemanticsTest, ManyChainLocksAtOnceAreHeldAndReleasedEachOnItsOwn) {
+  // One key in each of 40 groups, in ascending group order (the order in which waiting
+  // is safe): more locks than a thread's list of held locks keeps inline.
+  std::map<unsigned, std::string> by_group;
+  for (int i = 0; by_group.size() < 40; i++) {
+    const std::string key = "many" + std::to_string(i);
+    by_group.emplace(HashGroupOf(path_, key), key);
+  }
+  std::vector<std::string> keys;
+  for (const auto& [group, key] : by_group) keys.push_back(key);
+  std::unique_ptr<Db> second;
+  ASSERT_NO_FATAL_FAILURE(Open(&second));
+  std::string value;
+  for (const std::string& key : keys) PTDB_ASSERT_OK(db_->ChainLock(key));
+  for (const std::string& key : keys) {
+    PTDB_EXPECT_OK(db_->Store(key, "under " + key));
+    EXPECT_EQ(second->Fetch(key, &value).code(), Error::kLock) << key << " is not held";
+  }
+  // Every other one first, then the rest newest first: each unlock releases its own.
+  for (size_t i = 0; i < keys.size(); i += 2) PTDB_ASSERT_OK(db_->ChainUnlock(keys[i]));
+  for (size_t i = 0; i < keys.size(); i++) {
+    const Status st = second->Fetch(keys[i], &value);
+    if (i % 2 == 0) {
+      PTDB_EXPECT_OK(st);
+      EXPECT_EQ(value, "under " + keys[i]);
+    } else {
+      EXPECT_EQ(st.code(), Error::kLock) << keys[i] << " was released with another";
+    }
+  }
+  for (size_t i = keys.size(); i-- > 0;) {
+    if (i % 2 == 1) PTDB_ASSERT_OK(db_->ChainUnlock(keys[i]));
+  }
+  for (const std::string& key : keys) PTDB_EXPECT_OK(second->Fetch(key, &value));
+  EXPECT_EQ(db_->ChainUnlock(keys[0]).code(), Error::kLock) << "an unlock of a lock not held";
+  PTDB_EXPECT_OK(db_->Check());
 }
 
 TEST_P(LockSemanticsTest, ChainLockReadNests) {
