@@ -933,15 +933,31 @@ INSTANTIATE_TEST_SUITE_P(Shapes, FaultInjectionTest, ::testing::ValuesIn([] {
                          }()),
                          ParamName);
 
-// Prepare makes the bundle durable; a cancel after it must still cancel, now and after
-// a reopen (recovery must not replay a bundle whose transaction was cancelled).
-TEST(FaultInjection, CancelAfterPrepareStaysCancelled) {
+// The scenarios below: one fresh database (db, at path), reopened as a test needs; a
+// test that routes its commits through the injector has that undone afterwards.
+class FaultInjection : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(Open(path, O_RDWR | O_CREAT | O_TRUNC)); }
+  void TearDown() override {
+    TheInjector().Disarm();
+    SetCommitIoFactoryForTesting(nullptr);
+  }
+  // Closes db and opens `file` in its place.
+  void Open(const std::string& file, int open_flags = O_RDWR) {
+    db.reset();
+    Options o;
+    o.open_flags = open_flags;
+    PTDB_ASSERT_OK(Db::Open(file, o, &db));
+  }
+
   test::TempDir dir;
   const std::string path = dir.File("db.ptdb");
-  Options o;
-  o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
   std::unique_ptr<Db> db;
-  PTDB_ASSERT_OK(Db::Open(path, o, &db));
+};
+
+// Prepare makes the bundle durable; a cancel after it must still cancel, now and after
+// a reopen (recovery must not replay a bundle whose transaction was cancelled).
+TEST_F(FaultInjection, CancelAfterPrepareStaysCancelled) {
   for (int i = 0; i < 50; i++) PTDB_ASSERT_OK(db->Store(Key(i), Value(i, 0, 40)));
   State before;
   PTDB_ASSERT_OK(ReadState(db.get(), &before));
@@ -956,9 +972,7 @@ TEST(FaultInjection, CancelAfterPrepareStaysCancelled) {
   const std::string image = ReadFileBytes(path);
   PTDB_ASSERT_OK(db->Store("plain", "after the cancel"));
   now.dump["plain"] = "after the cancel";
-  db.reset();
-  o.open_flags = O_RDWR;
-  PTDB_ASSERT_OK(Db::Open(path, o, &db));
+  ASSERT_NO_FATAL_FAILURE(Open(path));
   State got;
   PTDB_ASSERT_OK(ReadState(db.get(), &got));
   EXPECT_TRUE(got == now) << "after a plain write and a reopen: " << got.dump.size()
@@ -966,7 +980,7 @@ TEST(FaultInjection, CancelAfterPrepareStaysCancelled) {
   db.reset();
   const std::string cut = dir.File("cut.ptdb");
   WriteFileBytes(cut, image);
-  PTDB_ASSERT_OK(Db::Open(cut, o, &db));
+  ASSERT_NO_FATAL_FAILURE(Open(cut));
   PTDB_ASSERT_OK(ReadState(db.get(), &got));
   EXPECT_TRUE(got == before) << "after a power cut: " << got.dump.size() << " records, wanted "
                              << before.dump.size();
@@ -976,14 +990,8 @@ TEST(FaultInjection, CancelAfterPrepareStaysCancelled) {
 // so: the bundle is whole and may be replayed. The file must not be left with it pending
 // under later writes: the handle's next write replays it first, and the file stays
 // whole, holding the transaction and the later write, now and after a reopen.
-TEST(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
-  test::TempDir dir;
-  const std::string path = dir.File("db.ptdb");
+TEST_F(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
   InstallInjector();
-  Options o;
-  o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
-  std::unique_ptr<Db> db;
-  PTDB_ASSERT_OK(Db::Open(path, o, &db));
   Dump model;
   for (int i = 0; i < 50; i++) {
     PTDB_ASSERT_OK(db->Store(Key(i), Value(i, 0, 40)));
@@ -1006,9 +1014,7 @@ TEST(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
   State got;
   PTDB_ASSERT_OK(ReadState(db.get(), &got));
   EXPECT_EQ(got.dump, model) << "the handle";
-  db.reset();
-  o.open_flags = O_RDWR;
-  PTDB_ASSERT_OK(Db::Open(path, o, &db));
+  ASSERT_NO_FATAL_FAILURE(Open(path));
   PTDB_ASSERT_OK(ReadState(db.get(), &got));
   EXPECT_EQ(got.dump, model) << "after a reopen";
 }
@@ -1018,14 +1024,8 @@ TEST(FaultInjection, ACancelThatCannotForgetItsBundleLeavesAWholeFile) {
 // cannot undo the plain write), which must not leave the commit depending on unsynced
 // bytes. The power goes after the plain write has marked the bundle replayed, with only
 // the header's first sector written back since the last sync.
-TEST(FaultInjection, CommitSurvivesPowerCutAfterAPlainWrite) {
-  test::TempDir dir;
-  const std::string path = dir.File("db.ptdb");
+TEST_F(FaultInjection, CommitSurvivesPowerCutAfterAPlainWrite) {
   InstallInjector();
-  Options o;
-  o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
-  std::unique_ptr<Db> db;
-  PTDB_ASSERT_OK(Db::Open(path, o, &db));
   for (int i = 0; i < 100; i++) PTDB_ASSERT_OK(db->Store(Key(i), Value(i, 0, 40)));
   ASSERT_EQ(fdatasync(db->Fd()), 0);
   // Every sync from here on is recorded: the commit's, and any the plain write makes.
