@@ -81,7 +81,7 @@ std::vector<Extent> FileView::Extents() {
   return {Extent{fs_->space_start(), end - fs_->space_start()}};
 }
 
-Status FileView::Lock(LockId id, LockType type) {
+Status FileView::LockSlow(LockId id, LockType type) {
   if (tx_ == nullptr) PTDB_RETURN_IF_ERROR(RecoverIfPending());
   if (locks_ == nullptr || StagedAlone(id)) {
     NoteTxWriteLock(id, type);
