@@ -531,15 +531,7 @@ Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
         if (collect) {
           tracked = GroupChangeToken(s_, g, &token, 0);
           walker.Start(g);
-          for (;;) {
-            uint64_t group_off, e;
-            bool done;
-            PTDB_RETURN_IF_ERROR(walker.Next(&group_off, &e, &done));
-            if (done) break;
-            auto& entry = entries.emplace_back();
-            entry.first = e;
-            walker.GetTrail(&entry.second);
-          }
+          PTDB_RETURN_IF_ERROR(walker.Collect(&entries));
         } else {
           uint64_t now;
           recheck = !tracked || LocalWriteEpoch() != collect_epoch ||
@@ -651,9 +643,9 @@ Status Engine<S>::KeyFromGroup(HashWalker<S>* walker, unsigned group, std::strin
 
 template <class S>
 Status Engine<S>::KeyInGroup(HashWalker<S>* walker, std::string* key, bool* found) {
-  uint64_t slot, e;
+  uint64_t e;
   bool done;
-  PTDB_RETURN_IF_ERROR(walker->Next(&slot, &e, &done));
+  PTDB_RETURN_IF_ERROR(walker->Next(&e, &done));
   *found = !done;
   return done ? Status::OK() : ReadKey(format::EntryOffset(e), key);
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "common/format.h"
 #include "common/hash_tree.h"
@@ -13,12 +15,12 @@
 namespace ptdb {
 
 // Walks the records of one top-level group depth-first, in slot order. Next() yields
-// each record entry with the offset of its group. A path from Locate resumes a walk
-// just after (or, for a missing key, at) the key's position.
+// one record entry at a time, Collect() all the rest with their trails. A path from
+// Locate resumes a walk just after (or, for a missing key, at) the key's position.
 //
 // Each table's slots are read once, when the walk enters it (a pointer into the map, or
-// a copy). REQUIRES: nothing writes to the database between Start/Resume and the last
-// Next of a walk; traverse collects a whole group before it calls back, and asks
+// a copy). REQUIRES: nothing writes to the database between Start/Resume and the end
+// of a walk; traverse collects a whole group before it calls back, and asks
 // Holds() before each visit whether the entry is still where its trail leads.
 template <class S>
 class HashWalker {
@@ -42,6 +44,7 @@ class HashWalker {
     depth_ = 1;
     frames_[0] = {format::kTopHashOffset + uint64_t(group) * 64, format::kGroupSlots, 0, false,
                   nullptr};
+    SyncTrail();
   }
   void Resume(const HashLocation& loc) {
     depth_ = loc.depth;
@@ -50,6 +53,7 @@ class HashWalker {
       frames_[i] = {st.slots_off, st.nslots, st.index + 1, st.chain, nullptr};
     }
     if (!loc.found && depth_ > 0) frames_[depth_ - 1].next--;  // the missing key's spot
+    SyncTrail();
   }
 
   // Chain links followed so far. A FirstKey/NextKey iteration is many short walks: it
@@ -57,55 +61,28 @@ class HashWalker {
   uint64_t chain_links() const { return chain_links_; }
   void set_chain_links(uint64_t n) { chain_links_ = n; }
 
-  // Yields the next record entry and the offset of the 8-slot group (or chain link)
-  // holding it. Sets *done when the top-level group is exhausted.
-  Status Next(uint64_t* group_off, uint64_t* entry, bool* done) {
-    while (depth_ > 0) {
-      Frame& f = frames_[depth_ - 1];
-      if (f.next >= f.nslots) {
-        if (f.chain) {
-          uint64_t next_link;
-          PTDB_RETURN_IF_ERROR(ReadWord(s_, f.slots_off + 8 * format::kChainSlots, &next_link));
-          if (next_link % format::kRecordAlign != 0) {
-            return Err(Error::kCorrupt, "hash chain link at %llu is not aligned",
-                       (unsigned long long)next_link);
-          }
-          if (next_link != 0) {
-            if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
-              return Err(Error::kCorrupt, "hash chain loops");
-            }
-            const uint32_t hops = f.hops + 1;
-            f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true,
-                 nullptr};
-            f.hops = hops;
-            continue;
-          }
-        }
-        depth_--;
-        continue;
-      }
-      if (f.slots == nullptr) PTDB_RETURN_IF_ERROR(LoadSlots(depth_ - 1));
-      const uint64_t e = f.slots[f.next++];
-      if (e == 0) continue;
-      if (!format::EntryIsSubHash(e)) {
-        *group_off = f.slots_off + 64 * ((f.next - 1) / format::kGroupSlots);
-        *entry = e;
-        *done = false;
-        return Status::OK();
-      }
-      PTDB_RETURN_IF_ERROR(Descend(format::EntryOffset(e)));
-    }
-    *done = true;
-    return Status::OK();
+  // Yields the next record entry. Sets *done when the top-level group is exhausted.
+  Status Next(uint64_t* entry, bool* done) {
+    return Walk(
+        [entry](uint64_t e) {
+          *entry = e;
+          return true;
+        },
+        done);
   }
 
-  // Writes the trail to the entry Next yielded last. REQUIRES: a walk from Start, not
-  // Resume. In place, not returned: a traverse stores one per record, and copying a
-  // trail just assembled byte by byte stalled on every one (a wide load of narrow stores).
-  void GetTrail(Trail* t) const {
-    t->levels = uint8_t(depth_ - 1);
-    for (unsigned i = 0; i + 1 < depth_; i++) t->index[i] = uint8_t(frames_[i].next - 1);
-    t->hops = frames_[depth_ - 1].hops;
+  // Appends every record entry left in the group, each with its trail (a traverse
+  // collecting a group): one call, not one per entry. REQUIRES: a walk from Start, not
+  // Resume. The trail is kept up to date as the walk enters and leaves tables
+  // (SyncTrail), so each entry copies it instead of assembling it.
+  Status Collect(std::vector<std::pair<uint64_t, Trail>>* out) {
+    bool done;
+    return Walk(
+        [this, out](uint64_t e) {
+          out->emplace_back(e, trail_);
+          return false;
+        },
+        &done);
   }
 
   // Whether `entry` is still in top-level group `group` where `trail` leads, following
@@ -169,13 +146,68 @@ class HashWalker {
     uint32_t hops = 0;      // chain links followed from the first (chain)
   };
 
+  // Visits the record entries from where the walk stands, in slot order, until
+  // visit(entry) returns true (*done false, the walk resumable after it) or the group
+  // is exhausted (*done true).
+  template <class Visit>
+  Status Walk(Visit&& visit, bool* done) {
+    while (depth_ > 0) {
+      Frame& f = frames_[depth_ - 1];
+      if (f.next >= f.nslots) {
+        if (f.chain) {
+          uint64_t next_link;
+          PTDB_RETURN_IF_ERROR(ReadWord(s_, f.slots_off + 8 * format::kChainSlots, &next_link));
+          if (next_link % format::kRecordAlign != 0) {
+            return Err(Error::kCorrupt, "hash chain link at %llu is not aligned",
+                       (unsigned long long)next_link);
+          }
+          if (next_link != 0) {
+            if (++chain_links_ > s_->size() / (format::kUsedHeaderSize + format::kChainDataLen)) {
+              return Err(Error::kCorrupt, "hash chain loops");
+            }
+            const uint32_t hops = f.hops + 1;
+            f = {next_link + format::kUsedHeaderSize, unsigned(format::kChainSlots), 0, true,
+                 nullptr};
+            f.hops = hops;
+            SyncTrail();
+            continue;
+          }
+        }
+        depth_--;
+        if (depth_ > 0) SyncTrail();
+        continue;
+      }
+      if (f.slots == nullptr) PTDB_RETURN_IF_ERROR(LoadSlots(depth_ - 1));
+      const uint64_t e = f.slots[f.next++];
+      if (e == 0) continue;
+      if (!format::EntryIsSubHash(e)) {
+        if (!visit(e)) continue;
+        *done = false;
+        return Status::OK();
+      }
+      PTDB_RETURN_IF_ERROR(Descend(format::EntryOffset(e)));
+    }
+    *done = true;
+    return Status::OK();
+  }
+
+  // The trail to the deepest table: its level, the slot taken in each table above it,
+  // and the chain links followed to it. Only entering or leaving a table changes it.
+  void SyncTrail() {
+    trail_.levels = uint8_t(depth_ - 1);
+    for (unsigned i = 0; i + 1 < depth_; i++) trail_.index[i] = uint8_t(frames_[i].next - 1);
+    trail_.hops = frames_[depth_ - 1].hops;
+  }
+
   Status LoadSlots(unsigned depth) {
     Frame& f = frames_[depth];
     const void* p = nullptr;
     PTDB_RETURN_IF_ERROR(s_->Read(f.slots_off, 8 * size_t(f.nslots), bufs_[depth], &p));
     f.slots = static_cast<const uint64_t*>(p);
     // The sub-groups this table leads to lie anywhere in the file: start loading their
-    // headers and first slots now, so the walk does not wait for each in turn.
+    // headers and first slots now, so the walk does not wait for each in turn. Only the
+    // top level and full sub-groups push entries down; the rest hold records only.
+    if (depth > 0 && f.nslots < format::kMaxSubSlots) return Status::OK();
     for (unsigned i = 0; i < f.nslots; i++) {
       if (format::EntryIsSubHash(f.slots[i])) s_->Prefetch(format::EntryOffset(f.slots[i]));
     }
@@ -190,6 +222,7 @@ class HashWalker {
     const uint64_t slots_off = child + format::kUsedHeaderSize;
     if (info.magic == format::kChainMagic && info.data_len == format::kChainDataLen) {
       frames_[depth_++] = {slots_off, unsigned(format::kChainSlots), 0, true, nullptr};
+      SyncTrail();
       return Status::OK();
     }
     const uint64_t nslots = info.data_len / 8;
@@ -198,6 +231,7 @@ class HashWalker {
       return Err(Error::kCorrupt, "bad hash sub-group at %llu", (unsigned long long)child);
     }
     frames_[depth_++] = {slots_off, unsigned(nslots), 0, false, nullptr};
+    SyncTrail();
     return Status::OK();
   }
 
@@ -205,6 +239,7 @@ class HashWalker {
   Frame frames_[kMaxDepth];
   uint64_t bufs_[kMaxDepth][format::kMaxSubSlots];  // the copies, when there is no map
   unsigned depth_ = 0;
+  Trail trail_;
   uint64_t chain_links_ = 0;
 };
 
