@@ -98,7 +98,7 @@ class FreeZones {
   // Re-reads zone z's bucket heads into its hint. REQUIRES: z's lock.
   Status RefreshHint(size_t zone);
   // Tries zone z under its lock, coalescing it first if that may help.
-  Status TryZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room, bool* found);
+  Status TryZone(size_t zone, uint64_t len, Use use, uint64_t* off, uint64_t* room, bool* found);
   Status AppendZone(uint64_t off, const format::ZoneBody& body);
   uint64_t BucketHeadOffset(size_t zone, unsigned bucket) const {
     return zones_[zone].off + format::kUsedHeaderSize + offsetof(format::ZoneBody, buckets) +
@@ -111,7 +111,8 @@ class FreeZones {
   // list. REQUIRES: len falls in f's bucket.
   Status MoveFree(size_t zone, uint64_t off, const format::FreeRecord& f, uint64_t to,
                   uint64_t len);
-  Status AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room, bool* found);
+  Status AllocInZone(size_t zone, uint64_t len, Use use, uint64_t* off, uint64_t* room,
+                     bool* found);
   Status Coalesce(size_t zone);
   Status FormatZone(const Extent& ext);
   Status Grow(uint64_t len);  // REQUIRES: the expansion lock, zone list loaded
@@ -307,7 +308,7 @@ Status FreeZones<S>::MoveFree(size_t zone, uint64_t off, const format::FreeRecor
 }
 
 template <class S>
-Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint64_t* room,
+Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, Use use, uint64_t* off, uint64_t* room,
                                  bool* found) {
   *found = false;
   const unsigned first = SizeToBucket(len);
@@ -340,16 +341,27 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
       *room = have;
       const bool split = have - len >= format::kMinRecord;
       if (split) *room = len;
-      // What the caller writes past the free record's header (its body), and the header
-      // of the rest split off: all of it was this free record's body.
-      ReportSpaceReused(
-          s_, cur + format::kMinRecord,
-          format::kUsedHeaderSize + *room + (split ? format::kMinRecord : 0) - format::kMinRecord,
-          0);
-      // Split off the rest if it can be a record of its own. A rest that stays in the
-      // bucket (a big record carved from its front, as every append does) takes over
-      // its place in the list.
-      if (split) {
+      if (split && use == Use::kHashTable) {
+        // A table is cut from the free record's end, which keeps its place and shrinks:
+        // the tables then lie together at the end of the zone's space instead of one
+        // between every few records, and a lookup's walk down them stays on a few pages.
+        const uint64_t rest_len = have - len - format::kUsedHeaderSize;
+        *off = cur + format::kUsedHeaderSize + rest_len;
+        ReportSpaceReused(s_, *off, format::kUsedHeaderSize + len, 0);
+        if (SizeToBucket(rest_len) == b) {
+          PTDB_RETURN_IF_ERROR(WriteWord(s_, cur + offsetof(format::FreeRecord, bucket_and_len),
+                                         FreeWord1(b, rest_len)));
+        } else {
+          PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
+          PTDB_RETURN_IF_ERROR(PushFree(zone, cur, rest_len));
+        }
+        stats_->alloc_leftover++;
+      } else if (split) {
+        // What the caller writes past the free record's header (its body), and the
+        // header of the rest split off: all of it was this free record's body. A rest
+        // that stays in the bucket (a big record carved from its front, as every append
+        // does) takes over its place in the list.
+        ReportSpaceReused(s_, cur + format::kMinRecord, format::kUsedHeaderSize + len, 0);
         const uint64_t rest = cur + format::kUsedHeaderSize + len;
         const uint64_t rest_len = have - len - format::kUsedHeaderSize;
         if (SizeToBucket(rest_len) == b) {
@@ -360,6 +372,8 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
         }
         stats_->alloc_leftover++;
       } else {
+        ReportSpaceReused(s_, cur + format::kMinRecord,
+                          have - (format::kMinRecord - format::kUsedHeaderSize), 0);
         PTDB_RETURN_IF_ERROR(Unlink(zone, cur, f));
       }
       // Mark the space used before the zone lock goes: a coalescing scan by another
@@ -372,7 +386,7 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, uint64_t* off, uint6
         return Err(Error::kCorrupt, "free record at %llu is too large (%llu bytes)",
                    (unsigned long long)cur, (unsigned long long)*room);
       }
-      PTDB_RETURN_IF_ERROR(s_->Write(cur, &used, sizeof(used)));
+      PTDB_RETURN_IF_ERROR(s_->Write(*off, &used, sizeof(used)));
       if (b == first) {
         stats_->alloc_bucket_exact++;
       } else if (b == format::kFreeBuckets - 1) {
@@ -487,21 +501,22 @@ Status FreeZones<S>::Grow(uint64_t len) {
 }
 
 template <class S>
-Status FreeZones<S>::TryZone(size_t z, uint64_t len, uint64_t* off, uint64_t* room, bool* found) {
+Status FreeZones<S>::TryZone(size_t z, uint64_t len, Use use, uint64_t* off, uint64_t* room,
+                             bool* found) {
   PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kFreeZone, uint32_t(z)}, LockType::kWrite));
   // The hint first, as it stands: a bucket it calls non-empty is read before use anyway,
   // and one another process filled since is only found a little later, below (reading
   // all 56 heads before every allocation cost 5% of an insert).
-  Status st = AllocInZone(z, len, off, room, found);
+  Status st = AllocInZone(z, len, use, off, room, found);
   if (st.ok() && !*found) {
     st = RefreshHint(z);
-    if (st.ok()) st = AllocInZone(z, len, off, room, found);
+    if (st.ok()) st = AllocInZone(z, len, use, off, room, found);
   }
   // Coalescing costs a scan of the zone, so it waits until a sixteenth of the zone
   // has been freed since the last one: O(1) scanned records per freed record.
   if (st.ok() && !*found && freed_bytes_[z] >= std::max(len, zones_[z].len / 16)) {
     st = Coalesce(z);
-    if (st.ok()) st = AllocInZone(z, len, off, room, found);
+    if (st.ok()) st = AllocInZone(z, len, use, off, room, found);
   }
   Status un = s_->Unlock({LockKind::kFreeZone, uint32_t(z)}, LockType::kWrite);
   return st.ok() ? un : st;
@@ -520,7 +535,7 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
   // refilled by later sub-groups.
   for (size_t n = 0; !found && n < zones_.size(); n++) {
     const size_t z = (hint + n) % zones_.size();
-    PTDB_RETURN_IF_ERROR(TryZone(z, len, off, room, &found));
+    PTDB_RETURN_IF_ERROR(TryZone(z, len, use, off, room, &found));
     if (found) hint = z;
   }
   // Every zone we know is full: under the expansion lock, look for zones others added,
@@ -537,7 +552,7 @@ Status FreeZones<S>::Alloc(uint64_t len, Use use, uint64_t* off, uint64_t* room)
     PTDB_RETURN_IF_ERROR(st);
     PTDB_RETURN_IF_ERROR(un);
     for (size_t z = known; !found && z < zones_.size(); z++) {
-      PTDB_RETURN_IF_ERROR(TryZone(z, len, off, room, &found));
+      PTDB_RETURN_IF_ERROR(TryZone(z, len, use, off, room, &found));
       if (found) hint = z;
     }
   }

@@ -70,9 +70,11 @@ class FreeZonesTest : public ::testing::Test {
     return f;
   }
 
-  uint64_t Alloc(uint64_t len) {
+  using Use = FreeZones<MemStorage>::Use;
+
+  uint64_t Alloc(uint64_t len, Use use = Use::kRecord) {
     uint64_t off = 0, room = 0;
-    const Status st = zones_.Alloc(len, FreeZones<MemStorage>::Use::kRecord, &off, &room);
+    const Status st = zones_.Alloc(len, use, &off, &room);
     EXPECT_TRUE(st.ok()) << st.ToString();
     EXPECT_GE(room, len);
     used_[off] = format::kUsedHeaderSize + room;
@@ -138,6 +140,41 @@ TEST_F(FreeZonesTest, CarvingFromTheFrontOfTheZoneKeepsOneWholeFreeRecord) {
   EXPECT_EQ(nonempty, 1u);
 }
 
+TEST_F(FreeZonesTest, TablesAreCutFromTheEndAndRecordsFromTheFront) {
+  // Interleaved, as inserts that push entries down allocate them: the records still
+  // lie back to back from the zone's start, the tables back to back down from its end,
+  // and the space between them stays one free record.
+  uint64_t last_record = 0, last_table = 0;
+  for (int i = 0; i < 100; i++) {
+    const uint64_t rec = Alloc(116);
+    if (last_record != 0) {
+      EXPECT_EQ(rec, last_record + used_[last_record]) << "records ascend";
+    }
+    last_record = rec;
+    const uint64_t table = Alloc(i % 2 ? 64 : 512, Use::kHashTable);
+    if (last_table == 0) {
+      EXPECT_EQ(table + used_[table], ZoneOff() + kZoneLen) << "the first table ends the zone";
+    } else {
+      EXPECT_EQ(table + used_[table], last_table) << "tables descend, back to back";
+    }
+    last_table = table;
+    ExpectWholeLists();
+    if (HasFatalFailure()) return;
+  }
+  unsigned nonempty = 0;
+  for (unsigned b = 0; b < format::kFreeBuckets; b++) nonempty += Head(b) != 0;
+  EXPECT_EQ(nonempty, 1u);
+}
+
+TEST_F(FreeZonesTest, AFreedTableIsReusedWhole) {
+  const uint64_t big = Alloc(512, Use::kHashTable);
+  Alloc(116);  // keeps the freed table from merging into the zone's free record
+  Alloc(64, Use::kHashTable);
+  Free(big);
+  EXPECT_EQ(Alloc(512, Use::kHashTable), big);
+  ExpectWholeLists();
+}
+
 TEST_F(FreeZonesTest, SplittingTheHeadOfALongListKeepsItsLinks) {
   // Three free records of one bucket, kept apart by records in use: the list is
   // [c, b, a] (a free pushes on the head).
@@ -196,7 +233,7 @@ TEST_F(FreeZonesTest, RandomAllocationsAndFreesKeepEveryListWhole) {
     } else {
       // Mostly small records, some large ones, so every bucket sees splits.
       const uint64_t len = rng() % 8 == 0 ? 1 + rng() % 3000 : 1 + rng() % 300;
-      held.push_back(Alloc(len));
+      held.push_back(Alloc(len, rng() % 4 == 0 ? Use::kHashTable : Use::kRecord));
     }
     if (i % 50 == 0) ExpectWholeLists();
     if (HasFatalFailure()) return;
