@@ -5,9 +5,13 @@
 namespace ptdb {
 
 Status TxOverlay::CopyBase(uint64_t off, size_t len, uint8_t* dst) const {
-  const uint64_t in_base = off < base_size_ ? std::min<uint64_t>(len, base_size_ - off) : 0;
-  if (in_base > 0) PTDB_RETURN_IF_ERROR(base_(off, size_t(in_base), dst));
-  std::memset(dst + in_base, 0, len - size_t(in_base));
+  const size_t in_base = off < base_size_ ? size_t(std::min<uint64_t>(len, base_size_ - off)) : 0;
+  if (const uint8_t* m = in_base > 0 ? Mapped(off, in_base) : nullptr) {
+    std::memcpy(dst, m, in_base);
+  } else if (in_base > 0) {
+    PTDB_RETURN_IF_ERROR(base_(off, in_base, dst));
+  }
+  if (len > in_base) std::memset(dst + in_base, 0, len - in_base);
   return Status::OK();
 }
 
@@ -27,7 +31,7 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
   Page fresh;
   fresh.number = page;
   fresh.bytes = chunks_.back().get() + (index % kChunkPages) * kPageSize;
-  if (map_ == nullptr || map_() == nullptr) {
+  if (!lazy_fill_) {
     PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes));
     fresh.filled = true;
   }
@@ -42,8 +46,32 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
   return Status::OK();
 }
 
+Status TxOverlay::WriteAnyPages(uint64_t off, const uint8_t* from, size_t len) {
+  for (uint64_t pos = off; pos < off + len;) {
+    const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
+    const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
+    Page* p;
+    PTDB_RETURN_IF_ERROR(PageFor(page, &p));
+    if (!p->filled && !CoversWholeWords(in_page, n)) PTDB_RETURN_IF_ERROR(FillEdges(p, in_page, n));
+    std::memcpy(p->bytes + in_page, from, n);
+    p->MarkWritten(in_page, n);
+    from += n;
+    pos += n;
+  }
+  return Status::OK();
+}
+
 Status TxOverlay::Fill(Page* p) {
   const uint64_t base = p->number * kPageSize;
+  if (const uint8_t* m = Mapped(base, kPageSize)) {
+    for (size_t w = p->NextUnwritten(0); w < kWords;) {
+      const size_t end = p->NextWritten(w);
+      std::memcpy(p->bytes + 8 * w, m + 8 * w, 8 * (end - w));
+      w = p->NextUnwritten(end);
+    }
+    p->filled = true;
+    return Status::OK();
+  }
   for (size_t w = p->NextUnwritten(0); w < kWords;) {
     const size_t end = p->NextWritten(w);
     PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * w, 8 * (end - w), p->bytes + 8 * w));

@@ -33,7 +33,11 @@ class TxOverlay {
   using BaseMap = std::function<const uint8_t*()>;
 
   TxOverlay(uint64_t size, BaseRead base, BaseMap map = nullptr)
-      : base_size_(size), size_(size), base_(std::move(base)), map_(std::move(map)) {
+      : base_size_(size),
+        size_(size),
+        base_(std::move(base)),
+        map_(std::move(map)),
+        lazy_fill_(map_ != nullptr && map_() != nullptr) {
     pages_.reserve(kChunkPages);  // a small transaction's pages without regrowing
   }
 
@@ -76,20 +80,30 @@ class TxOverlay {
     return Status::OK();
   }
 
+  // Read's common case, without a call: a range inside one page, which the transaction
+  // either has not written (then `file`, the mapping if it holds the range, else null)
+  // or has written and filled. Null when Read must assemble the range.
+  const uint8_t* ReadInPlace(uint64_t off, size_t len, const uint8_t* file) const {
+    if (off % kPageSize + len > kPageSize) return nullptr;
+    if (const Page* p = Find(off / kPageSize))
+      return p->filled ? p->bytes + off % kPageSize : nullptr;
+    return file != nullptr && off + len <= base_size_ ? file + off : nullptr;
+  }
+
+  // Most writes (a word, a record) fall inside one page the transaction already holds,
+  // in whole words or on a filled page: those need no page copy and no edge fill, and
+  // are a copy and a few bits, inlined into the caller.
   Status Write(uint64_t off, const void* src, size_t len) {
-    const uint8_t* from = static_cast<const uint8_t*>(src);
-    for (uint64_t pos = off; pos < off + len;) {
-      const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
-      const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
-      Page* p;
-      PTDB_RETURN_IF_ERROR(PageFor(page, &p));
-      if (!p->filled) PTDB_RETURN_IF_ERROR(FillEdges(p, in_page, n));
-      std::memcpy(p->bytes + in_page, from, n);
-      p->MarkWritten(in_page, n);
-      from += n;
-      pos += n;
+    const uint64_t in_page = off % kPageSize;
+    if (len > 0 && in_page + len <= kPageSize) {
+      Page* p = Find(off / kPageSize);
+      if (p != nullptr && (p->filled || CoversWholeWords(in_page, len))) {
+        std::memcpy(p->bytes + in_page, src, len);
+        p->MarkWritten(in_page, len);
+        return Status::OK();
+      }
     }
-    return Status::OK();
+    return WriteAnyPages(off, static_cast<const uint8_t*>(src), len);
   }
 
   // Calls fn(off, bytes, len) for every run of written bytes that differs from the file,
@@ -168,13 +182,23 @@ class TxOverlay {
   }
   // Bytes of the file as it was, zeros past its old end.
   Status CopyBase(uint64_t off, size_t len, uint8_t* dst) const;
+  // The file's bytes [off, off + len) in place, when mapped and inside the old end; else
+  // null.
+  const uint8_t* Mapped(uint64_t off, size_t len) const {
+    if (!lazy_fill_ || off + len > base_size_) return nullptr;
+    const uint8_t* map = map_();
+    return map != nullptr ? map + off : nullptr;
+  }
   Status PageFor(uint64_t page, Page** p);
+  // Write's general case: new pages, ranges across pages, words written in part.
+  Status WriteAnyPages(uint64_t off, const uint8_t* from, size_t len);
   Status Filled(Page* p) { return p->filled ? Status::OK() : Fill(p); }
   // Copies the file's bytes into every word not written.
   Status Fill(Page* p);
   // Before a write of [in_page, in_page + len): the file's bytes into the words it
   // covers only in part, so the rest of each word is the file's.
   Status FillEdges(Page* p, uint64_t in_page, size_t len);
+  static bool CoversWholeWords(uint64_t in_page, size_t len) { return (in_page | len) % 8 == 0; }
 
   uint64_t base_size_;
   uint64_t size_;
@@ -183,6 +207,10 @@ class TxOverlay {
   std::vector<Page> pages_;  // in the order first written
   std::vector<uint32_t> table_ = std::vector<uint32_t>(64);
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  // Whether pages wait for their first read to be filled: with a mapping to compare and
+  // fill from. Decided once: a mapping, once made, stays (it may move, so map_ is asked
+  // each time it is used).
+  const bool lazy_fill_;
 };
 
 }  // namespace ptdb
