@@ -93,56 +93,13 @@ Status TxOverlay::FillEdges(Page* p, uint64_t in_page, size_t len) {
   return Status::OK();
 }
 
-Status TxOverlay::ForEachChange(const std::function<Status(uint64_t, const uint8_t*, size_t)>& fn) {
+std::vector<const TxOverlay::Page*> TxOverlay::SortedPages() const {
   std::vector<const Page*> order;
   order.reserve(pages_.size());
   for (const Page& pg : pages_) order.push_back(&pg);
   std::sort(order.begin(), order.end(),
             [](const Page* a, const Page* b) { return a->number < b->number; });
-  const uint8_t* const map = map_ ? map_() : nullptr;
-  uint8_t copy[kPageSize];
-  static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
-  for (const Page* page : order) {
-    const Page& pg = *page;
-    const uint8_t* now = pg.bytes;
-    const uint64_t base = pg.number * kPageSize;
-    const uint8_t* orig = copy;
-    if (map != nullptr && base + kPageSize <= base_size_) {
-      orig = map + base;
-    } else {
-      PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, copy));
-    }
-    // Bytes past the transaction's end were never part of the file: nothing to write.
-    const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));
-    const size_t limit_words = (limit + 7) / 8;
-    auto differs = [&](size_t w) {
-      uint64_t a, b;
-      std::memcpy(&a, now + 8 * w, 8);
-      std::memcpy(&b, orig + 8 * w, 8);
-      return a != b;
-    };
-    // Only the words the transaction wrote, found from the bitmap; a run ends at a word
-    // it did not write or after kJoinGap unchanged bytes, and is trimmed to its first and
-    // last differing bytes.
-    for (size_t w = pg.NextWritten(0); w < limit_words;) {
-      if (!differs(w)) {
-        w = pg.NextWritten(w + 1);
-        continue;
-      }
-      size_t last = w;  // the last differing word
-      for (size_t j = w + 1; j < limit_words && pg.Written(j) && 8 * (j - last - 1) < kJoinGap;
-           j++) {
-        if (differs(j)) last = j;
-      }
-      size_t start = 8 * w;
-      while (now[start] == orig[start]) start++;
-      size_t end = std::min(8 * last + 8, limit);
-      while (end > start && now[end - 1] == orig[end - 1]) end--;
-      if (end > start) PTDB_RETURN_IF_ERROR(fn(base + start, now + start, end - start));
-      w = pg.NextWritten(last + 1);
-    }
-  }
-  return Status::OK();
+  return order;
 }
 
 }  // namespace ptdb

@@ -10,6 +10,7 @@
 #ifndef PTDB_FILE_TX_OVERLAY_H_
 #define PTDB_FILE_TX_OVERLAY_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -110,11 +111,58 @@ class TxOverlay {
   // in address order. Pages past the old end of the file compare with zeros (the file
   // is extended with zeros). Runs closer than kJoinGap are joined when the transaction
   // wrote the bytes between them: one entry header costs more than a few equal bytes.
-  Status ForEachChange(const std::function<Status(uint64_t, const uint8_t*, size_t)>& fn);
+  // A template, not a std::function: a commit calls fn once per run.
+  template <class Fn>
+  Status ForEachChange(Fn&& fn) {
+    const uint8_t* const map = map_ ? map_() : nullptr;
+    uint8_t copy[kPageSize];
+    for (const Page* page : SortedPages()) {
+      const Page& pg = *page;
+      const uint8_t* now = pg.bytes;
+      const uint64_t base = pg.number * kPageSize;
+      const uint8_t* orig = copy;
+      if (map != nullptr && base + kPageSize <= base_size_) {
+        orig = map + base;
+      } else {
+        PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, copy));
+      }
+      // Bytes past the transaction's end were never part of the file: nothing to write.
+      const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));
+      const size_t limit_words = (limit + 7) / 8;
+      auto differs = [&](size_t w) {
+        uint64_t a, b;
+        std::memcpy(&a, now + 8 * w, 8);
+        std::memcpy(&b, orig + 8 * w, 8);
+        return a != b;
+      };
+      // Only the words the transaction wrote, found from the bitmap; a run ends at a word
+      // it did not write or after kJoinGap unchanged bytes, and is trimmed to its first
+      // and last differing bytes.
+      for (size_t w = pg.NextWritten(0); w < limit_words;) {
+        if (!differs(w)) {
+          w = pg.NextWritten(w + 1);
+          continue;
+        }
+        size_t last = w;  // the last differing word
+        const size_t written_end = std::min(limit_words, pg.NextUnwritten(w + 1));
+        for (size_t j = w + 1; j < written_end && 8 * (j - last - 1) < kJoinGap; j++) {
+          if (differs(j)) last = j;
+        }
+        size_t start = 8 * w;
+        while (now[start] == orig[start]) start++;
+        size_t end = std::min(8 * last + 8, limit);
+        while (end > start && now[end - 1] == orig[end - 1]) end--;
+        if (end > start) PTDB_RETURN_IF_ERROR(fn(base + start, now + start, end - start));
+        w = pg.NextWritten(last + 1);
+      }
+    }
+    return Status::OK();
+  }
 
  private:
   static constexpr size_t kJoinGap = 16;
   static constexpr size_t kWords = kPageSize / 8;
+  static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
 
   // A page's words the transaction did not write hold the file's bytes only once the
   // page is filled: on the first read of it, not on the first write. Most pages a
@@ -174,6 +222,8 @@ class TxOverlay {
   }
   void Insert(size_t index);
 
+  // The pages in address order.
+  std::vector<const Page*> SortedPages() const;
   bool AnyDirty(uint64_t first, uint64_t last) const {
     for (uint64_t p = first; p <= last; p++) {
       if (Find(p)) return true;
