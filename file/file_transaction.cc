@@ -155,26 +155,14 @@ Status FileTransaction::LockForApply(const std::vector<unsigned>& groups) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   if (groups.empty()) return locks->Lock(owner, kAllRecordLock, LockType::kWrite);
-  for (size_t i = 0; i < groups.size(); i++) {
-    Status st = locks->Lock(owner, {LockKind::kHashGroup, groups[i]}, LockType::kWrite);
-    if (!st.ok()) {
-      (void)UnlockAfterApply({groups.begin(), groups.begin() + ptrdiff_t(i)});
-      return st;
-    }
-  }
-  return Status::OK();
+  return locks->LockGroups(owner, groups.data(), groups.size(), LockType::kWrite);
 }
 
 Status FileTransaction::UnlockAfterApply(const std::vector<unsigned>& groups) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   if (groups.empty()) return locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
-  Status first;
-  for (size_t i = groups.size(); i-- > 0;) {
-    Status st = locks->Unlock(owner, {LockKind::kHashGroup, groups[i]}, LockType::kWrite);
-    if (first.ok()) first = st;
-  }
-  return first;
+  return locks->UnlockGroups(owner, groups.data(), groups.size(), LockType::kWrite);
 }
 
 Status FileTransaction::Apply(CommitIo* io, bool* started) {

@@ -293,6 +293,36 @@ TEST_P(LockSemanticsTest, SecondHandleInTheSameThreadFailsInsteadOfHanging) {
   EXPECT_EQ(value, "second");
 }
 
+// A commit applies holding the groups it changed (kMutex; kFcntl takes allrecord), taken
+// all at once when this thread holds nothing that ranks with them. Here another handle
+// of this thread holds one: the commit must get the same answer a single lock call gives
+// (kLock, never a wait on ourselves), and must not have happened.
+TEST_P(LockSemanticsTest, CommitWhileAnotherHandleInThisThreadHoldsItsGroupIsRefused) {
+  std::unique_ptr<Db> second;
+  ASSERT_NO_FATAL_FAILURE(Open(&second));
+  PTDB_ASSERT_OK(second->TransactionStart());
+  PTDB_ASSERT_OK(second->Store("key", "second"));
+  PTDB_ASSERT_OK(second->Store(other_, "second"));
+  PTDB_ASSERT_OK(db_->ChainLockRead(same_));
+  const Status st = second->TransactionCommit();
+  EXPECT_EQ(st.code(), Error::kLock) << st.ToString();
+  if (GetParam() == LockMode::kMutex) {
+    EXPECT_NE(st.ToString().find("another handle"), std::string::npos) << st.ToString();
+  }
+  PTDB_ASSERT_OK(db_->ChainUnlockRead(same_));
+  std::string value;
+  PTDB_EXPECT_OK(second->Fetch("key", &value));
+  EXPECT_EQ(value, "value");
+  EXPECT_EQ(second->Fetch(other_, &value).code(), Error::kNoExist);
+  // Nothing stays held: the same transaction commits now.
+  PTDB_ASSERT_OK(second->TransactionStart());
+  PTDB_ASSERT_OK(second->Store("key", "second"));
+  PTDB_ASSERT_OK(second->Store(other_, "second"));
+  PTDB_ASSERT_OK(second->TransactionCommit());
+  PTDB_EXPECT_OK(db_->Fetch("key", &value));
+  EXPECT_EQ(value, "second");
+}
+
 TEST_P(LockSemanticsTest, ClosingAHandleReleasesItsChainLock) {
   // The agent forks before this test opens anything more; SetUp's handle goes first.
   db_.reset();
