@@ -42,18 +42,24 @@ class HeldList {
   size_t size() const { return size_; }
   Held& operator[](size_t i) { return begin()[i]; }
 
+  // Hash group, free zone and allrecord entries, of any set.
+  uint32_t record_locks() const { return record_locks_; }
+
   void push_back(const Held& h) {
     if (size_ == capacity_) Grow();
     begin()[size_++] = h;
+    record_locks_ += GuardsRecords(h);
   }
 
   void erase(Held* h) {
+    record_locks_ -= GuardsRecords(*h);
     std::copy(h + 1, end(), h);
     size_--;
     ShrinkIfEmpty();
   }
   // Drops the newest n.
   void pop_back(size_t n) {
+    for (const Held* h = end() - n; h != end(); h++) record_locks_ -= GuardsRecords(*h);
     size_ -= uint32_t(n);
     ShrinkIfEmpty();
   }
@@ -61,6 +67,11 @@ class HeldList {
  private:
   // A commit applying in place holds the transaction lock and each group it changes.
   static constexpr uint32_t kInline = 16;
+
+  static uint32_t GuardsRecords(const Held& h) {
+    return h.id.kind == LockKind::kAllRecord || h.id.kind == LockKind::kHashGroup ||
+           h.id.kind == LockKind::kFreeZone;
+  }
 
   void ShrinkIfEmpty() {
     if (size_ == 0 && heap_ != nullptr) {
@@ -84,6 +95,7 @@ class HeldList {
   Held* heap_ = nullptr;
   uint32_t size_ = 0;
   uint32_t capacity_ = kInline;
+  uint32_t record_locks_ = 0;
 };
 static_assert(std::is_trivially_destructible_v<HeldList> && std::is_trivially_copyable_v<Held>);
 
@@ -298,6 +310,8 @@ bool LockSet::Holds(const void* owner, LockId id) const {
   }
   return false;
 }
+
+bool LockSet::ThreadHoldsRecordLocks() { return t_held.record_locks() != 0; }
 
 bool LockSet::HoldsAny(const void* owner) const {
   return std::any_of(t_held.begin(), t_held.end(),

@@ -100,6 +100,9 @@ class LockSet {
   bool HoldsAny(const void* owner) const;
   // Whether it holds a hash group, a free zone or the allrecord lock for owner.
   bool HoldsRecordLocks(const void* owner) const;
+  // The same for any set and owner: no search, for a caller that asks Holds on every
+  // operation and mostly holds none (a transaction's staging, which takes no locks).
+  static bool ThreadHoldsRecordLocks();
   // Releases every lock the calling thread holds for owner (closing a handle).
   void ReleaseAll(const void* owner);
 

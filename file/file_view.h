@@ -183,7 +183,7 @@ class FileView {
   // lock (a chainlock inside the transaction), when the engine's lock must nest in it.
   bool StagedAlone(LockId id) const {
     return tx_ != nullptr && (id.kind == LockKind::kHashGroup || id.kind == LockKind::kFreeZone) &&
-           !locks_->Holds(owner_, id);
+           (!LockSet::ThreadHoldsRecordLocks() || !locks_->Holds(owner_, id));
   }
   // Whether every writer so far kept the change counts: one that does not know them
   // clears the feature bit when it opens the file, before it writes anything.

@@ -192,6 +192,32 @@ TEST_P(LockSemanticsTest, StoreUnderAReadLockIsAnError) {
   PTDB_EXPECT_OK(db_->Store("key", "new"));
 }
 
+// A transaction stages without group or zone locks, except where the caller holds the
+// lock itself (a chainlock or lockall taken inside the transaction): there the engine's
+// lock nests in the caller's, with its rules.
+TEST_P(LockSemanticsTest, CallersLocksInsideATransactionStillRule) {
+  PTDB_ASSERT_OK(db_->TransactionStart());
+  PTDB_ASSERT_OK(db_->ChainLockRead("key"));
+  EXPECT_EQ(db_->Store("key", "read-locked").code(), Error::kLock);
+  EXPECT_EQ(db_->Store(same_, "read-locked").code(), Error::kLock);
+  PTDB_EXPECT_OK(db_->Store(other_, "other"));
+  PTDB_ASSERT_OK(db_->ChainUnlockRead("key"));
+  PTDB_ASSERT_OK(db_->LockAllRead());
+  EXPECT_EQ(db_->Store(other_, "read-locked").code(), Error::kLock);
+  PTDB_ASSERT_OK(db_->UnlockAllRead());
+  PTDB_ASSERT_OK(db_->ChainLock("key"));
+  PTDB_EXPECT_OK(db_->Store("key", "new"));
+  PTDB_ASSERT_OK(db_->ChainUnlock("key"));
+  EXPECT_EQ(db_->ChainUnlock("key").code(), Error::kLock) << "the store's lock nested, and went";
+  PTDB_ASSERT_OK(db_->TransactionCommit());
+  std::string value;
+  PTDB_EXPECT_OK(db_->Fetch("key", &value));
+  EXPECT_EQ(value, "new");
+  PTDB_EXPECT_OK(db_->Fetch(other_, &value));
+  EXPECT_EQ(value, "other");
+  PTDB_EXPECT_OK(db_->Check());
+}
+
 TEST_P(LockSemanticsTest, OperationsUnderChainLockWork) {
   std::string value;
   PTDB_ASSERT_OK(db_->ChainLock("key"));
