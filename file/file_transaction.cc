@@ -67,17 +67,22 @@ Status FileTransaction::Start() {
   }
   FileStorage* fs = view_->file();
   PTDB_RETURN_IF_ERROR(fs->Refresh());
-  overlay_ = std::make_unique<TxOverlay>(
-      fs->size(),
-      [fs](uint64_t off, size_t len, void* buf) {
-        if (uint8_t* base = fs->base()) {
-          std::memcpy(buf, base + off, len);
-          return Status::OK();
-        }
-        const void* p;
-        return fs->PRead(off, len, buf, &p);
-      },
-      [fs]() -> const uint8_t* { return fs->base(); });
+  if (spare_ != nullptr) {
+    overlay_ = std::move(spare_);
+    overlay_->Reset(fs->size());
+  } else {
+    overlay_ = std::make_unique<TxOverlay>(
+        fs->size(),
+        [fs](uint64_t off, size_t len, void* buf) {
+          if (uint8_t* base = fs->base()) {
+            std::memcpy(buf, base + off, len);
+            return Status::OK();
+          }
+          const void* p;
+          return fs->PRead(off, len, buf, &p);
+        },
+        [fs]() -> const uint8_t* { return fs->base(); });
+  }
   prepared_ = false;
   view_->set_transaction(overlay_.get());
   return Status::OK();
@@ -306,7 +311,9 @@ Status FileTransaction::ForgetBundle() {
 
 Status FileTransaction::End(bool bundle_pending) {
   view_->set_transaction(nullptr);
-  overlay_.reset();
+  // Emptied now (a bulk load's pages go at once), kept for the next transaction.
+  overlay_->Reset(0);
+  spare_ = std::move(overlay_);
   bundle_ = Bundle();
   prepared_ = false;
   counter_ = 0;

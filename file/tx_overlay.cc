@@ -15,6 +15,22 @@ Status TxOverlay::CopyBase(uint64_t off, size_t len, uint8_t* dst) const {
   return Status::OK();
 }
 
+void TxOverlay::Reset(uint64_t size) {
+  base_size_ = size_ = size;
+  lazy_fill_ = map_ != nullptr && map_() != nullptr;
+  if (chunks_.size() > 1) chunks_.resize(1);
+  if (pages_.capacity() > kChunkPages) {
+    std::vector<Page>().swap(pages_);
+    pages_.reserve(kChunkPages);
+  }
+  pages_.clear();
+  if (table_.size() > kFirstSlots) {
+    std::vector<uint32_t>(kFirstSlots).swap(table_);
+  } else {
+    std::fill(table_.begin(), table_.end(), 0);
+  }
+}
+
 void TxOverlay::Insert(size_t index) {
   size_t i = Slot(pages_[index].number);
   while (table_[i] != 0) i = (i + 1) & (table_.size() - 1);
@@ -27,10 +43,13 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
     return Status::OK();
   }
   const size_t index = pages_.size();
-  if (index % kChunkPages == 0) chunks_.emplace_back(new uint8_t[kChunkPages * kPageSize]);
+  // A chunk kept by Reset serves again.
+  if (index / kChunkPages == chunks_.size()) {
+    chunks_.emplace_back(new uint8_t[kChunkPages * kPageSize]);
+  }
   Page fresh;
   fresh.number = page;
-  fresh.bytes = chunks_.back().get() + (index % kChunkPages) * kPageSize;
+  fresh.bytes = chunks_[index / kChunkPages].get() + (index % kChunkPages) * kPageSize;
   if (!lazy_fill_) {
     PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes));
     fresh.filled = true;

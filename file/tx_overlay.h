@@ -42,6 +42,11 @@ class TxOverlay {
     pages_.reserve(kChunkPages);  // a small transaction's pages without regrowing
   }
 
+  // Starts over for another transaction on a file of `size` bytes: every page is
+  // dropped, but the first chunk of page copies and the tables' first room are kept, so
+  // a small transaction allocates nothing (five allocations were 2% of a 10-record one).
+  void Reset(uint64_t size);
+
   // The file as the transaction sees it, and as it was when it began.
   uint64_t size() const { return size_; }
   uint64_t base_size() const { return base_size_; }
@@ -255,12 +260,13 @@ class TxOverlay {
   BaseRead base_;
   BaseMap map_;
   std::vector<Page> pages_;  // in the order first written
-  std::vector<uint32_t> table_ = std::vector<uint32_t>(64);
+  static constexpr size_t kFirstSlots = 64;
+  std::vector<uint32_t> table_ = std::vector<uint32_t>(kFirstSlots);
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
   // Whether pages wait for their first read to be filled: with a mapping to compare and
-  // fill from. Decided once: a mapping, once made, stays (it may move, so map_ is asked
-  // each time it is used).
-  const bool lazy_fill_;
+  // fill from. Decided per transaction: a mapping, once made, stays (it may move, so
+  // map_ is asked each time it is used).
+  bool lazy_fill_;
 };
 
 }  // namespace ptdb

@@ -201,6 +201,26 @@ TEST_P(TxOverlayTest, FastPathsSeeTheFileAroundTheTransactionsBytes) {
   EXPECT_EQ(applied, model);
 }
 
+// A transaction reuses the last one's overlay: after Reset nothing of the old pages may
+// show, in reads or in changes, however many chunks and table slots they took.
+TEST_P(TxOverlayTest, ResetForgetsEveryPageAndServesAgain) {
+  overlay_.Grow(file_.size() + 100 * TxOverlay::kPageSize);
+  for (uint64_t page = 0; page < 100; page++) {
+    ASSERT_TRUE(overlay_.Write(page * TxOverlay::kPageSize + 3, "old", 3).ok());
+  }
+  ASSERT_FALSE(Changes().empty());
+  file_.replace(3, 3, "now");
+  overlay_.Reset(file_.size());
+  EXPECT_EQ(overlay_.size(), file_.size());
+  EXPECT_EQ(overlay_.dirty_pages(), 0u);
+  EXPECT_TRUE(Changes().empty());
+  EXPECT_EQ(Read(0, 8), file_.substr(0, 8));
+  ASSERT_TRUE(overlay_.Write(TxOverlay::kPageSize + 5, "new", 3).ok());
+  EXPECT_EQ(Read(TxOverlay::kPageSize, 16), file_.substr(TxOverlay::kPageSize, 5) + "new" +
+                                                file_.substr(TxOverlay::kPageSize + 8, 8));
+  EXPECT_EQ(Changes(), (std::vector<Change>{{TxOverlay::kPageSize + 5, "new"}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Base, TxOverlayTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Mapped" : "Copied";
