@@ -42,23 +42,44 @@ class HeldList {
   size_t size() const { return size_; }
   Held& operator[](size_t i) { return begin()[i]; }
 
+  // Hash group, free zone and allrecord entries, of any set.
+  uint32_t record_locks() const { return record_locks_; }
+
   void push_back(const Held& h) {
     if (size_ == capacity_) Grow();
     begin()[size_++] = h;
+    record_locks_ += GuardsRecords(h);
   }
 
   void erase(Held* h) {
+    record_locks_ -= GuardsRecords(*h);
     std::copy(h + 1, end(), h);
-    if (--size_ == 0 && heap_ != nullptr) {
-      std::free(heap_);
-      heap_ = nullptr;
-      capacity_ = kInline;
-    }
+    size_--;
+    ShrinkIfEmpty();
+  }
+  // Drops the newest n.
+  void pop_back(size_t n) {
+    for (const Held* h = end() - n; h != end(); h++) record_locks_ -= GuardsRecords(*h);
+    size_ -= uint32_t(n);
+    ShrinkIfEmpty();
   }
 
  private:
   // A commit applying in place holds the transaction lock and each group it changes.
   static constexpr uint32_t kInline = 16;
+
+  static uint32_t GuardsRecords(const Held& h) {
+    return h.id.kind == LockKind::kAllRecord || h.id.kind == LockKind::kHashGroup ||
+           h.id.kind == LockKind::kFreeZone;
+  }
+
+  void ShrinkIfEmpty() {
+    if (size_ == 0 && heap_ != nullptr) {
+      std::free(heap_);
+      heap_ = nullptr;
+      capacity_ = kInline;
+    }
+  }
 
   void Grow() {
     const uint32_t capacity = capacity_ * 2;
@@ -74,6 +95,7 @@ class HeldList {
   Held* heap_ = nullptr;
   uint32_t size_ = 0;
   uint32_t capacity_ = kInline;
+  uint32_t record_locks_ = 0;
 };
 static_assert(std::is_trivially_destructible_v<HeldList> && std::is_trivially_copyable_v<Held>);
 
@@ -200,6 +222,46 @@ Status LockSet::Unlock(const void* owner, LockId id, LockType type) {
                                          : primitive_->Unlock(id, held);
 }
 
+Status LockSet::LockGroups(const void* owner, const unsigned* groups, size_t n, LockType type) {
+  const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+  // Lock would find nothing to nest in, no order to break and no fork to refuse: only
+  // locks that rank before a hash group are held, taken in this process.
+  const bool alone = std::none_of(t_held.begin(), t_held.end(), [&](const Held& h) {
+    return h.set == id_ && (h.id.kind >= LockKind::kAllRecord || h.fork_generation != gen);
+  });
+  for (size_t i = 0; i < n; i++) {
+    const LockId id{LockKind::kHashGroup, groups[i]};
+    assert(i == 0 || groups[i] > groups[i - 1]);
+    Status st = alone ? primitive_->Lock(id, type, true) : Lock(owner, id, type);
+    if (!st.ok()) {
+      (void)UnlockGroups(owner, groups, i, type);
+      return st;
+    }
+    if (alone) t_held.push_back({id_, owner, id, type, 1, false, gen});
+  }
+  return Status::OK();
+}
+
+Status LockSet::UnlockGroups(const void* owner, const unsigned* groups, size_t n, LockType type) {
+  const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+  // The newest n entries, if LockGroups took them alone: Unlock would find each at the
+  // end, not nested, and hand it to the primitive.
+  bool newest = n <= t_held.size();
+  for (size_t i = 0; newest && i < n; i++) {
+    const Held& h = t_held[t_held.size() - n + i];
+    newest = h.set == id_ && h.owner == owner && h.id == LockId{LockKind::kHashGroup, groups[i]} &&
+             h.type == type && h.count == 1 && !h.riding && h.fork_generation == gen;
+  }
+  Status first;
+  for (size_t i = n; i-- > 0;) {
+    const LockId id{LockKind::kHashGroup, groups[i]};
+    Status st = newest ? primitive_->Unlock(id, type) : Unlock(owner, id, type);
+    if (first.ok()) first = st;
+  }
+  if (newest) t_held.pop_back(n);
+  return first;
+}
+
 Status LockSet::LockAll(const void* owner, LockType type) {
   const LockId all{LockKind::kAllRecord, 0};
   for (const Held& h : t_held) {
@@ -248,6 +310,8 @@ bool LockSet::Holds(const void* owner, LockId id) const {
   }
   return false;
 }
+
+bool LockSet::ThreadHoldsRecordLocks() { return t_held.record_locks() != 0; }
 
 bool LockSet::HoldsAny(const void* owner) const {
   return std::any_of(t_held.begin(), t_held.end(),

@@ -184,10 +184,11 @@ Status FileLocks::Sweep(LockType type) {
   if (mutexes_ == nullptr) return LockPrimitive::Sweep(type);
   // The caller's flag store must be visible before we look at the mutexes.
   FullFence();
-  for (unsigned g = 0; g < format::kTopGroups; g++) {
-    if (!mutexes_->MaybeHeld(GroupSlot(g))) continue;
-    PTDB_RETURN_IF_ERROR(mutexes_->Lock(GroupSlot(g), true));
-    PTDB_RETURN_IF_ERROR(mutexes_->Unlock(GroupSlot(g)));
+  const unsigned end = GroupSlot(format::kTopGroups);
+  for (unsigned slot = mutexes_->NextMaybeHeld(GroupSlot(0), end); slot < end;
+       slot = mutexes_->NextMaybeHeld(slot + 1, end)) {
+    PTDB_RETURN_IF_ERROR(mutexes_->Lock(slot, true));
+    PTDB_RETURN_IF_ERROR(mutexes_->Unlock(slot));
   }
   return Status::OK();
 }

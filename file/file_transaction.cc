@@ -67,17 +67,22 @@ Status FileTransaction::Start() {
   }
   FileStorage* fs = view_->file();
   PTDB_RETURN_IF_ERROR(fs->Refresh());
-  overlay_ = std::make_unique<TxOverlay>(
-      fs->size(),
-      [fs](uint64_t off, size_t len, void* buf) {
-        if (uint8_t* base = fs->base()) {
-          std::memcpy(buf, base + off, len);
-          return Status::OK();
-        }
-        const void* p;
-        return fs->PRead(off, len, buf, &p);
-      },
-      [fs]() -> const uint8_t* { return fs->base(); });
+  if (spare_ != nullptr) {
+    overlay_ = std::move(spare_);
+    overlay_->Reset(fs->size());
+  } else {
+    overlay_ = std::make_unique<TxOverlay>(
+        fs->size(),
+        [fs](uint64_t off, size_t len, void* buf) {
+          if (uint8_t* base = fs->base()) {
+            std::memcpy(buf, base + off, len);
+            return Status::OK();
+          }
+          const void* p;
+          return fs->PRead(off, len, buf, &p);
+        },
+        [fs]() -> const uint8_t* { return fs->base(); });
+  }
   prepared_ = false;
   view_->set_transaction(overlay_.get());
   return Status::OK();
@@ -155,26 +160,14 @@ Status FileTransaction::LockForApply(const std::vector<unsigned>& groups) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   if (groups.empty()) return locks->Lock(owner, kAllRecordLock, LockType::kWrite);
-  for (size_t i = 0; i < groups.size(); i++) {
-    Status st = locks->Lock(owner, {LockKind::kHashGroup, groups[i]}, LockType::kWrite);
-    if (!st.ok()) {
-      (void)UnlockAfterApply({groups.begin(), groups.begin() + ptrdiff_t(i)});
-      return st;
-    }
-  }
-  return Status::OK();
+  return locks->LockGroups(owner, groups.data(), groups.size(), LockType::kWrite);
 }
 
 Status FileTransaction::UnlockAfterApply(const std::vector<unsigned>& groups) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
   if (groups.empty()) return locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
-  Status first;
-  for (size_t i = groups.size(); i-- > 0;) {
-    Status st = locks->Unlock(owner, {LockKind::kHashGroup, groups[i]}, LockType::kWrite);
-    if (first.ok()) first = st;
-  }
-  return first;
+  return locks->UnlockGroups(owner, groups.data(), groups.size(), LockType::kWrite);
 }
 
 Status FileTransaction::Apply(CommitIo* io, bool* started) {
@@ -318,7 +311,9 @@ Status FileTransaction::ForgetBundle() {
 
 Status FileTransaction::End(bool bundle_pending) {
   view_->set_transaction(nullptr);
-  overlay_.reset();
+  // Emptied now (a bulk load's pages go at once), kept for the next transaction.
+  overlay_->Reset(0);
+  spare_ = std::move(overlay_);
   bundle_ = Bundle();
   prepared_ = false;
   counter_ = 0;

@@ -61,7 +61,8 @@ class FileTransaction {
   FileView* view_;
   StatCounters* stats_;
   std::function<Status()> reload_;
-  std::unique_ptr<TxOverlay> overlay_;
+  std::unique_ptr<TxOverlay> overlay_;  // while a transaction is open
+  std::unique_ptr<TxOverlay> spare_;    // the last one's, emptied, for the next
   bool prepared_ = false;
   uint64_t counter_ = 0;
   uint64_t bundle_area_ = 0;  // where Prepare wrote the bundle; 0 if it wrote none

@@ -187,7 +187,7 @@ class FileView {
   // lock (a chainlock inside the transaction), when the engine's lock must nest in it.
   bool StagedAlone(LockId id) const {
     return tx_ != nullptr && (id.kind == LockKind::kHashGroup || id.kind == LockKind::kFreeZone) &&
-           !locks_->Holds(owner_, id);
+           (!LockSet::ThreadHoldsRecordLocks() || !locks_->Holds(owner_, id));
   }
   // Whether every writer so far kept the change counts: one that does not know them
   // clears the feature bit when it opens the file, before it writes anything.
@@ -230,11 +230,19 @@ class FileView {
   [[gnu::noinline]] Status ReadSlow(uint64_t off, size_t len, void* buf, const void** out) {
     if (tx_ != nullptr) {
       if (len > tx_->size() || off > tx_->size() - len) return fs_->OutOfBounds(off, len);
-      return tx_->Read(off, len, buf, out, [this](uint64_t o, size_t l, void* b, const void** p) {
-        return ReadFile(o, l, b, p);
-      });
+      const uint8_t* file = use_map_ && Inside(off, len) ? fs_->base() : nullptr;
+      if (const uint8_t* p = tx_->ReadInPlace(off, len, file)) {
+        *out = p;
+        return Status::OK();
+      }
+      return ReadTx(off, len, buf, out);
     }
     return ReadFile(off, len, buf, out);
+  }
+  [[gnu::noinline]] Status ReadTx(uint64_t off, size_t len, void* buf, const void** out) {
+    return tx_->Read(off, len, buf, out, [this](uint64_t o, size_t l, void* b, const void** p) {
+      return ReadFile(o, l, b, p);
+    });
   }
   Status ReadFile(uint64_t off, size_t len, void* buf, const void** out) {
     if (!Inside(off, len)) PTDB_RETURN_IF_ERROR(Recheck(off, len));

@@ -55,16 +55,20 @@ class MutexArea {
     }
     return OutOfRange(slot);
   }
-  // Whether the mutex may be held right now (its futex word is not zero), without
-  // taking it. A caller that stored a flag before asking (with a full fence) knows that a
-  // later holder sees the flag, as taking the mutex is a full barrier. Inline: a
-  // transaction's start asks it of all 128 groups.
-  bool MaybeHeld(unsigned slot) const {
+  // The first slot in [first, end) whose mutex may be held right now (its futex word is
+  // not zero), or end; without taking any. A caller that stored a flag before asking
+  // (with a full fence) knows that a later holder sees the flag, as taking the mutex is a
+  // full barrier. Inline, one pass: a transaction's start asks it of all 128 groups.
+  unsigned NextMaybeHeld(unsigned first, unsigned end) const {
     // glibc keeps the futex word first: 0 when free, else the holder's TID and flags (a
     // dead holder's too). That is the kernel's robust-futex ABI, so it cannot move.
     static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0);
-    const int* word = reinterpret_cast<const int*>(Slot(slot));
-    return __atomic_load_n(word, __ATOMIC_SEQ_CST) != 0;
+    const uint8_t* const base = base_;
+    for (unsigned slot = first; slot < end; slot++) {
+      const int* word = reinterpret_cast<const int*>(base + uint64_t(slot) * kSlotSize);
+      if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != 0) return slot;
+    }
+    return end;
   }
 
  private:

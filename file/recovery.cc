@@ -25,12 +25,19 @@ Status WriteHeaderWord(CommitIo* io, size_t field, uint64_t v) {
 
 }  // namespace
 
+void BundleBytes::Reallocate(size_t capacity) {
+  std::unique_ptr<char[]> bigger(new char[capacity]);
+  if (size_ > 0) std::memcpy(bigger.get(), bytes_.get(), size_);
+  bytes_ = std::move(bigger);
+  capacity_ = capacity;
+}
+
 BundleWriter::BundleWriter(uint64_t counter, size_t expected_bytes) {
   BundleHeader h{};
   h.magic = kBundleMagic;
   h.counter = counter;
   buf_.reserve(std::max(sizeof(h), expected_bytes));
-  buf_.assign(reinterpret_cast<const char*>(&h), sizeof(h));
+  std::memcpy(Room(sizeof(h)), &h, sizeof(h));
 }
 
 void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
@@ -44,15 +51,18 @@ void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
   } else {
     const uint64_t entry[2] = {off, len};
     last_entry_ = buf_.size();
-    buf_.append(reinterpret_cast<const char*>(entry), sizeof(entry));
+    std::memcpy(Room(sizeof(entry)), entry, sizeof(entry));
     entries_++;
   }
-  buf_.append(static_cast<const char*>(bytes), len);
-  buf_.resize(buf_.size() + (Pad8(buf_.size()) - buf_.size()), '\0');
+  // The padding is zeroed: the checksum covers it.
+  const size_t padded = size_t(Pad8(buf_.size() + len) - buf_.size());
+  char* p = Room(padded);
+  std::memcpy(p, bytes, len);
+  std::memset(p + len, 0, padded - len);
   last_end_ = off + len;
 }
 
-std::string BundleWriter::Finish(uint64_t new_size) {
+BundleBytes BundleWriter::Finish(uint64_t new_size) {
   BundleHeader h;
   std::memcpy(&h, buf_.data(), sizeof(h));
   h.len = buf_.size();

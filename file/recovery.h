@@ -9,8 +9,9 @@
 #ifndef PTDB_FILE_RECOVERY_H_
 #define PTDB_FILE_RECOVERY_H_
 
+#include <algorithm>
 #include <cstdint>
-#include <string>
+#include <memory>
 #include <vector>
 
 #include "common/format.h"
@@ -31,6 +32,32 @@ static_assert(sizeof(BundleHeader) == 48);
 
 inline constexpr uint64_t kBundleMagic = 0x3176637262647470ULL;  // "ptdbrcv1"
 
+// A bundle's bytes. Not a std::string: growing one zero-fills what a commit then
+// overwrites, and appending a run's entry, bytes and padding piece by piece cost three
+// times the copies themselves.
+class BundleBytes {
+ public:
+  const char* data() const { return bytes_.get(); }
+  char* data() { return bytes_.get(); }
+  size_t size() const { return size_; }
+  // Keeps the first min(n, size()) bytes; bytes past them hold nothing defined until
+  // written.
+  void resize(size_t n) {
+    if (n > capacity_) Reallocate(std::max(n, 2 * capacity_));
+    size_ = n;
+  }
+  void reserve(size_t n) {
+    if (n > capacity_) Reallocate(n);
+  }
+
+ private:
+  void Reallocate(size_t capacity);
+
+  std::unique_ptr<char[]> bytes_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 class BundleWriter {
  public:
   // `expected_bytes`: room to reserve, so the bundle is not copied as it grows.
@@ -39,11 +66,18 @@ class BundleWriter {
   void Add(uint64_t off, const void* bytes, size_t len);
   // Seals the bundle (length, checksum) for a file of new_size bytes and hands it over;
   // the writer is spent.
-  std::string Finish(uint64_t new_size);
+  BundleBytes Finish(uint64_t new_size);
   size_t entries() const { return entries_; }
 
  private:
-  std::string buf_;
+  // len more bytes at the end of the bundle.
+  char* Room(size_t len) {
+    const size_t at = buf_.size();
+    buf_.resize(at + len);
+    return buf_.data() + at;
+  }
+
+  BundleBytes buf_;
   size_t entries_ = 0;
   size_t last_entry_ = 0;  // where the last run's {off, len} starts in buf_
   uint64_t last_end_ = 0;
@@ -52,7 +86,7 @@ class BundleWriter {
 struct Bundle {
   uint64_t counter = 0;
   uint64_t new_size = 0;
-  std::string bytes;  // the whole bundle
+  BundleBytes bytes;  // the whole bundle
 };
 
 // Reads the bundle at `off`. *valid is false (and OK returned) when there is none, or it

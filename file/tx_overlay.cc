@@ -5,10 +5,30 @@
 namespace ptdb {
 
 Status TxOverlay::CopyBase(uint64_t off, size_t len, uint8_t* dst) const {
-  const uint64_t in_base = off < base_size_ ? std::min<uint64_t>(len, base_size_ - off) : 0;
-  if (in_base > 0) PTDB_RETURN_IF_ERROR(base_(off, size_t(in_base), dst));
-  std::memset(dst + in_base, 0, len - size_t(in_base));
+  const size_t in_base = off < base_size_ ? size_t(std::min<uint64_t>(len, base_size_ - off)) : 0;
+  if (const uint8_t* m = in_base > 0 ? Mapped(off, in_base) : nullptr) {
+    std::memcpy(dst, m, in_base);
+  } else if (in_base > 0) {
+    PTDB_RETURN_IF_ERROR(base_(off, in_base, dst));
+  }
+  if (len > in_base) std::memset(dst + in_base, 0, len - in_base);
   return Status::OK();
+}
+
+void TxOverlay::Reset(uint64_t size) {
+  base_size_ = size_ = size;
+  lazy_fill_ = map_ != nullptr && map_() != nullptr;
+  if (chunks_.size() > 1) chunks_.resize(1);
+  if (pages_.capacity() > kChunkPages) {
+    std::vector<Page>().swap(pages_);
+    pages_.reserve(kChunkPages);
+  }
+  pages_.clear();
+  if (table_.size() > kFirstSlots) {
+    std::vector<uint32_t>(kFirstSlots).swap(table_);
+  } else {
+    std::fill(table_.begin(), table_.end(), 0);
+  }
 }
 
 void TxOverlay::Insert(size_t index) {
@@ -23,11 +43,14 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
     return Status::OK();
   }
   const size_t index = pages_.size();
-  if (index % kChunkPages == 0) chunks_.emplace_back(new uint8_t[kChunkPages * kPageSize]);
+  // A chunk kept by Reset serves again.
+  if (index / kChunkPages == chunks_.size()) {
+    chunks_.emplace_back(new uint8_t[kChunkPages * kPageSize]);
+  }
   Page fresh;
   fresh.number = page;
-  fresh.bytes = chunks_.back().get() + (index % kChunkPages) * kPageSize;
-  if (map_ == nullptr || map_() == nullptr) {
+  fresh.bytes = chunks_[index / kChunkPages].get() + (index % kChunkPages) * kPageSize;
+  if (!lazy_fill_) {
     PTDB_RETURN_IF_ERROR(CopyBase(page * kPageSize, kPageSize, fresh.bytes));
     fresh.filled = true;
   }
@@ -42,8 +65,32 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
   return Status::OK();
 }
 
+Status TxOverlay::WriteAnyPages(uint64_t off, const uint8_t* from, size_t len) {
+  for (uint64_t pos = off; pos < off + len;) {
+    const uint64_t page = pos / kPageSize, in_page = pos % kPageSize;
+    const size_t n = size_t(std::min<uint64_t>(kPageSize - in_page, off + len - pos));
+    Page* p;
+    PTDB_RETURN_IF_ERROR(PageFor(page, &p));
+    if (!p->filled && !CoversWholeWords(in_page, n)) PTDB_RETURN_IF_ERROR(FillEdges(p, in_page, n));
+    std::memcpy(p->bytes + in_page, from, n);
+    p->MarkWritten(in_page, n);
+    from += n;
+    pos += n;
+  }
+  return Status::OK();
+}
+
 Status TxOverlay::Fill(Page* p) {
   const uint64_t base = p->number * kPageSize;
+  if (const uint8_t* m = Mapped(base, kPageSize)) {
+    for (size_t w = p->NextUnwritten(0); w < kWords;) {
+      const size_t end = p->NextWritten(w);
+      std::memcpy(p->bytes + 8 * w, m + 8 * w, 8 * (end - w));
+      w = p->NextUnwritten(end);
+    }
+    p->filled = true;
+    return Status::OK();
+  }
   for (size_t w = p->NextUnwritten(0); w < kWords;) {
     const size_t end = p->NextWritten(w);
     PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * w, 8 * (end - w), p->bytes + 8 * w));
@@ -65,56 +112,13 @@ Status TxOverlay::FillEdges(Page* p, uint64_t in_page, size_t len) {
   return Status::OK();
 }
 
-Status TxOverlay::ForEachChange(const std::function<Status(uint64_t, const uint8_t*, size_t)>& fn) {
+std::vector<const TxOverlay::Page*> TxOverlay::SortedPages() const {
   std::vector<const Page*> order;
   order.reserve(pages_.size());
   for (const Page& pg : pages_) order.push_back(&pg);
   std::sort(order.begin(), order.end(),
             [](const Page* a, const Page* b) { return a->number < b->number; });
-  const uint8_t* const map = map_ ? map_() : nullptr;
-  uint8_t copy[kPageSize];
-  static_assert(kPageSize % 8 == 0 && kJoinGap % 8 == 0);
-  for (const Page* page : order) {
-    const Page& pg = *page;
-    const uint8_t* now = pg.bytes;
-    const uint64_t base = pg.number * kPageSize;
-    const uint8_t* orig = copy;
-    if (map != nullptr && base + kPageSize <= base_size_) {
-      orig = map + base;
-    } else {
-      PTDB_RETURN_IF_ERROR(CopyBase(base, kPageSize, copy));
-    }
-    // Bytes past the transaction's end were never part of the file: nothing to write.
-    const size_t limit = size_t(std::min<uint64_t>(kPageSize, size_ > base ? size_ - base : 0));
-    const size_t limit_words = (limit + 7) / 8;
-    auto differs = [&](size_t w) {
-      uint64_t a, b;
-      std::memcpy(&a, now + 8 * w, 8);
-      std::memcpy(&b, orig + 8 * w, 8);
-      return a != b;
-    };
-    // Only the words the transaction wrote, found from the bitmap; a run ends at a word
-    // it did not write or after kJoinGap unchanged bytes, and is trimmed to its first and
-    // last differing bytes.
-    for (size_t w = pg.NextWritten(0); w < limit_words;) {
-      if (!differs(w)) {
-        w = pg.NextWritten(w + 1);
-        continue;
-      }
-      size_t last = w;  // the last differing word
-      for (size_t j = w + 1; j < limit_words && pg.Written(j) && 8 * (j - last - 1) < kJoinGap;
-           j++) {
-        if (differs(j)) last = j;
-      }
-      size_t start = 8 * w;
-      while (now[start] == orig[start]) start++;
-      size_t end = std::min(8 * last + 8, limit);
-      while (end > start && now[end - 1] == orig[end - 1]) end--;
-      if (end > start) PTDB_RETURN_IF_ERROR(fn(base + start, now + start, end - start));
-      w = pg.NextWritten(last + 1);
-    }
-  }
-  return Status::OK();
+  return order;
 }
 
 }  // namespace ptdb

@@ -192,6 +192,32 @@ TEST_P(LockSemanticsTest, StoreUnderAReadLockIsAnError) {
   PTDB_EXPECT_OK(db_->Store("key", "new"));
 }
 
+// A transaction stages without group or zone locks, except where the caller holds the
+// lock itself (a chainlock or lockall taken inside the transaction): there the engine's
+// lock nests in the caller's, with its rules.
+TEST_P(LockSemanticsTest, CallersLocksInsideATransactionStillRule) {
+  PTDB_ASSERT_OK(db_->TransactionStart());
+  PTDB_ASSERT_OK(db_->ChainLockRead("key"));
+  EXPECT_EQ(db_->Store("key", "read-locked").code(), Error::kLock);
+  EXPECT_EQ(db_->Store(same_, "read-locked").code(), Error::kLock);
+  PTDB_EXPECT_OK(db_->Store(other_, "other"));
+  PTDB_ASSERT_OK(db_->ChainUnlockRead("key"));
+  PTDB_ASSERT_OK(db_->LockAllRead());
+  EXPECT_EQ(db_->Store(other_, "read-locked").code(), Error::kLock);
+  PTDB_ASSERT_OK(db_->UnlockAllRead());
+  PTDB_ASSERT_OK(db_->ChainLock("key"));
+  PTDB_EXPECT_OK(db_->Store("key", "new"));
+  PTDB_ASSERT_OK(db_->ChainUnlock("key"));
+  EXPECT_EQ(db_->ChainUnlock("key").code(), Error::kLock) << "the store's lock nested, and went";
+  PTDB_ASSERT_OK(db_->TransactionCommit());
+  std::string value;
+  PTDB_EXPECT_OK(db_->Fetch("key", &value));
+  EXPECT_EQ(value, "new");
+  PTDB_EXPECT_OK(db_->Fetch(other_, &value));
+  EXPECT_EQ(value, "other");
+  PTDB_EXPECT_OK(db_->Check());
+}
+
 TEST_P(LockSemanticsTest, OperationsUnderChainLockWork) {
   std::string value;
   PTDB_ASSERT_OK(db_->ChainLock("key"));
@@ -290,6 +316,36 @@ TEST_P(LockSemanticsTest, SecondHandleInTheSameThreadFailsInsteadOfHanging) {
   EXPECT_EQ(second->LockAllRead().code(), Error::kLock);
   PTDB_ASSERT_OK(db_->UnlockAll());
   PTDB_EXPECT_OK(second->Fetch(other_, &value));
+  EXPECT_EQ(value, "second");
+}
+
+// A commit applies holding the groups it changed (kMutex; kFcntl takes allrecord), taken
+// all at once when this thread holds nothing that ranks with them. Here another handle
+// of this thread holds one: the commit must get the same answer a single lock call gives
+// (kLock, never a wait on ourselves), and must not have happened.
+TEST_P(LockSemanticsTest, CommitWhileAnotherHandleInThisThreadHoldsItsGroupIsRefused) {
+  std::unique_ptr<Db> second;
+  ASSERT_NO_FATAL_FAILURE(Open(&second));
+  PTDB_ASSERT_OK(second->TransactionStart());
+  PTDB_ASSERT_OK(second->Store("key", "second"));
+  PTDB_ASSERT_OK(second->Store(other_, "second"));
+  PTDB_ASSERT_OK(db_->ChainLockRead(same_));
+  const Status st = second->TransactionCommit();
+  EXPECT_EQ(st.code(), Error::kLock) << st.ToString();
+  if (GetParam() == LockMode::kMutex) {
+    EXPECT_NE(st.ToString().find("another handle"), std::string::npos) << st.ToString();
+  }
+  PTDB_ASSERT_OK(db_->ChainUnlockRead(same_));
+  std::string value;
+  PTDB_EXPECT_OK(second->Fetch("key", &value));
+  EXPECT_EQ(value, "value");
+  EXPECT_EQ(second->Fetch(other_, &value).code(), Error::kNoExist);
+  // Nothing stays held: the same transaction commits now.
+  PTDB_ASSERT_OK(second->TransactionStart());
+  PTDB_ASSERT_OK(second->Store("key", "second"));
+  PTDB_ASSERT_OK(second->Store(other_, "second"));
+  PTDB_ASSERT_OK(second->TransactionCommit());
+  PTDB_EXPECT_OK(db_->Fetch("key", &value));
   EXPECT_EQ(value, "second");
 }
 

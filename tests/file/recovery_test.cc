@@ -38,7 +38,7 @@ TEST(BundleTest, RunsThatTouchJoinAndReplayExactly) {
   writer.Add(103, "defgh", 5);  // continues the last run
   writer.Add(200, "z", 1);
   EXPECT_EQ(writer.entries(), 2u);
-  const std::string sealed = writer.Finish(4096);
+  const BundleBytes sealed = writer.Finish(4096);
 
   MemoryIo io(1024);
   ASSERT_TRUE(io.Write(512, sealed.data(), sealed.size()).ok());
@@ -58,10 +58,10 @@ TEST(BundleTest, RunsThatTouchJoinAndReplayExactly) {
 TEST(BundleTest, AnyDamagedByteMakesItInvalidNotApplied) {
   BundleWriter writer(3);
   writer.Add(16, "payload", 7);
-  const std::string sealed = writer.Finish(1024);
+  const BundleBytes sealed = writer.Finish(1024);
   for (size_t i = 0; i < sealed.size(); i++) {
     MemoryIo io(1024);
-    std::string torn = sealed;
+    std::string torn(sealed.data(), sealed.size());
     torn[i] ^= 0x40;
     ASSERT_TRUE(io.Write(256, torn.data(), torn.size()).ok());
     Bundle bundle;

@@ -160,6 +160,67 @@ TEST_P(TxOverlayTest, ReadsAroundWritesSeeTheFile) {
   EXPECT_EQ(applied, model);
 }
 
+// Write's fast path (a page already held, whole words or filled) and ReadInPlace (one
+// page, in place) skip the general paths' edge fills and page assembly: whatever mix of
+// paths the writes and reads take, they must see the file around the transaction's bytes.
+TEST_P(TxOverlayTest, FastPathsSeeTheFileAroundTheTransactionsBytes) {
+  for (size_t i = 0; i < file_.size(); i++) file_[i] = char('a' + i % 23);
+  const std::string before = file_;
+  std::string model = file_;
+  auto write = [&](uint64_t off, const std::string& bytes) {
+    ASSERT_TRUE(overlay_.Write(off, bytes.data(), bytes.size()).ok());
+    model.replace(off, bytes.size(), bytes);
+  };
+  auto in_place = [&](uint64_t off, size_t len) {
+    return overlay_.ReadInPlace(off, len, reinterpret_cast<const uint8_t*>(file_.data()));
+  };
+  const uint64_t page = 3 * TxOverlay::kPageSize;
+  // Not written: the file's own bytes, or nothing without a mapping to point into.
+  EXPECT_EQ(in_place(page + 5, 7), reinterpret_cast<const uint8_t*>(file_.data()) + page + 5);
+  EXPECT_EQ(overlay_.ReadInPlace(page + 5, 7, nullptr), nullptr);
+  write(page + 8, "01234567");   // a new page, whole words
+  write(page + 24, "ABCDEFGH");  // the page held, whole words: the fast path
+  write(page + 41, "xyz");       // the page held, part of a word: the general path
+  write(page + 40, "w");
+  // Written: never the file's bytes, and the copy only once filled.
+  const uint8_t* p = in_place(page + 8, 8);
+  EXPECT_TRUE(p == nullptr || std::string(reinterpret_cast<const char*>(p), 8) == "01234567");
+  EXPECT_EQ(in_place(page + TxOverlay::kPageSize - 4, 8), nullptr);  // across pages
+  EXPECT_EQ(Read(page, 64), model.substr(page, 64));
+  p = in_place(page + 20, 8);  // filled by that read
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(p), 8), model.substr(page + 20, 8));
+  write(page + 61, "?!");  // a filled page, part of a word: the fast path
+  EXPECT_EQ(Read(page, TxOverlay::kPageSize), model.substr(page, TxOverlay::kPageSize));
+  // Past the old end nothing is the file's.
+  overlay_.Grow(file_.size() + TxOverlay::kPageSize);
+  EXPECT_EQ(in_place(file_.size() + 8, 8), nullptr);
+  EXPECT_EQ(file_, before);  // nothing reached the file
+  std::string applied = file_;
+  for (const Change& c : Changes()) applied.replace(c.off, c.bytes.size(), c.bytes);
+  EXPECT_EQ(applied, model);
+}
+
+// A transaction reuses the last one's overlay: after Reset nothing of the old pages may
+// show, in reads or in changes, however many chunks and table slots they took.
+TEST_P(TxOverlayTest, ResetForgetsEveryPageAndServesAgain) {
+  overlay_.Grow(file_.size() + 100 * TxOverlay::kPageSize);
+  for (uint64_t page = 0; page < 100; page++) {
+    ASSERT_TRUE(overlay_.Write(page * TxOverlay::kPageSize + 3, "old", 3).ok());
+  }
+  ASSERT_FALSE(Changes().empty());
+  file_.replace(3, 3, "now");
+  overlay_.Reset(file_.size());
+  EXPECT_EQ(overlay_.size(), file_.size());
+  EXPECT_EQ(overlay_.dirty_pages(), 0u);
+  EXPECT_TRUE(Changes().empty());
+  EXPECT_EQ(Read(0, 8), file_.substr(0, 8));
+  ASSERT_TRUE(overlay_.Write(TxOverlay::kPageSize + 5, "new", 3).ok());
+  EXPECT_EQ(Read(TxOverlay::kPageSize, 16), file_.substr(TxOverlay::kPageSize, 5) + "new" +
+                                                file_.substr(TxOverlay::kPageSize + 8, 8));
+  EXPECT_EQ(Changes(), (std::vector<Change>{{TxOverlay::kPageSize + 5, "new"}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Base, TxOverlayTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Mapped" : "Copied";
