@@ -22,6 +22,8 @@ void TxOverlay::Reset(uint64_t size) {
   if (pages_.capacity() > kChunkPages) {
     std::vector<Page>().swap(pages_);
     pages_.reserve(kChunkPages);
+    std::vector<const Page*>().swap(sorted_);
+    sorted_.reserve(kChunkPages);
   }
   pages_.clear();
   if (table_.size() > kFirstSlots) {
@@ -112,13 +114,12 @@ Status TxOverlay::FillEdges(Page* p, uint64_t in_page, size_t len) {
   return Status::OK();
 }
 
-std::vector<const TxOverlay::Page*> TxOverlay::SortedPages() const {
-  std::vector<const Page*> order;
-  order.reserve(pages_.size());
-  for (const Page& pg : pages_) order.push_back(&pg);
-  std::sort(order.begin(), order.end(),
+const std::vector<const TxOverlay::Page*>& TxOverlay::SortedPages() {
+  sorted_.clear();
+  for (const Page& pg : pages_) sorted_.push_back(&pg);
+  std::sort(sorted_.begin(), sorted_.end(),
             [](const Page* a, const Page* b) { return a->number < b->number; });
-  return order;
+  return sorted_;
 }
 
 }  // namespace ptdb

@@ -40,6 +40,7 @@ class TxOverlay {
         map_(std::move(map)),
         lazy_fill_(map_ != nullptr && map_() != nullptr) {
     pages_.reserve(kChunkPages);  // a small transaction's pages without regrowing
+    sorted_.reserve(kChunkPages);
   }
 
   // Starts over for another transaction on a file of `size` bytes: every page is
@@ -227,8 +228,8 @@ class TxOverlay {
   }
   void Insert(size_t index);
 
-  // The pages in address order.
-  std::vector<const Page*> SortedPages() const;
+  // The pages in address order, in sorted_ (kept between transactions, as pages_ is).
+  const std::vector<const Page*>& SortedPages();
   bool AnyDirty(uint64_t first, uint64_t last) const {
     for (uint64_t p = first; p <= last; p++) {
       if (Find(p)) return true;
@@ -260,6 +261,7 @@ class TxOverlay {
   BaseRead base_;
   BaseMap map_;
   std::vector<Page> pages_;  // in the order first written
+  std::vector<const Page*> sorted_;
   static constexpr size_t kFirstSlots = 64;
   std::vector<uint32_t> table_ = std::vector<uint32_t>(kFirstSlots);
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
