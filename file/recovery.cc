@@ -56,11 +56,16 @@ void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
     std::memcpy(Room(sizeof(entry)), entry, sizeof(entry));
     entries_++;
   }
-  // The padding is zeroed: the checksum covers it.
+  // The padding is zeroed: the checksum covers it. When the run takes a word or more, by
+  // clearing its last word before the copy: one store, not a call to memset.
   const size_t padded = size_t(Pad8(buf_.size() + len) - buf_.size());
   char* p = Room(padded);
+  if (padded >= 8) {
+    std::memset(p + padded - 8, 0, 8);
+  } else {
+    std::memset(p + len, 0, padded - len);
+  }
   std::memcpy(p, bytes, len);
-  std::memset(p + len, 0, padded - len);
   last_end_ = off + len;
 }
 

@@ -28,6 +28,7 @@ void TxOverlay::Reset(uint64_t size) {
   pages_.clear();
   if (table_.size() > kFirstSlots) {
     std::vector<uint32_t>(kFirstSlots).swap(table_);
+    slot_mask_ = kFirstSlots - 1;
   } else {
     std::fill(table_.begin(), table_.end(), 0);
   }
@@ -35,7 +36,7 @@ void TxOverlay::Reset(uint64_t size) {
 
 void TxOverlay::Insert(size_t index) {
   size_t i = Slot(pages_[index].number);
-  while (table_[i] != 0) i = (i + 1) & (table_.size() - 1);
+  while (table_[i] != 0) i = (i + 1) & slot_mask_;
   table_[i] = uint32_t(index + 1);
 }
 
@@ -59,6 +60,7 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
   pages_.push_back(fresh);
   if (2 * pages_.size() > table_.size()) {
     table_.assign(table_.size() * 2, 0);
+    slot_mask_ = table_.size() - 1;
     for (size_t i = 0; i < pages_.size(); i++) Insert(i);
   } else {
     Insert(index);

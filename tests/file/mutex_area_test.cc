@@ -295,6 +295,28 @@ TEST_F(MutexAreaTest, SlotOutOfRangeIsInvalid) {
   EXPECT_TRUE(area_->Unlock(MutexArea::kSlots - 1).ok());
 }
 
+// A transaction's start sweeps the groups with NextMaybeHeld: it must find every held
+// mutex, wherever it falls among the slots it tests together, and no free one.
+TEST_F(MutexAreaTest, NextMaybeHeldFindsEveryHeldSlotAndNoFreeOne) {
+  const std::vector<unsigned> held = {0, 5, 6, 11, 12, 13, 14, 15, 31, MutexArea::kSlots - 1};
+  for (unsigned slot : held) ASSERT_TRUE(area_->Lock(slot, true).ok());
+  for (unsigned first = 0; first < 20; first++) {
+    for (unsigned end = first; end <= MutexArea::kSlots; end += 7) {
+      std::vector<unsigned> found, expected;
+      for (unsigned s = area_->NextMaybeHeld(first, end); s < end;
+           s = area_->NextMaybeHeld(s + 1, end)) {
+        found.push_back(s);
+      }
+      for (unsigned slot : held) {
+        if (slot >= first && slot < end) expected.push_back(slot);
+      }
+      EXPECT_EQ(found, expected) << "slots [" << first << ", " << end << ")";
+    }
+  }
+  for (unsigned slot : held) EXPECT_TRUE(area_->Unlock(slot).ok());
+  EXPECT_EQ(area_->NextMaybeHeld(0, MutexArea::kSlots), MutexArea::kSlots);
+}
+
 TEST_F(MutexAreaTest, ThreadsOfOneProcessExcludeEachOther) {
   constexpr int kThreads = 4, kRounds = 20000;
   long counter = 0;  // deliberately not atomic: the mutex is what protects it

@@ -83,6 +83,7 @@ TEST(BundleTest, AReusedBufferSealsWhatAFreshOneDoes) {
   for (BundleWriter* w : {&fresh, &reused}) {
     w->Add(40, "small", 5);
     w->Add(45, "er", 2);
+    w->Add(100, "odd", 3);  // padded with five zeros, where the old bundle had filler
   }
   const BundleBytes a = fresh.Finish(1024), b = reused.Finish(1024);
   ASSERT_EQ(a.size(), b.size());
