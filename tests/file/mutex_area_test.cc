@@ -13,13 +13,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/format.h"
+#include "common/locks.h"
+#include "file/change_counts.h"
+#include "file/file_locks.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb {
@@ -315,6 +321,41 @@ TEST_F(MutexAreaTest, NextMaybeHeldFindsEveryHeldSlotAndNoFreeOne) {
   }
   for (unsigned slot : held) EXPECT_TRUE(area_->Unlock(slot).ok());
   EXPECT_EQ(area_->NextMaybeHeld(0, MutexArea::kSlots), MutexArea::kSlots);
+}
+
+// A commit takes the groups it changed in one LockSet::LockGroups: until UnlockGroups,
+// each one's mutex is held and its change count says a writer is inside; afterwards all
+// are free, and readers of exactly those groups see that they changed.
+TEST_F(MutexAreaTest, LockGroupsHoldsEachMutexAndMarksEachChange) {
+  ChangeCounts counts = ChangeCounts::InMutexArea(static_cast<uint8_t*>(mem_));
+  FileLocks primitive(area_.get(), &counts);
+  LockSet locks(&primitive);
+  const unsigned groups[] = {0, 3, 64, 127};
+  auto in = [&](unsigned g) {
+    return std::find(std::begin(groups), std::end(groups), g) != std::end(groups);
+  };
+  auto held = [&](unsigned g) {
+    const unsigned slot = FileLocks::GroupSlot(g);
+    return area_->NextMaybeHeld(slot, slot + 1) == slot;
+  };
+  uint64_t before[format::kTopGroups];
+  for (unsigned g = 0; g < format::kTopGroups; g++) ASSERT_TRUE(counts.BeginRead(g, &before[g]));
+  const int owner = 0;
+  ASSERT_TRUE(locks.LockGroups(&owner, groups, std::size(groups), LockType::kWrite).ok());
+  EXPECT_TRUE(locks.HoldsRecordLocks(&owner));
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    uint64_t token;
+    EXPECT_EQ(held(g), in(g)) << "group " << g;
+    EXPECT_EQ(counts.BeginRead(g, &token), !in(g)) << "group " << g;
+  }
+  ASSERT_TRUE(locks.UnlockGroups(&owner, groups, std::size(groups), LockType::kWrite).ok());
+  EXPECT_FALSE(locks.HoldsAny(&owner));
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    uint64_t token;
+    EXPECT_FALSE(held(g)) << "group " << g;
+    EXPECT_TRUE(counts.BeginRead(g, &token)) << "group " << g;
+    EXPECT_EQ(counts.ReadValid(g, before[g]), !in(g)) << "group " << g;
+  }
 }
 
 TEST_F(MutexAreaTest, ThreadsOfOneProcessExcludeEachOther) {
