@@ -222,22 +222,49 @@ Status LockSet::Unlock(const void* owner, LockId id, LockType type) {
                                          : primitive_->Unlock(id, held);
 }
 
+Status LockPrimitive::LockGroups(const unsigned* groups, size_t n, LockType type) {
+  for (size_t i = 0; i < n; i++) {
+    Status st = Lock({LockKind::kHashGroup, groups[i]}, type, true);
+    if (!st.ok()) {
+      (void)UnlockGroups(groups, i, type);
+      return st;
+    }
+  }
+  return Status::OK();
+}
+
+Status LockPrimitive::UnlockGroups(const unsigned* groups, size_t n, LockType type) {
+  Status first;
+  for (size_t i = n; i-- > 0;) {
+    Status st = Unlock({LockKind::kHashGroup, groups[i]}, type);
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
 Status LockSet::LockGroups(const void* owner, const unsigned* groups, size_t n, LockType type) {
   const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+  assert(std::is_sorted(groups, groups + n) &&
+         std::adjacent_find(groups, groups + n) == groups + n);
   // Lock would find nothing to nest in, no order to break and no fork to refuse: only
-  // locks that rank before a hash group are held, taken in this process.
+  // locks that rank before a hash group are held, taken in this process. Then the
+  // primitive takes them all in one call.
   const bool alone = std::none_of(t_held.begin(), t_held.end(), [&](const Held& h) {
     return h.set == id_ && (h.id.kind >= LockKind::kAllRecord || h.fork_generation != gen);
   });
+  if (alone) {
+    PTDB_RETURN_IF_ERROR(primitive_->LockGroups(groups, n, type));
+    for (size_t i = 0; i < n; i++) {
+      t_held.push_back({id_, owner, {LockKind::kHashGroup, groups[i]}, type, 1, false, gen});
+    }
+    return Status::OK();
+  }
   for (size_t i = 0; i < n; i++) {
-    const LockId id{LockKind::kHashGroup, groups[i]};
-    assert(i == 0 || groups[i] > groups[i - 1]);
-    Status st = alone ? primitive_->Lock(id, type, true) : Lock(owner, id, type);
+    Status st = Lock(owner, {LockKind::kHashGroup, groups[i]}, type);
     if (!st.ok()) {
       (void)UnlockGroups(owner, groups, i, type);
       return st;
     }
-    if (alone) t_held.push_back({id_, owner, id, type, 1, false, gen});
   }
   return Status::OK();
 }
@@ -252,13 +279,16 @@ Status LockSet::UnlockGroups(const void* owner, const unsigned* groups, size_t n
     newest = h.set == id_ && h.owner == owner && h.id == LockId{LockKind::kHashGroup, groups[i]} &&
              h.type == type && h.count == 1 && !h.riding && h.fork_generation == gen;
   }
+  if (newest) {
+    Status st = primitive_->UnlockGroups(groups, n, type);
+    t_held.pop_back(n);
+    return st;
+  }
   Status first;
   for (size_t i = n; i-- > 0;) {
-    const LockId id{LockKind::kHashGroup, groups[i]};
-    Status st = newest ? primitive_->Unlock(id, type) : Unlock(owner, id, type);
+    Status st = Unlock(owner, {LockKind::kHashGroup, groups[i]}, type);
     if (first.ok()) first = st;
   }
-  if (newest) t_held.pop_back(n);
   return first;
 }
 

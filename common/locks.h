@@ -56,6 +56,11 @@ class LockPrimitive {
   // stream of small lockers).
   virtual Status LockAllRecord(LockType type) = 0;
   virtual Status UnlockAllRecord(LockType type) = 0;
+  // Hash groups groups[0..n), ascending, waiting for each; on failure none stays held.
+  // UnlockGroups lets them go newest first and tells the first failure. One Lock or Unlock
+  // each, unless the primitive does better (a commit takes every group it changed).
+  virtual Status LockGroups(const unsigned* groups, size_t n, LockType type);
+  virtual Status UnlockGroups(const unsigned* groups, size_t n, LockType type);
 
   // Waits until no one holds a hash group (writers and readers checking a flag the caller
   // set just before: the writer gate, header.ro_readers). Taking the allrecord lock and

@@ -193,6 +193,32 @@ Status FileLocks::Sweep(LockType type) {
   return Status::OK();
 }
 
+Status FileLocks::LockGroups(const unsigned* groups, size_t n, LockType type) {
+  if (mutexes_ == nullptr) return LockPrimitive::LockGroups(groups, n, type);
+  const bool changes = counts_ != nullptr && type == LockType::kWrite;
+  for (size_t i = 0; i < n; i++) {
+    Status st = mutexes_->Lock(GroupSlot(groups[i]), true);
+    if (!st.ok()) {
+      (void)UnlockGroups(groups, i, type);
+      return st;
+    }
+    if (changes) counts_->BeginChange(groups[i]);
+  }
+  return Status::OK();
+}
+
+Status FileLocks::UnlockGroups(const unsigned* groups, size_t n, LockType type) {
+  if (mutexes_ == nullptr) return LockPrimitive::UnlockGroups(groups, n, type);
+  const bool changes = counts_ != nullptr && type == LockType::kWrite;
+  Status first;
+  for (size_t i = n; i-- > 0;) {
+    if (changes) counts_->EndChange(groups[i]);
+    Status st = mutexes_->Unlock(GroupSlot(groups[i]));
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
 Status FileLocks::UnlockAllRecord(LockType type) {
   Status first;
   if (ChangesAll(type)) counts_->EndChangeAll();

@@ -55,6 +55,9 @@ class FileLocks final : public LockPrimitive {
   // others. kFcntl: the allrecord lock, taken and dropped.
   Status Sweep(LockType type) override;
   Status UnlockAllRecord(LockType type) override;
+  // kMutex: each group's mutex and change count directly, without a call per group.
+  Status LockGroups(const unsigned* groups, size_t n, LockType type) override;
+  Status UnlockGroups(const unsigned* groups, size_t n, LockType type) override;
   bool FewGroupsCheaperThanAll() const override { return mutexes_ != nullptr; }
 
   // kMutex: the MutexArea slot of hash group g (its mutex and change count).

@@ -14,6 +14,8 @@ namespace {
 constexpr LockId kTransactionLock{LockKind::kTransaction, 0};
 constexpr LockId kAllRecordLock{LockKind::kAllRecord, 0};
 constexpr uint64_t kAreaAlign = 4096;
+// What End keeps of a bundle's buffer: the 64 pages an overlay keeps, with their entries.
+constexpr size_t kKeptBundleBytes = 64 * (TxOverlay::kPageSize + 32);
 
 std::mutex& FactoryMutex() {
   static auto* mu = new std::mutex;
@@ -97,7 +99,8 @@ Status FileTransaction::BuildBundle() {
   // Room for what most commits need (a run's bytes, its 16-byte entry, padding, and a
   // run or two per dirty page); a bigger bundle only grows the buffer.
   BundleWriter writer(counter_,
-                      sizeof(BundleHeader) + overlay_->dirty_pages() * (TxOverlay::kPageSize + 32));
+                      sizeof(BundleHeader) + overlay_->dirty_pages() * (TxOverlay::kPageSize + 32),
+                      std::move(bundle_.bytes));
   PTDB_RETURN_IF_ERROR(overlay_->ForEachChange([&](uint64_t off, const uint8_t* p, size_t len) {
     writer.Add(off, p, len);
     return Status::OK();
@@ -129,17 +132,25 @@ Status FileTransaction::ChooseArea(CommitIo* io, uint64_t counter, uint64_t len,
   return Status::OK();
 }
 
+bool FileTransaction::NeedsBundle() const {
+  return overlay_->dirty_pages() > 0 && !view_->file()->memory();
+}
+
 Status FileTransaction::Prepare(bool nosync) {
   if (!active()) return Err(Error::kEinval, "no transaction to prepare");
+  if (prepared_ || !NeedsBundle()) return Prepare(nosync, nullptr);
+  return Prepare(nosync, MakeCommitIo(view_->file()).get());
+}
+
+Status FileTransaction::Prepare(bool nosync, CommitIo* io) {
   if (prepared_) return Status::OK();
-  if (overlay_->dirty_pages() == 0 || view_->file()->memory()) {
+  if (!NeedsBundle()) {
     prepared_ = true;  // nothing to make durable
     return Status::OK();
   }
   PTDB_RETURN_IF_ERROR(BuildBundle());
-  std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
   uint64_t area;
-  PTDB_RETURN_IF_ERROR(ChooseArea(io.get(), counter_, bundle_.bytes.size(), &area));
+  PTDB_RETURN_IF_ERROR(ChooseArea(io, counter_, bundle_.bytes.size(), &area));
   PTDB_RETURN_IF_ERROR(io->Extend(area + bundle_.bytes.size()));
   // From the first byte written, a cancel must make sure this bundle is never replayed.
   bundle_area_ = area;
@@ -156,18 +167,18 @@ Status FileTransaction::Prepare(bool nosync) {
   return Status::OK();
 }
 
-Status FileTransaction::LockForApply(const std::vector<unsigned>& groups) {
+Status FileTransaction::LockForApply(const unsigned* groups, size_t n) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
-  if (groups.empty()) return locks->Lock(owner, kAllRecordLock, LockType::kWrite);
-  return locks->LockGroups(owner, groups.data(), groups.size(), LockType::kWrite);
+  if (n == 0) return locks->Lock(owner, kAllRecordLock, LockType::kWrite);
+  return locks->LockGroups(owner, groups, n, LockType::kWrite);
 }
 
-Status FileTransaction::UnlockAfterApply(const std::vector<unsigned>& groups) {
+Status FileTransaction::UnlockAfterApply(const unsigned* groups, size_t n) {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
-  if (groups.empty()) return locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
-  return locks->UnlockGroups(owner, groups.data(), groups.size(), LockType::kWrite);
+  if (n == 0) return locks->Unlock(owner, kAllRecordLock, LockType::kWrite);
+  return locks->UnlockGroups(owner, groups, n, LockType::kWrite);
 }
 
 Status FileTransaction::Apply(CommitIo* io, bool* started) {
@@ -178,26 +189,27 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
   // With mutexes, only readers of the groups the transaction changed: a mutex each costs
   // less than the 128 of the allrecord lock, and no one reads anything else the bundle
   // writes (free records and zones, header words) under a group lock. Empty: allrecord.
-  std::vector<unsigned> groups;
+  // On the stack: allocating a vector cost more than filling it.
+  unsigned groups[format::kTopGroups];
+  size_t n = 0;
   uint64_t mask[format::kTopGroups / 64] = {};
   std::bitset<format::kTopGroups> changed;
   if (locks != nullptr && locks->FewGroupsCheaperThanAll() && !locks->HoldsRecordLocks(owner) &&
       view_->TxChangedGroups(&changed)) {
-    groups.reserve(changed.count());
     const std::bitset<format::kTopGroups> word_bits(~uint64_t(0));
     for (unsigned w = 0; w < format::kTopGroups / 64; w++) {
       mask[w] = ((changed >> (64 * w)) & word_bits).to_ullong();
       for (uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
-        groups.push_back(64 * w + unsigned(__builtin_ctzll(bits)));
+        groups[n++] = 64 * w + unsigned(__builtin_ctzll(bits));
       }
     }
   }
   // Read-only transactions see no change at all until they end: we wait for them.
   ReadTxLock* ro = view_->read_tx();
   while (locks != nullptr) {
-    PTDB_RETURN_IF_ERROR(LockForApply(groups));
+    PTDB_RETURN_IF_ERROR(LockForApply(groups, n));
     if (ro == nullptr || !ro->ReadersPresent()) break;
-    PTDB_RETURN_IF_ERROR(UnlockAfterApply(groups));
+    PTDB_RETURN_IF_ERROR(UnlockAfterApply(groups, n));
     PTDB_RETURN_IF_ERROR(ro->WaitForReaders());
   }
   // A reader holding a group not in `mask` reads on (FileView::AfterFreshReadLock).
@@ -223,7 +235,7 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
                            int(replay.message().size()), replay.message().data());
   }
   if (locks != nullptr) {
-    Status un = UnlockAfterApply(groups);
+    Status un = UnlockAfterApply(groups, n);
     if (st.ok()) st = un;
   }
   return st;
@@ -231,7 +243,9 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
 
 Status FileTransaction::Commit(bool nosync) {
   if (!active()) return Err(Error::kEinval, "no transaction to commit");
-  Status st = Prepare(nosync);
+  // One I/O object for the bundle's write and its application.
+  std::unique_ptr<CommitIo> io = NeedsBundle() ? MakeCommitIo(view_->file()) : nullptr;
+  Status st = Prepare(nosync, io.get());
   if (!st.ok()) {
     const Status cancel = Cancel();
     if (cancel.ok()) return st;
@@ -247,7 +261,6 @@ Status FileTransaction::Commit(bool nosync) {
           [&](uint64_t off, const uint8_t* p, size_t len) { return io.Write(off, p, len); });
     }
   } else if (overlay_->dirty_pages() > 0) {
-    std::unique_ptr<CommitIo> io = MakeCommitIo(view_->file());
     bool started;
     st = Apply(io.get(), &started);
     if (!st.ok() && !started) {
@@ -314,7 +327,9 @@ Status FileTransaction::End(bool bundle_pending) {
   // Emptied now (a bulk load's pages go at once), kept for the next transaction.
   overlay_->Reset(0);
   spare_ = std::move(overlay_);
-  bundle_ = Bundle();
+  // The bundle's buffer is kept for the next commit, unless a big one grew it.
+  bundle_.counter = bundle_.new_size = 0;
+  bundle_.bytes.Release(kKeptBundleBytes);
   prepared_ = false;
   counter_ = 0;
   bundle_area_ = 0;

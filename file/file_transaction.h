@@ -43,15 +43,19 @@ class FileTransaction {
   Status Cancel();
 
  private:
+  // Whether a commit writes a bundle: the transaction changed something, in a file.
+  bool NeedsBundle() const;
+  // Prepare through `io` (unused when there is nothing to write).
+  Status Prepare(bool nosync, CommitIo* io);
   Status BuildBundle();
   Status ChooseArea(CommitIo* io, uint64_t counter, uint64_t len, uint64_t* area);
   // Applies the prepared bundle in place, holding the locks of the groups it changes (or
   // the allrecord lock). *started tells whether it got as far as writing: before that a
   // failure (a lock) leaves the transaction undone; after it, done (the bundle is durable).
   Status Apply(CommitIo* io, bool* started);
-  // groups: ascending; empty for the allrecord lock.
-  Status LockForApply(const std::vector<unsigned>& groups);
-  Status UnlockAfterApply(const std::vector<unsigned>& groups);
+  // groups: n ascending; none for the allrecord lock.
+  Status LockForApply(const unsigned* groups, size_t n);
+  Status UnlockAfterApply(const unsigned* groups, size_t n);
   // Makes a written bundle invalid (cancel after prepare, failed commit).
   Status ForgetBundle();
   // Ends the transaction. bundle_pending: a durable bundle is not (known to be) in place

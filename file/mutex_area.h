@@ -63,15 +63,24 @@ class MutexArea {
     // glibc keeps the futex word first: 0 when free, else the holder's TID and flags (a
     // dead holder's too). That is the kernel's robust-futex ABI, so it cannot move.
     static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0);
-    const uint8_t* const base = base_;
-    for (unsigned slot = first; slot < end; slot++) {
-      const int* word = reinterpret_cast<const int*>(base + uint64_t(slot) * kSlotSize);
-      if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != 0) return slot;
+    // Four slots a step, their words or'ed: nearly all are free, and one test per four
+    // halves the pass. A step that finds one held looks again slot by slot.
+    unsigned slot = first;
+    for (; end - slot >= 4; slot += 4) {
+      if ((Word(slot) | Word(slot + 1) | Word(slot + 2) | Word(slot + 3)) != 0) break;
+    }
+    for (; slot < end; slot++) {
+      if (Word(slot) != 0) return slot;
     }
     return end;
   }
 
  private:
+  // The futex word of a slot's mutex (NextMaybeHeld).
+  int Word(unsigned slot) const {
+    return __atomic_load_n(reinterpret_cast<const int*>(base_ + uint64_t(slot) * kSlotSize),
+                           __ATOMIC_SEQ_CST);
+  }
   pthread_mutex_t* Slot(unsigned slot) const {
     return reinterpret_cast<pthread_mutex_t*>(base_ + uint64_t(slot) * kSlotSize);
   }

@@ -32,7 +32,9 @@ void BundleBytes::Reallocate(size_t capacity) {
   capacity_ = capacity;
 }
 
-BundleWriter::BundleWriter(uint64_t counter, size_t expected_bytes) {
+BundleWriter::BundleWriter(uint64_t counter, size_t expected_bytes, BundleBytes buf)
+    : buf_(std::move(buf)) {
+  buf_.resize(0);
   BundleHeader h{};
   h.magic = kBundleMagic;
   h.counter = counter;
@@ -54,11 +56,16 @@ void BundleWriter::Add(uint64_t off, const void* bytes, size_t len) {
     std::memcpy(Room(sizeof(entry)), entry, sizeof(entry));
     entries_++;
   }
-  // The padding is zeroed: the checksum covers it.
+  // The padding is zeroed: the checksum covers it. When the run takes a word or more, by
+  // clearing its last word before the copy: one store, not a call to memset.
   const size_t padded = size_t(Pad8(buf_.size() + len) - buf_.size());
   char* p = Room(padded);
+  if (padded >= 8) {
+    std::memset(p + padded - 8, 0, 8);
+  } else {
+    std::memset(p + len, 0, padded - len);
+  }
   std::memcpy(p, bytes, len);
-  std::memset(p + len, 0, padded - len);
   last_end_ = off + len;
 }
 
@@ -142,23 +149,30 @@ Status ApplyBundle(CommitIo* io, const Bundle& bundle) {
     uint64_t off, len;
     const uint8_t* bytes;
   };
-  std::vector<Run> runs;
-  runs.reserve(size_t(h.entries));
+  // A small commit's runs fit on the stack (a heap vector cost as much as applying two
+  // runs); a bigger bundle's go to the heap.
+  constexpr size_t kStackRuns = 64;
+  Run stack_runs[kStackRuns];
+  std::unique_ptr<Run[]> heap_runs;
+  Run* runs = stack_runs;
+  if (h.entries > kStackRuns) {
+    heap_runs.reset(new Run[size_t(h.entries)]);
+    runs = heap_runs.get();
+  }
   uint64_t pos = sizeof(h);
   for (uint64_t i = 0; i < h.entries; i++) {
     uint64_t entry[2];
     std::memcpy(entry, bundle.bytes.data() + pos, sizeof(entry));
     pos += sizeof(entry);
-    runs.push_back(
-        {entry[0], entry[1], reinterpret_cast<const uint8_t*>(bundle.bytes.data()) + pos});
+    runs[i] = {entry[0], entry[1], reinterpret_cast<const uint8_t*>(bundle.bytes.data()) + pos};
     pos += Pad8(entry[1]);
   }
   // Highest address first. A zone the transaction added lies above everything that links
   // to it (the previous zone's next_zone, the header): written last, the links lead only
   // to whole zone records, for an opener that loads the zones without a lock that keeps
   // us out (FileBackend::Open).
-  for (auto r = runs.rbegin(); r != runs.rend(); ++r) {
-    PTDB_RETURN_IF_ERROR(WriteEntry(io, r->off, r->bytes, r->len));
+  for (uint64_t i = h.entries; i-- > 0;) {
+    PTDB_RETURN_IF_ERROR(WriteEntry(io, runs[i].off, runs[i].bytes, runs[i].len));
   }
   return Status::OK();
 }

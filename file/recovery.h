@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/format.h"
@@ -37,6 +38,16 @@ inline constexpr uint64_t kBundleMagic = 0x3176637262647470ULL;  // "ptdbrcv1"
 // times the copies themselves.
 class BundleBytes {
  public:
+  BundleBytes() = default;
+  // A moved-from one is empty, with no buffer (its room went with the bytes).
+  BundleBytes(BundleBytes&& other) noexcept { *this = std::move(other); }
+  BundleBytes& operator=(BundleBytes&& other) noexcept {
+    bytes_ = std::move(other.bytes_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
+
   const char* data() const { return bytes_.get(); }
   char* data() { return bytes_.get(); }
   size_t size() const { return size_; }
@@ -49,6 +60,14 @@ class BundleBytes {
   void reserve(size_t n) {
     if (n > capacity_) Reallocate(n);
   }
+  // Empties it, keeping the buffer for reuse if it is at most `keep` bytes.
+  void Release(size_t keep) {
+    size_ = 0;
+    if (capacity_ > keep) {
+      bytes_.reset();
+      capacity_ = 0;
+    }
+  }
 
  private:
   void Reallocate(size_t capacity);
@@ -60,8 +79,9 @@ class BundleBytes {
 
 class BundleWriter {
  public:
-  // `expected_bytes`: room to reserve, so the bundle is not copied as it grows.
-  explicit BundleWriter(uint64_t counter, size_t expected_bytes = 0);
+  // `expected_bytes`: room to reserve, so the bundle is not copied as it grows. `buf`: a
+  // spent bundle whose buffer is reused (its bytes are not).
+  explicit BundleWriter(uint64_t counter, size_t expected_bytes = 0, BundleBytes buf = {});
   // Adds a run of new bytes; a run that starts where the last one ended joins it.
   void Add(uint64_t off, const void* bytes, size_t len);
   // Seals the bundle (length, checksum) for a file of new_size bytes and hands it over;

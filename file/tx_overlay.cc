@@ -22,10 +22,13 @@ void TxOverlay::Reset(uint64_t size) {
   if (pages_.capacity() > kChunkPages) {
     std::vector<Page>().swap(pages_);
     pages_.reserve(kChunkPages);
+    std::vector<const Page*>().swap(sorted_);
+    sorted_.reserve(kChunkPages);
   }
   pages_.clear();
   if (table_.size() > kFirstSlots) {
     std::vector<uint32_t>(kFirstSlots).swap(table_);
+    slot_mask_ = kFirstSlots - 1;
   } else {
     std::fill(table_.begin(), table_.end(), 0);
   }
@@ -33,7 +36,7 @@ void TxOverlay::Reset(uint64_t size) {
 
 void TxOverlay::Insert(size_t index) {
   size_t i = Slot(pages_[index].number);
-  while (table_[i] != 0) i = (i + 1) & (table_.size() - 1);
+  while (table_[i] != 0) i = (i + 1) & slot_mask_;
   table_[i] = uint32_t(index + 1);
 }
 
@@ -57,6 +60,7 @@ Status TxOverlay::PageFor(uint64_t page, Page** p) {
   pages_.push_back(fresh);
   if (2 * pages_.size() > table_.size()) {
     table_.assign(table_.size() * 2, 0);
+    slot_mask_ = table_.size() - 1;
     for (size_t i = 0; i < pages_.size(); i++) Insert(i);
   } else {
     Insert(index);
@@ -101,24 +105,31 @@ Status TxOverlay::Fill(Page* p) {
 }
 
 Status TxOverlay::FillEdges(Page* p, uint64_t in_page, size_t len) {
-  const uint64_t base = p->number * kPageSize;
   const size_t first = in_page / 8, last = (in_page + len - 1) / 8;
-  if (in_page % 8 != 0 && !p->Written(first)) {
-    PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * first, 8, p->bytes + 8 * first));
-  }
-  if ((in_page + len) % 8 != 0 && !p->Written(last) && (last != first || in_page % 8 == 0)) {
-    PTDB_RETURN_IF_ERROR(CopyBase(base + 8 * last, 8, p->bytes + 8 * last));
-  }
+  const bool fill_first = in_page % 8 != 0 && !p->Written(first);
+  const bool fill_last =
+      (in_page + len) % 8 != 0 && !p->Written(last) && (last != first || in_page % 8 == 0);
+  if (!fill_first && !fill_last) return Status::OK();
+  // A page inside the mapped file (nearly every one) has its edge words copied from the
+  // mapping, asked for once; CopyBase's general case cost twice the copies.
+  const uint64_t base = p->number * kPageSize;
+  const uint8_t* const m = Mapped(base, kPageSize);
+  auto fill = [&](size_t w) {
+    if (m == nullptr) return CopyBase(base + 8 * w, 8, p->bytes + 8 * w);
+    std::memcpy(p->bytes + 8 * w, m + 8 * w, 8);
+    return Status::OK();
+  };
+  if (fill_first) PTDB_RETURN_IF_ERROR(fill(first));
+  if (fill_last) PTDB_RETURN_IF_ERROR(fill(last));
   return Status::OK();
 }
 
-std::vector<const TxOverlay::Page*> TxOverlay::SortedPages() const {
-  std::vector<const Page*> order;
-  order.reserve(pages_.size());
-  for (const Page& pg : pages_) order.push_back(&pg);
-  std::sort(order.begin(), order.end(),
+const std::vector<const TxOverlay::Page*>& TxOverlay::SortedPages() {
+  sorted_.clear();
+  for (const Page& pg : pages_) sorted_.push_back(&pg);
+  std::sort(sorted_.begin(), sorted_.end(),
             [](const Page* a, const Page* b) { return a->number < b->number; });
-  return order;
+  return sorted_;
 }
 
 }  // namespace ptdb

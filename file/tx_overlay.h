@@ -40,6 +40,7 @@ class TxOverlay {
         map_(std::move(map)),
         lazy_fill_(map_ != nullptr && map_() != nullptr) {
     pages_.reserve(kChunkPages);  // a small transaction's pages without regrowing
+    sorted_.reserve(kChunkPages);
   }
 
   // Starts over for another transaction on a file of `size` bytes: every page is
@@ -148,10 +149,17 @@ class TxOverlay {
           w = pg.NextWritten(w + 1);
           continue;
         }
-        size_t last = w;  // the last differing word
+        // Most of a run is words that all differ (a new record): those are skipped in a
+        // tight loop, and only after an equal word is the gap looked at.
         const size_t written_end = std::min(limit_words, pg.NextUnwritten(w + 1));
-        for (size_t j = w + 1; j < written_end && 8 * (j - last - 1) < kJoinGap; j++) {
-          if (differs(j)) last = j;
+        size_t last;  // the last differing word
+        for (size_t j = w + 1;;) {
+          while (j < written_end && differs(j)) j++;
+          last = j - 1;
+          // Word j (if written) is equal; a differing one within the gap joins the run.
+          const size_t gap_end = std::min(written_end, last + 1 + kJoinGap / 8);
+          for (j++; j < gap_end && !differs(j);) j++;
+          if (j >= gap_end) break;
         }
         size_t start = 8 * w;
         while (now[start] == orig[start]) start++;
@@ -212,11 +220,11 @@ class TxOverlay {
   // The page table: open addressing on the page number, each slot 1 + an index into
   // pages_ (0: empty), at most half full. Every read of the transaction asks it.
   size_t Slot(uint64_t page) const {
-    return size_t((page * 0x9E3779B97F4A7C15ULL) >> 32) & (table_.size() - 1);
+    return size_t((page * 0x9E3779B97F4A7C15ULL) >> 32) & slot_mask_;
   }
+  // No test for an empty overlay first: its table is all empty slots.
   const Page* Find(uint64_t page) const {
-    if (pages_.empty()) return nullptr;
-    for (size_t i = Slot(page);; i = (i + 1) & (table_.size() - 1)) {
+    for (size_t i = Slot(page);; i = (i + 1) & slot_mask_) {
       const uint32_t t = table_[i];
       if (t == 0) return nullptr;
       if (pages_[t - 1].number == page) return &pages_[t - 1];
@@ -227,8 +235,8 @@ class TxOverlay {
   }
   void Insert(size_t index);
 
-  // The pages in address order.
-  std::vector<const Page*> SortedPages() const;
+  // The pages in address order, in sorted_ (kept between transactions, as pages_ is).
+  const std::vector<const Page*>& SortedPages();
   bool AnyDirty(uint64_t first, uint64_t last) const {
     for (uint64_t p = first; p <= last; p++) {
       if (Find(p)) return true;
@@ -260,8 +268,11 @@ class TxOverlay {
   BaseRead base_;
   BaseMap map_;
   std::vector<Page> pages_;  // in the order first written
+  std::vector<const Page*> sorted_;
   static constexpr size_t kFirstSlots = 64;
   std::vector<uint32_t> table_ = std::vector<uint32_t>(kFirstSlots);
+  // table_.size() - 1, kept: every read and write of the transaction asks Find.
+  size_t slot_mask_ = kFirstSlots - 1;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
   // Whether pages wait for their first read to be filled: with a mapping to compare and
   // fill from. Decided per transaction: a mapping, once made, stays (it may move, so

@@ -13,13 +13,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/format.h"
+#include "common/locks.h"
+#include "file/change_counts.h"
+#include "file/file_locks.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb {
@@ -293,6 +299,63 @@ TEST_F(MutexAreaTest, SlotOutOfRangeIsInvalid) {
   EXPECT_EQ(area_->Unlock(MutexArea::kSlots).code(), Error::kEinval);
   ASSERT_TRUE(area_->Lock(MutexArea::kSlots - 1, true).ok());
   EXPECT_TRUE(area_->Unlock(MutexArea::kSlots - 1).ok());
+}
+
+// A transaction's start sweeps the groups with NextMaybeHeld: it must find every held
+// mutex, wherever it falls among the slots it tests together, and no free one.
+TEST_F(MutexAreaTest, NextMaybeHeldFindsEveryHeldSlotAndNoFreeOne) {
+  const std::vector<unsigned> held = {0, 5, 6, 11, 12, 13, 14, 15, 31, MutexArea::kSlots - 1};
+  for (unsigned slot : held) ASSERT_TRUE(area_->Lock(slot, true).ok());
+  for (unsigned first = 0; first < 20; first++) {
+    for (unsigned end = first; end <= MutexArea::kSlots; end += 7) {
+      std::vector<unsigned> found, expected;
+      for (unsigned s = area_->NextMaybeHeld(first, end); s < end;
+           s = area_->NextMaybeHeld(s + 1, end)) {
+        found.push_back(s);
+      }
+      for (unsigned slot : held) {
+        if (slot >= first && slot < end) expected.push_back(slot);
+      }
+      EXPECT_EQ(found, expected) << "slots [" << first << ", " << end << ")";
+    }
+  }
+  for (unsigned slot : held) EXPECT_TRUE(area_->Unlock(slot).ok());
+  EXPECT_EQ(area_->NextMaybeHeld(0, MutexArea::kSlots), MutexArea::kSlots);
+}
+
+// A commit takes the groups it changed in one LockSet::LockGroups: until UnlockGroups,
+// each one's mutex is held and its change count says a writer is inside; afterwards all
+// are free, and readers of exactly those groups see that they changed.
+TEST_F(MutexAreaTest, LockGroupsHoldsEachMutexAndMarksEachChange) {
+  ChangeCounts counts = ChangeCounts::InMutexArea(static_cast<uint8_t*>(mem_));
+  FileLocks primitive(area_.get(), &counts);
+  LockSet locks(&primitive);
+  const unsigned groups[] = {0, 3, 64, 127};
+  auto in = [&](unsigned g) {
+    return std::find(std::begin(groups), std::end(groups), g) != std::end(groups);
+  };
+  auto held = [&](unsigned g) {
+    const unsigned slot = FileLocks::GroupSlot(g);
+    return area_->NextMaybeHeld(slot, slot + 1) == slot;
+  };
+  uint64_t before[format::kTopGroups];
+  for (unsigned g = 0; g < format::kTopGroups; g++) ASSERT_TRUE(counts.BeginRead(g, &before[g]));
+  const int owner = 0;
+  ASSERT_TRUE(locks.LockGroups(&owner, groups, std::size(groups), LockType::kWrite).ok());
+  EXPECT_TRUE(locks.HoldsRecordLocks(&owner));
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    uint64_t token;
+    EXPECT_EQ(held(g), in(g)) << "group " << g;
+    EXPECT_EQ(counts.BeginRead(g, &token), !in(g)) << "group " << g;
+  }
+  ASSERT_TRUE(locks.UnlockGroups(&owner, groups, std::size(groups), LockType::kWrite).ok());
+  EXPECT_FALSE(locks.HoldsAny(&owner));
+  for (unsigned g = 0; g < format::kTopGroups; g++) {
+    uint64_t token;
+    EXPECT_FALSE(held(g)) << "group " << g;
+    EXPECT_TRUE(counts.BeginRead(g, &token)) << "group " << g;
+    EXPECT_EQ(counts.ReadValid(g, before[g]), !in(g)) << "group " << g;
+  }
 }
 
 TEST_F(MutexAreaTest, ThreadsOfOneProcessExcludeEachOther) {

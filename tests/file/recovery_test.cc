@@ -71,5 +71,44 @@ TEST(BundleTest, AnyDamagedByteMakesItInvalidNotApplied) {
   }
 }
 
+// A commit reuses the last bundle's buffer: nothing of the old bundle may remain in the
+// new one, however much bigger the old one was.
+TEST(BundleTest, AReusedBufferSealsWhatAFreshOneDoes) {
+  BundleWriter big(1);
+  const std::string filler(3000, 'f');
+  for (uint64_t i = 0; i < 10; i++) big.Add(4096 * i, filler.data(), filler.size());
+  BundleBytes spent = big.Finish(65536);
+
+  BundleWriter fresh(2), reused(2, 0, std::move(spent));
+  for (BundleWriter* w : {&fresh, &reused}) {
+    w->Add(40, "small", 5);
+    w->Add(45, "er", 2);
+    w->Add(100, "odd", 3);  // padded with five zeros, where the old bundle had filler
+  }
+  const BundleBytes a = fresh.Finish(1024), b = reused.Finish(1024);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size()), 0);
+}
+
+// Up to and past the runs ApplyBundle keeps on the stack: every one is written.
+TEST(BundleTest, ABundleOfManyRunsAppliesEveryOne) {
+  for (uint64_t runs : {3, 64, 65, 200}) {
+    BundleWriter writer(9);
+    for (uint64_t i = 0; i < runs; i++) {
+      const char c = char('A' + i % 26);
+      writer.Add(16 * i, std::string(8, c).data(), 8);
+    }
+    Bundle bundle;
+    bundle.bytes = writer.Finish(16 * runs);
+    bundle.new_size = 16 * runs;
+    MemoryIo io(16);
+    ASSERT_TRUE(ApplyBundle(&io, bundle).ok());
+    for (uint64_t i = 0; i < runs; i++) {
+      EXPECT_EQ(io.bytes.substr(16 * i, 8), std::string(8, char('A' + i % 26)))
+          << "run " << i << " of " << runs;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ptdb
