@@ -12,8 +12,13 @@
 namespace ptdb {
 namespace {
 
+// A growth costs about 0.8 ms per MiB on tmpfs (the kernel allocates and zeroes every
+// page, then maps it), paid by the one operation that grows: 4 MiB keeps that pause near
+// 3 ms however big the file is (64 MiB made a 10-record commit that grew wait 16 ms on a
+// 156 MB file). The price is more zones, each growth adding one: allocation passes over
+// the full ones (a lock and a read of 56 list heads each) once per growth.
 constexpr uint64_t kMinGrowth = 64 << 10;
-constexpr uint64_t kMaxGrowth = 64 << 20;
+constexpr uint64_t kMaxGrowth = 4 << 20;
 constexpr uint64_t kPage = 4096;
 
 constexpr LockId kTransactionLock{LockKind::kTransaction, 0};
