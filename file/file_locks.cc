@@ -290,7 +290,7 @@ Status FileLocks::UnlockGroupAndZone(unsigned g, uint32_t z) {
   bool alone = !all_held_;
   for (unsigned w = g / 64; alone && w < std::size(groups_held_); w++) {
     uint64_t later = groups_held_[w];
-    if (w == g / 64) later &= ~((uint64_t(2) << (g % 64)) - 1);  // groups up to g
+    if (w == g / 64) later &= ~uint64_t(0) << (g % 64) << 1;  // not g nor those before
     alone = later == 0;
   }
   for (uint32_t other : zones_held_) alone = alone && other >= z;
