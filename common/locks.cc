@@ -218,8 +218,25 @@ Status LockSet::Unlock(const void* owner, LockId id, LockType type) {
   const LockType held = h->type;
   t_held.erase(h);
   if (riding) return Status::OK();
-  return id.kind == LockKind::kAllRecord ? primitive_->UnlockAllRecord(held)
-                                         : primitive_->Unlock(id, held);
+  if (id.kind == LockKind::kAllRecord) return primitive_->UnlockAllRecord(held);
+  if (id.kind == LockKind::kFreeZone) {
+    // An allocation or free inside one store or delete: the thread's only group, taken
+    // for writing by the operation itself, is released next. Under a caller's chain lock
+    // the group is nested (or another is held) and the zone goes now: the caller may
+    // hold the group for a long time, and other processes allocate in this zone.
+    const Held* group = nullptr;
+    int groups = 0;
+    for (const Held& g : t_held) {
+      if (g.set == id_ && g.id.kind == LockKind::kHashGroup) {
+        group = &g;
+        groups++;
+      }
+    }
+    if (groups == 1 && group->count == 1 && !group->riding && group->type == LockType::kWrite) {
+      return primitive_->UnlockZoneBeforeGroup(id, held, group->id.index);
+    }
+  }
+  return primitive_->Unlock(id, held);
 }
 
 Status LockPrimitive::LockGroups(const unsigned* groups, size_t n, LockType type) {

@@ -52,6 +52,15 @@ class LockPrimitive {
   // Without wait: Status::WouldBlock if the lock is not free now.
   virtual Status Lock(LockId id, LockType type, bool wait) = 0;
   virtual Status Unlock(LockId id, LockType type) = 0;
+  // Unlock of a free zone whose thread next releases hash group `group`: it holds that
+  // group's real write lock (taken once, by the operation now running) and no other group
+  // of this set. A primitive where every release is a system call may keep the zone's
+  // real lock until then and let both go in one call, provided nothing this thread does
+  // meanwhile waits while the zone is still held.
+  virtual Status UnlockZoneBeforeGroup(LockId zone, LockType type, unsigned group) {
+    (void)group;
+    return Unlock(zone, type);
+  }
   // Every hash group and free zone as one lock, taken gradually (never starving behind a
   // stream of small lockers).
   virtual Status LockAllRecord(LockType type) = 0;

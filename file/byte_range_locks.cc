@@ -50,6 +50,7 @@ Status ByteRangeLocks::Lock(int rw, uint64_t off, uint64_t len, bool wait) {
   if (!RangeFits(off, len)) {
     return Status(Error::kLock, "lock range out of bounds " + Range(off, len));
   }
+  calls_.fetch_add(1, std::memory_order_relaxed);
   int rc;
   if (hooks_.lock) {
     errno = 0;
@@ -80,6 +81,7 @@ Status ByteRangeLocks::Unlock(uint64_t off, uint64_t len) {
   if (!RangeFits(off, len)) {
     return Status(Error::kLock, "unlock range out of bounds " + Range(off, len));
   }
+  calls_.fetch_add(1, std::memory_order_relaxed);
   int rc;
   // The caller does not say which type it held; F_UNLCK tells the hook it is a release.
   if (hooks_.unlock) {

@@ -7,6 +7,7 @@
 #ifndef PTDB_FILE_BYTE_RANGE_LOCKS_H_
 #define PTDB_FILE_BYTE_RANGE_LOCKS_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "ptdb/options.h"
@@ -33,10 +34,14 @@ class ByteRangeLocks {
   Status LockGradual(int rw, uint64_t off, uint64_t len);
 
   bool has_hooks() const { return static_cast<bool>(hooks_.lock); }
+  // Lock and Unlock calls so far, each one fcntl (EDEADLK retries aside) or hook call:
+  // tests count system calls with it.
+  uint64_t calls() const { return calls_.load(std::memory_order_relaxed); }
 
  private:
   int fd_;
   LockHooks hooks_;
+  std::atomic<uint64_t> calls_{0};
 };
 
 }  // namespace ptdb

@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/errors.h"
 #include "common/fence.h"
 
@@ -16,13 +19,23 @@ static_assert(kFreeSlots >= 64, "the mutex area should leave room for free-zone 
 
 int FcntlType(LockType t) { return t == LockType::kRead ? F_RDLCK : F_WRLCK; }
 
+// The zone whose byte this thread kept locked for its group's unlock
+// (UnlockZoneBeforeGroup); its address marks the kept byte's Local as this thread's.
+struct KeptZone {
+  FileLocks* locks = nullptr;
+  uint32_t zone = 0;
+  unsigned group = 0;
+};
+thread_local KeptZone t_kept;
+
 }  // namespace
 
 FileLocks::FileLocks(ByteRangeLocks* bytes, ChangeCounts* counts)
     : bytes_(bytes),
       counts_(counts),
       groups_(new Local[format::kTopGroups]),
-      free_(new Local[kFreeLocals]) {}
+      free_(new Local[kFreeLocals]),
+      merge_(bytes != nullptr && !bytes->has_hooks()) {}
 
 FileLocks::FileLocks(MutexArea* mutexes, ChangeCounts* counts)
     : mutexes_(mutexes), counts_(counts) {}
@@ -78,40 +91,6 @@ FileLocks::Local* FileLocks::LocalOf(LockId id) {
   return nullptr;
 }
 
-Status FileLocks::EnterLocal(Local* l, LockType type, bool wait,
-                             const std::function<Status()>& first_in) {
-  std::unique_lock<std::mutex> g(l->mu);
-  auto busy = [&] { return l->writer || (type == LockType::kWrite && l->readers > 0); };
-  if (busy()) {
-    if (!wait) return Status::WouldBlock("held by another thread of this process");
-    l->cv.wait(g, [&] { return !busy(); });
-  }
-  // The byte lock is taken with l->mu held: a thread that would join has to wait for it
-  // anyway, and nobody in this process can be the one the kernel makes us wait for.
-  if (l->readers == 0 && first_in) PTDB_RETURN_IF_ERROR(first_in());
-  if (type == LockType::kWrite) {
-    l->writer = true;
-  } else {
-    l->readers++;
-  }
-  return Status::OK();
-}
-
-Status FileLocks::LeaveLocal(Local* l, LockType type, const std::function<Status()>& last_out) {
-  Status st;
-  {
-    std::lock_guard<std::mutex> g(l->mu);
-    if (type == LockType::kWrite) {
-      l->writer = false;
-    } else {
-      l->readers--;
-    }
-    if (!l->writer && l->readers == 0 && last_out) st = last_out();
-  }
-  l->cv.notify_all();
-  return st;
-}
-
 // A write lock on a hash group announces a change to the records it guards (the change
 // count readers without the lock check); a read lock does not.
 bool FileLocks::Changes(LockId id, LockType type) const {
@@ -123,13 +102,16 @@ bool FileLocks::ChangesAll(LockType type) const {
 }
 
 Status FileLocks::Lock(LockId id, LockType type, bool wait) {
+  // A kept zone byte goes before anything that may wait; only taking that zone again
+  // needs no wait (the byte is this process's already).
+  if (t_kept.locks != nullptr &&
+      !(t_kept.locks == this && id.kind == LockKind::kFreeZone && id.index == t_kept.zone)) {
+    PTDB_RETURN_IF_ERROR(ReleaseKeptZone());
+  }
   if (mutexes_ != nullptr) {
     PTDB_RETURN_IF_ERROR(mutexes_->Lock(SlotOf(id), wait));
   } else {
-    const uint64_t byte = ByteOf(id);
-    PTDB_RETURN_IF_ERROR(EnterLocal(LocalOf(id), type, wait, [&] {
-      return bytes_ ? bytes_->Lock(FcntlType(type), byte, 1, wait) : Status::OK();
-    }));
+    PTDB_RETURN_IF_ERROR(EnterLocal(id, type, wait, true));
   }
   if (Changes(id, type)) counts_->BeginChange(id.index);
   return Status::OK();
@@ -137,13 +119,199 @@ Status FileLocks::Lock(LockId id, LockType type, bool wait) {
 
 Status FileLocks::Unlock(LockId id, LockType type) {
   if (Changes(id, type)) counts_->EndChange(id.index);
+  if (t_kept.locks == this && id.kind == LockKind::kHashGroup && id.index == t_kept.group &&
+      type == LockType::kWrite) {
+    const uint32_t zone = t_kept.zone;
+    t_kept = {};
+    Local* g = LocalOf(id);
+    Local* z = &free_[zone % kFreeLocals];
+    Status st;
+    {
+      std::lock_guard<std::mutex> gl(g->mu);
+      g->writer = false;
+      // The group's Local stays locked until its byte is gone, as in LeaveLocal; the
+      // zone's, so that no thread takes over a byte this call is about to release.
+      std::lock_guard<std::mutex> zl(z->mu);
+      if (z->kept_by == &t_kept && z->kept_zone == zone) {
+        z->kept_by = nullptr;
+        st = UnlockGroupAndZone(id.index, zone);
+      } else {
+        st = UnlockByte(ByteOf(id));  // another thread took the zone over
+      }
+    }
+    g->cv.notify_all();
+    return st;
+  }
+  PTDB_RETURN_IF_ERROR(ReleaseKeptFirst());
   if (mutexes_ != nullptr) return mutexes_->Unlock(SlotOf(id));
-  const uint64_t byte = ByteOf(id);
-  return LeaveLocal(LocalOf(id), type,
-                    [&] { return bytes_ ? bytes_->Unlock(byte, 1) : Status::OK(); });
+  return LeaveLocal(id, type, true);
+}
+
+Status FileLocks::UnlockZoneBeforeGroup(LockId zone, LockType type, unsigned group) {
+  if (!merge_ || t_kept.locks != nullptr || zone.kind != LockKind::kFreeZone) {
+    return Unlock(zone, type);
+  }
+  Local* l = LocalOf(zone);
+  {
+    std::lock_guard<std::mutex> g(l->mu);
+    if (type == LockType::kWrite) {
+      l->writer = false;
+    } else {
+      l->readers--;
+    }
+    if (!l->writer && l->readers == 0) {
+      l->kept_by = &t_kept;
+      l->kept_zone = zone.index;
+      t_kept = {this, zone.index, group};
+    }
+  }
+  l->cv.notify_all();
+  return Status::OK();
+}
+
+Status FileLocks::EnterLocal(LockId id, LockType type, bool wait, bool byte) {
+  Local* l = LocalOf(id);
+  std::unique_lock<std::mutex> g(l->mu);
+  auto busy = [&] { return l->writer || (type == LockType::kWrite && l->readers > 0); };
+  if (busy()) {
+    if (!wait) return Status::WouldBlock("held by another thread of this process");
+    l->cv.wait(g, [&] { return !busy(); });
+  }
+  if (l->readers == 0) {
+    // First in. The byte lock is taken with l->mu held: a thread that would join has to
+    // wait for it anyway, and nobody in this process can be the one the kernel makes us
+    // wait for.
+    bool have_byte = false;
+    if (l->kept_by != nullptr) {
+      if (id.kind == LockKind::kFreeZone && l->kept_zone == id.index) {
+        l->kept_by = nullptr;  // taken over: still locked for writing, as zones are
+        have_byte = true;
+      } else {
+        PTDB_RETURN_IF_ERROR(ReleaseKeptByte(l));
+      }
+    }
+    if (byte && !have_byte && bytes_ != nullptr) {
+      PTDB_RETURN_IF_ERROR(LockByte(ByteOf(id), type, wait));
+    }
+  }
+  // This thread's own kept zone, entered again (or taken over by another thread first).
+  if (t_kept.locks == this && id.kind == LockKind::kFreeZone && id.index == t_kept.zone) {
+    t_kept = {};
+  }
+  if (type == LockType::kWrite) {
+    l->writer = true;
+  } else {
+    l->readers++;
+  }
+  return Status::OK();
+}
+
+Status FileLocks::LeaveLocal(LockId id, LockType type, bool byte) {
+  Local* l = LocalOf(id);
+  Status st;
+  {
+    std::lock_guard<std::mutex> g(l->mu);
+    if (type == LockType::kWrite) {
+      l->writer = false;
+    } else {
+      l->readers--;
+    }
+    if (byte && !l->writer && l->readers == 0 && bytes_ != nullptr) st = UnlockByte(ByteOf(id));
+  }
+  l->cv.notify_all();
+  return st;
+}
+
+Status FileLocks::ReleaseKeptZone() {
+  FileLocks* f = t_kept.locks;
+  const uint32_t zone = t_kept.zone;
+  t_kept = {};
+  Local* l = &f->free_[zone % kFreeLocals];
+  std::lock_guard<std::mutex> g(l->mu);
+  if (l->kept_by != &t_kept || l->kept_zone != zone) return Status::OK();
+  return f->ReleaseKeptByte(l);
+}
+
+Status FileLocks::ReleaseKeptFirst() {
+  return t_kept.locks != nullptr ? ReleaseKeptZone() : Status::OK();
+}
+
+void FileLocks::SetAllHeld(bool held) {
+  std::lock_guard<std::mutex> g(held_mu_);
+  all_held_ = held;
+}
+
+Status FileLocks::ReleaseKeptByte(Local* zone_local) {
+  zone_local->kept_by = nullptr;
+  return UnlockByte(lock_bytes::kFreeStart + zone_local->kept_zone);
+}
+
+void FileLocks::NoteByte(uint64_t byte, bool held) {
+  std::lock_guard<std::mutex> g(held_mu_);
+  if (byte < lock_bytes::kFreeStart) {
+    const unsigned group =
+        unsigned((byte - lock_bytes::kHashStart) >> (30 - format::kTopGroupBits));
+    const uint64_t bit = uint64_t(1) << (group % 64);
+    groups_held_[group / 64] =
+        held ? groups_held_[group / 64] | bit : groups_held_[group / 64] & ~bit;
+    return;
+  }
+  const uint32_t zone = uint32_t(byte - lock_bytes::kFreeStart);
+  if (held) {
+    zones_held_.push_back(zone);
+  } else if (auto it = std::find(zones_held_.begin(), zones_held_.end(), zone);
+             it != zones_held_.end()) {
+    *it = zones_held_.back();
+    zones_held_.pop_back();
+  }
+}
+
+Status FileLocks::LockByte(uint64_t byte, LockType type, bool wait) {
+  const bool noted = merge_ && byte >= lock_bytes::kHashStart;
+  if (noted) NoteByte(byte, true);
+  Status st = bytes_->Lock(FcntlType(type), byte, 1, wait);
+  if (!st.ok() && noted) NoteByte(byte, false);
+  return st;
+}
+
+Status FileLocks::UnlockByte(uint64_t byte) {
+  Status st = bytes_->Unlock(byte, 1);
+  if (merge_ && byte >= lock_bytes::kHashStart) NoteByte(byte, false);
+  return st;
+}
+
+Status FileLocks::UnlockGroupAndZone(unsigned g, uint32_t z) {
+  const uint64_t group_byte = lock_bytes::GroupByte(g);
+  const uint64_t zone_byte = lock_bytes::kFreeStart + z;
+  std::lock_guard<std::mutex> h(held_mu_);
+  // Between the two bytes lie the groups after g and the zones before z: one F_UNLCK may
+  // cover them only if this process holds none of them (nor is about to: bytes are noted
+  // before they are locked, and none can be noted while we hold held_mu_).
+  bool alone = !all_held_;
+  for (unsigned w = g / 64; alone && w < std::size(groups_held_); w++) {
+    uint64_t later = groups_held_[w];
+    if (w == g / 64) later &= ~uint64_t(0) << (g % 64) << 1;  // not g nor those before
+    alone = later == 0;
+  }
+  for (uint32_t other : zones_held_) alone = alone && other >= z;
+  Status st;
+  if (alone) {
+    st = bytes_->Unlock(group_byte, zone_byte + 1 - group_byte);
+  } else {
+    st = bytes_->Unlock(group_byte, 1);
+    Status zs = bytes_->Unlock(zone_byte, 1);
+    if (st.ok()) st = zs;
+  }
+  groups_held_[g / 64] &= ~(uint64_t(1) << (g % 64));
+  if (auto it = std::find(zones_held_.begin(), zones_held_.end(), z); it != zones_held_.end()) {
+    *it = zones_held_.back();
+    zones_held_.pop_back();
+  }
+  return st;
 }
 
 Status FileLocks::LockAllRecord(LockType type) {
+  PTDB_RETURN_IF_ERROR(ReleaseKeptFirst());
   // Every group in ascending order, as any single-group locker would take them: this is
   // gradual by construction, and mutexes have no range to take at once.
   if (mutexes_ != nullptr) {
@@ -162,17 +330,19 @@ Status FileLocks::LockAllRecord(LockType type) {
   // allrecord lock is exclusive within a process); other processes by one byte range,
   // from the first group to infinity, which also covers every free-zone byte.
   for (unsigned g = 0; g < format::kTopGroups; g++) {
-    Status st = EnterLocal(&groups_[g], LockType::kWrite, true, nullptr);
+    Status st = EnterLocal({LockKind::kHashGroup, g}, LockType::kWrite, true, false);
     if (!st.ok()) {
-      while (g-- > 0) (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+      while (g-- > 0) (void)LeaveLocal({LockKind::kHashGroup, g}, LockType::kWrite, false);
       return st;
     }
   }
+  if (merge_) SetAllHeld(true);
   Status st =
       bytes_ ? bytes_->LockGradual(FcntlType(type), lock_bytes::kHashStart, 0) : Status::OK();
   if (!st.ok()) {
+    if (merge_) SetAllHeld(false);
     for (unsigned g = 0; g < format::kTopGroups; g++) {
-      (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+      (void)LeaveLocal({LockKind::kHashGroup, g}, LockType::kWrite, false);
     }
     return st;
   }
@@ -181,6 +351,7 @@ Status FileLocks::LockAllRecord(LockType type) {
 }
 
 Status FileLocks::Sweep(LockType type) {
+  PTDB_RETURN_IF_ERROR(ReleaseKeptFirst());
   if (mutexes_ == nullptr) return LockPrimitive::Sweep(type);
   // The caller's flag store must be visible before we look at the mutexes.
   FullFence();
@@ -195,6 +366,7 @@ Status FileLocks::Sweep(LockType type) {
 
 Status FileLocks::LockGroups(const unsigned* groups, size_t n, LockType type) {
   if (mutexes_ == nullptr) return LockPrimitive::LockGroups(groups, n, type);
+  PTDB_RETURN_IF_ERROR(ReleaseKeptFirst());
   const bool changes = counts_ != nullptr && type == LockType::kWrite;
   for (size_t i = 0; i < n; i++) {
     Status st = mutexes_->Lock(GroupSlot(groups[i]), true);
@@ -209,6 +381,7 @@ Status FileLocks::LockGroups(const unsigned* groups, size_t n, LockType type) {
 
 Status FileLocks::UnlockGroups(const unsigned* groups, size_t n, LockType type) {
   if (mutexes_ == nullptr) return LockPrimitive::UnlockGroups(groups, n, type);
+  PTDB_RETURN_IF_ERROR(ReleaseKeptFirst());
   const bool changes = counts_ != nullptr && type == LockType::kWrite;
   Status first;
   for (size_t i = n; i-- > 0;) {
@@ -220,7 +393,7 @@ Status FileLocks::UnlockGroups(const unsigned* groups, size_t n, LockType type) 
 }
 
 Status FileLocks::UnlockAllRecord(LockType type) {
-  Status first;
+  Status first = ReleaseKeptFirst();
   if (ChangesAll(type)) counts_->EndChangeAll();
   if (mutexes_ != nullptr) {
     for (unsigned g = format::kTopGroups; g-- > 0;) {
@@ -229,9 +402,13 @@ Status FileLocks::UnlockAllRecord(LockType type) {
     }
     return first;
   }
-  if (bytes_ != nullptr) first = bytes_->Unlock(lock_bytes::kHashStart, 0);
+  if (bytes_ != nullptr) {
+    Status st = bytes_->Unlock(lock_bytes::kHashStart, 0);
+    if (first.ok()) first = st;
+  }
+  if (merge_) SetAllHeld(false);
   for (unsigned g = 0; g < format::kTopGroups; g++) {
-    (void)LeaveLocal(&groups_[g], LockType::kWrite, nullptr);
+    (void)LeaveLocal({LockKind::kHashGroup, g}, LockType::kWrite, false);
   }
   return first;
 }

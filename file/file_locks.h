@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/format.h"
 #include "common/locks.h"
@@ -50,6 +51,10 @@ class FileLocks final : public LockPrimitive {
 
   Status Lock(LockId id, LockType type, bool wait) override;
   Status Unlock(LockId id, LockType type) override;
+  // kFcntl without lock hooks: the zone's byte stays locked until the group's unlock,
+  // which lets both go with one F_UNLCK over the bytes between them when this process
+  // holds none of those (docs/locking.md, "System calls per operation").
+  Status UnlockZoneBeforeGroup(LockId zone, LockType type, unsigned group) override;
   Status LockAllRecord(LockType type) override;
   // kMutex: skips the groups whose mutex is free (no syscall, no lock) and waits on the
   // others. kFcntl: the allrecord lock, taken and dropped.
@@ -72,14 +77,35 @@ class FileLocks final : public LockPrimitive {
     std::condition_variable cv;
     int readers = 0;
     bool writer = false;
+    // A free-zone Local no thread is inside whose byte (of zone `kept_zone`: zones share
+    // Locals) is still locked, kept by the thread whose DeferredZone is `kept_by` for its
+    // group's unlock. The next thread in takes the byte over, or lets it go first when
+    // it wants another zone of this Local.
+    const void* kept_by = nullptr;
+    uint32_t kept_zone = 0;
   };
   static constexpr unsigned kFreeLocals = 64;
 
   Local* LocalOf(LockId id);
-  // Waits until this thread may hold `l` as `type`; runs first_in() when it is the first.
-  Status EnterLocal(Local* l, LockType type, bool wait, const std::function<Status()>& first_in);
-  // Leaves `l`; runs last_out() when it was the last.
-  Status LeaveLocal(Local* l, LockType type, const std::function<Status()>& last_out);
+  // Waits until this thread may hold id's Local as `type`; the first one in takes the
+  // byte lock too, if `byte` (the allrecord lock takes one range for all groups instead).
+  Status EnterLocal(LockId id, LockType type, bool wait, bool byte);
+  // Leaves id's Local; the last one out releases the byte, if `byte`.
+  Status LeaveLocal(LockId id, LockType type, bool byte);
+  // The byte of a zone this thread kept (UnlockZoneBeforeGroup) goes now, unless another
+  // thread took it over. Every other lock call of the thread does this first, so a kept
+  // byte is never held while the thread waits.
+  static Status ReleaseKeptZone();
+  static Status ReleaseKeptFirst();           // ReleaseKeptZone if there is one
+  Status ReleaseKeptByte(Local* zone_local);  // REQUIRES: zone_local->mu, a kept byte
+  // The byte lock and unlock of a group or zone, noted in groups_held_ or zones_held_.
+  Status LockByte(uint64_t byte, LockType type, bool wait);
+  Status UnlockByte(uint64_t byte);
+  void NoteByte(uint64_t byte, bool held);  // REQUIRES: merge_
+  void SetAllHeld(bool held);               // REQUIRES: merge_
+  // Lets group g's byte and zone z's kept byte go, in one call if no other byte this
+  // process holds lies between them. REQUIRES: g's Local->mu and z's Local->mu.
+  Status UnlockGroupAndZone(unsigned g, uint32_t z);
   uint64_t ByteOf(LockId id) const;
   bool Changes(LockId id, LockType type) const;
   bool ChangesAll(LockType type) const;  // the allrecord lock
@@ -90,6 +116,16 @@ class FileLocks final : public LockPrimitive {
   ChangeCounts* counts_ = nullptr;
   std::unique_ptr<Local[]> groups_, free_;
   Local transaction_, expansion_;
+  // Whether a zone's byte may be kept for a merged unlock: real fcntl locks only (lock
+  // hooks see each lock and unlock as its own call).
+  bool merge_ = false;
+  // The group and zone bytes this process holds or is about to lock (merge_ only): a byte
+  // is noted before its lock call and forgotten after its unlock call, and a merged unlock
+  // runs under held_mu_, so no byte it covers is locked meanwhile by another thread.
+  std::mutex held_mu_;
+  uint64_t groups_held_[format::kTopGroups / 64] = {};  // a bit per group
+  std::vector<uint32_t> zones_held_;
+  bool all_held_ = false;  // the allrecord range [kHashStart, infinity)
 };
 
 }  // namespace ptdb

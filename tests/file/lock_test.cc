@@ -8,11 +8,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/format.h"
 #include "ptdb/db.h"
@@ -194,6 +199,56 @@ TEST_P(LockTest, ChainLockBlocksItsGroupOnly) {
   EXPECT_EQ(value, "same");
   PTDB_ASSERT_OK(db->Fetch(other, &value));
   EXPECT_EQ(value, "other");
+}
+
+// In kFcntl mode a store may release its group's byte and its free zone's byte with one
+// unlock over every byte between them (the groups after its own among them): a chain lock
+// another thread of this process holds on such a group must survive the stores, so
+// another process's store to it still waits.
+TEST_P(LockTest, StoresLeaveAnotherThreadsChainLockHeld) {
+  std::string high;
+  for (int i = 0; high.empty(); i++) {
+    const std::string k = "high" + std::to_string(i);
+    if (HashGroupOf(path_, k) >= format::kTopGroups - 8) high = k;
+  }
+  const unsigned high_group = HashGroupOf(path_, high);
+  // Chosen now: HashGroupOf reads the file through a descriptor of its own, and closing
+  // it would drop every POSIX lock this process holds on the file.
+  std::vector<std::string> low;
+  for (int i = 0; low.size() < 300; i++) {
+    std::string k = "low" + std::to_string(i);
+    if (HashGroupOf(path_, k) < high_group) low.push_back(std::move(k));
+  }
+  LockAgent agent;
+  ASSERT_NO_FATAL_FAILURE(OpenAgent(&agent));
+  std::unique_ptr<Db> db;
+  ASSERT_NO_FATAL_FAILURE(OpenHere(&db));
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0;  // 1: the chain lock is held; 2: it may go
+  auto advance = [&](int to) {
+    std::lock_guard<std::mutex> g(mu);
+    step = to;
+    cv.notify_all();
+  };
+  auto await = [&](int at) {
+    std::unique_lock<std::mutex> g(mu);
+    cv.wait(g, [&] { return step >= at; });
+  };
+  std::thread holder([&] {
+    PTDB_EXPECT_OK(db->ChainLock(high));
+    advance(1);
+    await(2);
+    PTDB_EXPECT_OK(db->ChainUnlock(high));
+  });
+  await(1);
+  for (const std::string& k : low) PTDB_EXPECT_OK(db->Store(k, std::string(100, 'x')));
+  const auto early = SendExpectingWait(&agent, AgentOp::kStore, high, "agent");
+  advance(2);
+  holder.join();
+  EXPECT_AGENT_OK(AnswerAfterRelease(&agent, early));
+  EXPECT_AGENT_OK(agent.Do(AgentOp::kCheck));
 }
 
 // A chain lock is TDB's read-modify-write: another process must not read the record
