@@ -19,7 +19,7 @@ namespace ptdb {
 
 class LoggedBlocks {
  public:
-  static constexpr unsigned kShift = 8;
+  static constexpr unsigned kShift = 6;
   static constexpr uintptr_t kBlock = uintptr_t{1} << kShift;
 
   LoggedBlocks() : slots_(kMinSlots) {}

@@ -145,13 +145,19 @@ class PmemStorage {
   // The engine's locks. A read lock adds nothing here: the handle's mutex keeps other
   // threads out for the whole operation (pmem_locks.h), and a read is allowed under any
   // lock this thread holds. A write goes through the lock set, which refuses it under a
-  // read lock this thread holds (ChainLockRead, LockAllRead) and keeps the lock order.
+  // read lock this thread holds (ChainLockRead, LockAllRead) and keeps the lock order,
+  // but only while the thread holds a record lock (a chainlock or lockall, of any
+  // handle): without one there is nothing to refuse, the mutex already excludes the
+  // others, and the engine takes its own locks in order (as with kNoLock, which skips
+  // them all). Whether it holds one cannot change inside an operation, so each Unlock
+  // takes the same path as its Lock. That saves the lock set's bookkeeping, ~400
+  // instructions per insert.
   Status Lock(LockId id, LockType type) {
-    if (locks_ == nullptr || type == LockType::kRead) return Status::OK();
+    if (!NeedsLockSet(type)) return Status::OK();
     return locks_->Lock(owner_, id, type);
   }
   Status Unlock(LockId id, LockType type) {
-    if (locks_ == nullptr || type == LockType::kRead) return Status::OK();
+    if (!NeedsLockSet(type)) return Status::OK();
     return locks_->Unlock(owner_, id, type);
   }
 
@@ -213,6 +219,10 @@ class PmemStorage {
   // zones it allocated, or, if libpmemobj aborted the whole transaction, says so.
   Status TakeBack(const Status& failure, const ExtentsMark& mark);
   Status OtherPoolTransaction() const;
+
+  bool NeedsLockSet(LockType type) const {
+    return locks_ != nullptr && type == LockType::kWrite && LockSet::ThreadHoldsRecordLocks();
+  }
 
   // Adds the range, widened to whole blocks inside its region, to the undo log.
   Status Snapshot(const Region& r, uint64_t off, size_t len);

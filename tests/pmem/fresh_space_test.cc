@@ -23,7 +23,7 @@ constexpr int kRecords = 200;
 
 std::string Key(const char* prefix, int i) { return prefix + std::to_string(1000 + i); }
 // Every record the same size, so a new one fits exactly into a deleted one's space; and
-// larger than the blocks the undo log takes (256 bytes), so most of a deleted record's
+// larger than the blocks the undo log takes (64 bytes), so most of a deleted record's
 // bytes are logged only if its reuse logs them.
 std::string Value(char tag, int i) { return std::string(1000, tag) + std::to_string(1000 + i); }
 
