@@ -1,7 +1,7 @@
 // The pmem backend: the TDB2 format in a libpmemobj pool (fs-dax pmem, or emulated pmem:
 // a pool file in /dev/shm with PMEM_IS_PMEM_FORCE=1). docs/pmem.md describes it.
 //
-// Every operation that writes is one pmemobj transaction: it commits whole or,
+// Every operation that writes is one pmem::obj::flat_transaction: it commits whole or,
 // on any error (or a crash), leaves nothing behind. Reads go straight to the pool. A user
 // transaction is the outermost pmemobj transaction; the operations inside it flatten into
 // it, and the handle stays locked from its start to its end.
