@@ -73,6 +73,14 @@ class FcntlKeepTest : public ::testing::Test {
     return seen;
   }
 
+  // What a store does before its group's unlock: the group for writing, then a zone taken
+  // and let go (an allocation). The group stays held.
+  void LockGroupAndAllocate(LockSet* locks, unsigned group, uint32_t zone) {
+    PTDB_ASSERT_OK(locks->Lock(&owner_, Group(group), LockType::kWrite));
+    PTDB_ASSERT_OK(locks->Lock(&owner_, Zone(zone), LockType::kWrite));
+    PTDB_ASSERT_OK(locks->Unlock(&owner_, Zone(zone), LockType::kWrite));
+  }
+
   TempDir dir_;
   const std::string path_ = dir_.File("locks");
   int fd_ = -1;
@@ -85,9 +93,7 @@ TEST_F(FcntlKeepTest, InsertTakesThreeCallsAndLeavesNothingLocked) {
   ByteRangeLocks bytes(fd_, LockHooks());
   FileLocks prim(&bytes, nullptr);
   LockSet locks(&prim);
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3)}), "11") << "the zone is kept";
   PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
@@ -116,9 +122,7 @@ TEST_F(FcntlKeepTest, OtherThreadsLocksInsideTheSpanStayLocked) {
     std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, c.other, c.type)); }).join();
     // The other thread's entries live in its (finished) thread: its lock stays held by
     // this process, as if the thread were still running and holding it.
-    PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-    PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-    PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+    ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
     PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
     EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3), other_byte}), "001");
     PTDB_ASSERT_OK(prim.Unlock(c.other, c.type));
@@ -135,16 +139,12 @@ TEST_F(FcntlKeepTest, NextGroupAcrossAWordEdgeStaysLocked) {
   std::thread([&] {
     PTDB_ASSERT_OK(locks.Lock(&other_owner, Group(64), LockType::kWrite));
   }).join();
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(63), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(0), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(0), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 63, 0));
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(63), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(63), ZoneByte(0), GroupByte(64)}), "001");
   PTDB_ASSERT_OK(prim.Unlock(Group(64), LockType::kWrite));
   const uint64_t before = bytes.calls();
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(127), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(0), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(0), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 127, 0));
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(127), LockType::kWrite));
   EXPECT_EQ(bytes.calls() - before, 3u);
   EXPECT_EQ(SeenByOthers({GroupByte(127), ZoneByte(0), GroupByte(64)}), "000");
@@ -157,9 +157,7 @@ TEST_F(FcntlKeepTest, AnotherThreadTakesTheKeptZoneOver) {
   FileLocks prim(&bytes, nullptr);
   LockSet locks(&prim);
   const char other_owner = 0;
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   const uint64_t before = bytes.calls();
   std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, Zone(3), LockType::kWrite)); }).join();
   EXPECT_EQ(bytes.calls(), before) << "the byte was this process's already";
@@ -176,18 +174,14 @@ TEST_F(FcntlKeepTest, AnotherZoneReleasesTheKeptByteFirst) {
   FileLocks prim(&bytes, nullptr);
   LockSet locks(&prim);
   const char other_owner = 0;
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, Zone(67), LockType::kWrite)); }).join();
   EXPECT_EQ(SeenByOthers({ZoneByte(3), ZoneByte(67)}), "01");
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3), ZoneByte(67)}), "001");
   PTDB_ASSERT_OK(prim.Unlock(Zone(67), LockType::kWrite));
 
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(9), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({ZoneByte(3), ZoneByte(9)}), "01");
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(9), LockType::kWrite));
@@ -202,15 +196,11 @@ TEST_F(FcntlKeepTest, ZoneIsNotKeptUnderAChainLock) {
   FileLocks prim(&bytes, nullptr);
   LockSet locks(&prim);
   PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   EXPECT_EQ(SeenByOthers({ZoneByte(3)}), "0");
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
 
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(7), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 7, 3));
   EXPECT_EQ(SeenByOthers({ZoneByte(3)}), "0");
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(7), LockType::kWrite));
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
@@ -233,9 +223,7 @@ TEST_F(FcntlKeepTest, LockHooksSeeEachUnlock) {
   ByteRangeLocks bytes(fd_, hooks);
   FileLocks prim(&bytes, nullptr);
   LockSet locks(&prim);
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
   const std::string g = std::to_string(GroupByte(5)), z = std::to_string(ZoneByte(3));
   EXPECT_EQ(calls, (std::vector<std::string>{"W " + g + "+1", "W " + z + "+1", "U " + z + "+1",
