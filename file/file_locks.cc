@@ -248,6 +248,10 @@ Status FileLocks::ReleaseKeptByte(Local* zone_local) {
 
 void FileLocks::NoteByte(uint64_t byte, bool held) {
   std::lock_guard<std::mutex> g(held_mu_);
+  NoteByteLocked(byte, held);
+}
+
+void FileLocks::NoteByteLocked(uint64_t byte, bool held) {
   if (byte < lock_bytes::kFreeStart) {
     const unsigned group =
         unsigned((byte - lock_bytes::kHashStart) >> (30 - format::kTopGroupBits));
@@ -302,11 +306,8 @@ Status FileLocks::UnlockGroupAndZone(unsigned g, uint32_t z) {
     Status zs = bytes_->Unlock(zone_byte, 1);
     if (st.ok()) st = zs;
   }
-  groups_held_[g / 64] &= ~(uint64_t(1) << (g % 64));
-  if (auto it = std::find(zones_held_.begin(), zones_held_.end(), z); it != zones_held_.end()) {
-    *it = zones_held_.back();
-    zones_held_.pop_back();
-  }
+  NoteByteLocked(group_byte, false);
+  NoteByteLocked(zone_byte, false);
   return st;
 }
 

@@ -78,7 +78,7 @@ class FileLocks final : public LockPrimitive {
     int readers = 0;
     bool writer = false;
     // A free-zone Local no thread is inside whose byte (of zone `kept_zone`: zones share
-    // Locals) is still locked, kept by the thread whose DeferredZone is `kept_by` for its
+    // Locals) is still locked, kept by the thread whose t_kept (file_locks.cc) is `kept_by` for its
     // group's unlock. The next thread in takes the byte over, or lets it go first when
     // it wants another zone of this Local.
     const void* kept_by = nullptr;
@@ -101,8 +101,9 @@ class FileLocks final : public LockPrimitive {
   // The byte lock and unlock of a group or zone, noted in groups_held_ or zones_held_.
   Status LockByte(uint64_t byte, LockType type, bool wait);
   Status UnlockByte(uint64_t byte);
-  void NoteByte(uint64_t byte, bool held);  // REQUIRES: merge_
-  void SetAllHeld(bool held);               // REQUIRES: merge_
+  void NoteByte(uint64_t byte, bool held);        // REQUIRES: merge_
+  void NoteByteLocked(uint64_t byte, bool held);  // REQUIRES: merge_, held_mu_
+  void SetAllHeld(bool held);                     // REQUIRES: merge_
   // Lets group g's byte and zone z's kept byte go, in one call if no other byte this
   // process holds lies between them. REQUIRES: g's Local->mu and z's Local->mu.
   Status UnlockGroupAndZone(unsigned g, uint32_t z);
