@@ -26,6 +26,7 @@ class PhaseRunner {
       : store_(store),
         n_(n),
         workload_(store->config().key_size, store->config().value_size),
+        fetch_order_(FetchOrder(n)),
         first_failure_(first_failure) {}
 
   // Times body, a phase of `ops` operations, then runs the untimed verify (if any).
@@ -71,7 +72,7 @@ class PhaseRunner {
   }
 
   void Find() {
-    for (uint64_t i = 0; i < n_; ++i) {
+    for (const uint64_t i : fetch_order_) {
       std::string_view value;
       const Result got = store_->Fetch(workload_.Key(i), &value);
       if (got == Result::kOk && value != workload_.Value(i)) {
@@ -83,7 +84,8 @@ class PhaseRunner {
   }
 
   void Miss() {
-    for (uint64_t i = n_; i < 2 * n_; ++i) {
+    for (const uint64_t j : fetch_order_) {
+      const uint64_t i = n_ + j;
       std::string_view value;
       Expect(store_->Fetch(workload_.Key(i), &value), Result::kNoExist, i);
     }
@@ -149,6 +151,7 @@ class PhaseRunner {
   Store* const store_;
   const uint64_t n_;
   Workload workload_;
+  const std::vector<uint32_t> fetch_order_;
   std::string* const first_failure_;
   std::string phase_;
   uint64_t failures_ = 0;

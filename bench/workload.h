@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace ptdb {
 namespace bench {
@@ -28,6 +30,24 @@ inline uint64_t Mix64(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
+}
+
+// The order in which the peer harness's fetch phases visit the records: a Fisher-Yates
+// shuffle of 0..n-1 driven by a splitmix64 stream from kWorkloadSeed * 3 + 1, the same
+// permutation as its fetch-hit and fetch-miss phases. A lookup in insertion order would
+// walk the records in file order for a store that appends them (tdb), which no user's
+// lookups do.
+inline std::vector<uint32_t> FetchOrder(uint64_t n) {
+  std::vector<uint32_t> order(n);
+  for (uint64_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  uint64_t state = kWorkloadSeed * 3 + 1;
+  for (uint64_t i = n; i > 1; --i) {
+    state += 0x9e3779b97f4a7c15ULL;
+    const uint64_t pick =
+        static_cast<uint64_t>((static_cast<unsigned __int128>(Mix64(state)) * i) >> 64);
+    std::swap(order[i - 1], order[pick]);
+  }
+  return order;
 }
 
 class Workload {
