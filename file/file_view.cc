@@ -12,13 +12,15 @@
 namespace ptdb {
 namespace {
 
-// A growth costs about 0.8 ms per MiB on tmpfs (the kernel allocates and zeroes every
-// page, then maps it), paid by the one operation that grows: 4 MiB keeps that pause near
-// 3 ms however big the file is (64 MiB made a 10-record commit that grew wait 16 ms on a
-// 156 MB file). The price is more zones, each growth adding one: allocation passes over
-// the full ones (a lock and a read of 56 list heads each) once per growth.
+// A growth costs about 0.5-0.8 ms per MiB on tmpfs (the kernel allocates and zeroes
+// every page, then maps it), paid by the one operation that grows: 1 MiB keeps that pause
+// under a millisecond however big the file is (64 MiB made a 10-record commit that grew
+// wait 16 ms on a 156 MB file; 4 MiB, 3 ms, and added 2.7 us to each of the bench's 1,000
+// 10-record commits). The price is more zones, each growth adding one: allocation passes
+// over the full ones (a lock and a read of 56 list heads each) once per growth, ~160
+// zones at 1M records, which inserts did not notice.
 constexpr uint64_t kMinGrowth = 64 << 10;
-constexpr uint64_t kMaxGrowth = 4 << 20;
+constexpr uint64_t kMaxGrowth = 1 << 20;
 constexpr uint64_t kPage = 4096;
 
 constexpr LockId kTransactionLock{LockKind::kTransaction, 0};
