@@ -63,7 +63,12 @@ Status FileView::Grow(uint64_t min_bytes, Extent* added) {
   const uint64_t new_end = end + grow;
   if (new_end >= format::kOffsetLimit) return Err(Error::kOom, "database would exceed 2^56 bytes");
   if (tx_ != nullptr) {
-    // Only the transaction sees the new space until it commits.
+    // Only the transaction sees the new space until it commits. The space it takes may
+    // hold another process's last recovery bundle, written past the space after this
+    // transaction began: the overlay must compare the new space with those bytes, not
+    // with zeros, or a word the transaction writes as zero would keep the bundle's.
+    PTDB_RETURN_IF_ERROR(fs_->Refresh());
+    tx_->SeeFileSize(fs_->size());
     if (new_end > tx_->size()) tx_->Grow(new_end);
     PTDB_RETURN_IF_ERROR(WriteWord(this, offsetof(format::Header, space_end), new_end));
   } else {

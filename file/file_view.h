@@ -70,6 +70,10 @@ class FileView {
   Status Grow(uint64_t min_bytes, Extent* added);
   // [first zone, space_end): the zones; recovery areas may follow.
   std::vector<Extent> Extents();
+  // Maps what another process added to the space (header.space_end) since this one last
+  // looked. Costs a system call only when the space did grow; bytes past the space (a
+  // commit's recovery area) are looked for only where they are needed.
+  Status RefreshIfGrown();
   uint64_t size() const { return tx_ != nullptr ? tx_->size() : fs_->size(); }
 
   // The engine's locks (common/locks.h) for this handle; nothing when it takes none, nor
@@ -206,7 +210,6 @@ class FileView {
     (void)on;
 #endif
   }
-  Status RefreshIfGrown();
   void NoteTxWriteLock(LockId id, LockType type) {
     if (tx_ == nullptr || type != LockType::kWrite) return;
     if (id.kind == LockKind::kHashGroup) tx_groups_.set(id.index % format::kTopGroups);

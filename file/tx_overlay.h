@@ -11,6 +11,7 @@
 #define PTDB_FILE_TX_OVERLAY_H_
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -52,6 +53,16 @@ class TxOverlay {
   uint64_t size() const { return size_; }
   uint64_t base_size() const { return base_size_; }
   void Grow(uint64_t new_size) { size_ = new_size; }
+  // The file is `file_size` bytes now, more than when the transaction began: bytes past
+  // the old end that the transaction has not touched (it writes there only after taking
+  // new space) are the file's, not zeros.
+  void SeeFileSize(uint64_t file_size) {
+    if (file_size <= base_size_) return;
+    assert(std::none_of(pages_.begin(), pages_.end(),
+                        [&](const Page& p) { return (p.number + 1) * kPageSize > base_size_; }));
+    base_size_ = file_size;
+    size_ = std::max(size_, file_size);
+  }
   size_t dirty_pages() const { return pages_.size(); }
 
   // As Storage::Read for a range inside size(). `direct` reads the file itself (a
