@@ -33,25 +33,26 @@ inline unsigned HashBits(uint64_t h, unsigned start, unsigned n) {
   return unsigned((h << start) >> (64 - n));
 }
 
-// Where a key is, or where it would go.
+// Where a key is, or where it would go. Locate fills it in (it starts with Reset), so
+// the fields have no initializers: a lookup would clear them twice.
 struct HashLocation {
-  bool found = false;
-  uint64_t rec_off = 0;   // the record (found)
-  RecordInfo rec;         // its header (found)
-  uint64_t slot_off = 0;  // the slot holding the entry (found)
+  bool found;
+  uint64_t rec_off;   // the record (found)
+  RecordInfo rec;     // its header (found)
+  uint64_t slot_off;  // the slot holding the entry (found)
 
   // The table the key belongs in: top level (table_off == 0), a sub-group, or a chain.
-  unsigned level = 0;         // 0 = top
-  uint64_t table_off = 0;     // record offset of the sub-group or first chain link
-  unsigned table_groups = 0;  // groups in the sub-group (1..8)
-  uint64_t parent_slot = 0;   // slot pointing at table_off
-  bool in_chain = false;
-  uint64_t group_off = 0;   // first slot of the key's group
-  unsigned bucket = 0;      // home bucket in the group
-  unsigned extra = 0;       // the entry's extra hash bits
-  unsigned bits_used = 0;   // hash bits consumed down to and including this level
-  uint64_t empty_slot = 0;  // first empty slot on the probe path, or 0 if the group is full
-  uint64_t chain_tail = 0;  // last chain link (in_chain)
+  unsigned level;         // 0 = top
+  uint64_t table_off;     // record offset of the sub-group or first chain link
+  unsigned table_groups;  // groups in the sub-group (1..8)
+  uint64_t parent_slot;   // slot pointing at table_off
+  bool in_chain;
+  uint64_t group_off;   // first slot of the key's group
+  unsigned bucket;      // home bucket in the group
+  unsigned extra;       // the entry's extra hash bits
+  unsigned bits_used;   // hash bits consumed down to and including this level
+  uint64_t empty_slot;  // first empty slot on the probe path, or 0 if the group is full
+  uint64_t chain_tail;  // last chain link (in_chain)
 
   // Path for iteration: table data offset and slot index at each level.
   struct Step {
@@ -61,7 +62,7 @@ struct HashLocation {
     bool chain;
   };
   Step path[format::kMaxSubLevels + 2];  // only [0, depth) is meaningful
-  unsigned depth = 0;
+  unsigned depth;
 
   // Clears everything but the path, which is large and written before it is read: a
   // full clear was 12% of a lookup.
