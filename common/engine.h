@@ -242,7 +242,9 @@ inline unsigned RecordHashBits(uint64_t h) {
 template <class S>
 Status Engine<S>::ReadRecordData(const HashLocation& loc, std::string* data) {
   const uint64_t len = loc.rec.data_len;
-  data->resize(len);
+  // A caller fetching in a loop reuses its string, often for values of one size: then
+  // there is nothing to resize, and resize() is a call into the library.
+  if (data->size() != len) data->resize(len);
   const void* p = nullptr;
   PTDB_RETURN_IF_ERROR(
       s_->Read(loc.rec_off + format::kUsedHeaderSize + loc.rec.key_len, len, data->data(), &p));

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,25 +33,26 @@ inline unsigned HashBits(uint64_t h, unsigned start, unsigned n) {
   return unsigned((h << start) >> (64 - n));
 }
 
-// Where a key is, or where it would go.
+// Where a key is, or where it would go. Locate fills it in (it starts with Reset), so
+// the fields have no initializers: a lookup would clear them twice.
 struct HashLocation {
-  bool found = false;
-  uint64_t rec_off = 0;   // the record (found)
-  RecordInfo rec;         // its header (found)
-  uint64_t slot_off = 0;  // the slot holding the entry (found)
+  bool found;
+  uint64_t rec_off;   // the record (found)
+  RecordInfo rec;     // its header (found)
+  uint64_t slot_off;  // the slot holding the entry (found)
 
   // The table the key belongs in: top level (table_off == 0), a sub-group, or a chain.
-  unsigned level = 0;         // 0 = top
-  uint64_t table_off = 0;     // record offset of the sub-group or first chain link
-  unsigned table_groups = 0;  // groups in the sub-group (1..8)
-  uint64_t parent_slot = 0;   // slot pointing at table_off
-  bool in_chain = false;
-  uint64_t group_off = 0;   // first slot of the key's group
-  unsigned bucket = 0;      // home bucket in the group
-  unsigned extra = 0;       // the entry's extra hash bits
-  unsigned bits_used = 0;   // hash bits consumed down to and including this level
-  uint64_t empty_slot = 0;  // first empty slot on the probe path, or 0 if the group is full
-  uint64_t chain_tail = 0;  // last chain link (in_chain)
+  unsigned level;         // 0 = top
+  uint64_t table_off;     // record offset of the sub-group or first chain link
+  unsigned table_groups;  // groups in the sub-group (1..8)
+  uint64_t parent_slot;   // slot pointing at table_off
+  bool in_chain;
+  uint64_t group_off;   // first slot of the key's group
+  unsigned bucket;      // home bucket in the group
+  unsigned extra;       // the entry's extra hash bits
+  unsigned bits_used;   // hash bits consumed down to and including this level
+  uint64_t empty_slot;  // first empty slot on the probe path, or 0 if the group is full
+  uint64_t chain_tail;  // last chain link (in_chain)
 
   // Path for iteration: table data offset and slot index at each level.
   struct Step {
@@ -60,7 +62,7 @@ struct HashLocation {
     bool chain;
   };
   Step path[format::kMaxSubLevels + 2];  // only [0, depth) is meaningful
-  unsigned depth = 0;
+  unsigned depth;
 
   // Clears everything but the path, which is large and written before it is read: a
   // full clear was 12% of a lookup.
@@ -156,13 +158,14 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
   }
   const void* p = nullptr;
   // Without a mapping the key is copied, into this call's own buffer: threads share the
-  // tree. Keys are usually short enough for the stack.
+  // tree. Keys are usually short enough for the stack. (Not a std::string for longer
+  // ones: setting one up and tearing it down on every compare cost 5 instructions.)
   char small[256];
-  std::string large;
+  std::unique_ptr<char[]> large;
   char* buf = small;
   if (key.size() > sizeof(small)) {
-    large.resize(key.size());
-    buf = large.data();
+    large.reset(new char[key.size()]);
+    buf = large.get();
   }
   PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), buf, &p));
   if (std::memcmp(p, key.data(), key.size()) != 0) {
@@ -179,59 +182,87 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
 template <class S>
 Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) {
   loc->Reset();
-  unsigned group = HashBits(h, 0, format::kTopGroupBits);
-  loc->bucket = HashBits(h, format::kTopGroupBits, format::kBucketBits);
-  loc->extra = HashBits(h, format::kTopBits, format::kExtraHashBits);
-  loc->bits_used = format::kTopBits;
-  loc->group_off = format::kTopHashOffset + uint64_t(group) * 64;
-  uint64_t table_slots = loc->group_off;  // slot 0 of the table (the top: of the group)
+  // The walk keeps its state in locals and writes it to *loc where it stops (`stop`):
+  // a storage's read may make acquire loads (the file's mapping base and size), after
+  // which fields kept in *loc would be loaded again, level after level.
+  //
+  // `rest` holds the hash bits from the current table's bucket bits on, at the top of
+  // the word: a sub-group's group bits follow its bucket bits and begin the entry's
+  // extra bits (format.h). Each level shifts them out, so bits past the end of the hash
+  // read as zero, as HashBits has them.
+  constexpr unsigned kBucketShift = 64 - format::kBucketBits;
+  constexpr unsigned kExtraShift = 64 - format::kExtraHashBits;
+  const unsigned top_group = HashBits(h, 0, format::kTopGroupBits);
+  uint64_t rest = h << format::kTopGroupBits;
+  unsigned bucket = unsigned(rest >> kBucketShift);
+  unsigned extra = unsigned((rest << format::kBucketBits) >> kExtraShift);
+  rest <<= format::kBucketBits;
+  unsigned bits_used = format::kTopBits;
+  unsigned level = 0;
+  unsigned depth = 0;
+  uint64_t group_off = format::kTopHashOffset + uint64_t(top_group) * 64;
+  uint64_t table_slots = group_off;  // slot 0 of the table (the top: of the group)
   unsigned table_nslots = format::kGroupSlots;
   unsigned group_in_table = 0;
+  const auto stop = [&] {
+    loc->level = level;
+    loc->depth = depth;
+    loc->group_off = group_off;
+    loc->bucket = bucket;
+    loc->extra = extra;
+    loc->bits_used = bits_used;
+  };
   for (;;) {
     // Slots are used in place (a pointer into the map when there is one): a probe
     // usually touches one or two of them, and copying all eight would cost a second
     // cache line for nothing.
     uint64_t buf[8];
     const void* p = nullptr;
-    PTDB_RETURN_IF_ERROR(s_->Read(loc->group_off, sizeof(buf), buf, &p));
+    PTDB_RETURN_IF_ERROR(s_->Read(group_off, sizeof(buf), buf, &p));
     const uint64_t* slots = static_cast<const uint64_t*>(p);
-    const uint64_t home = slots[loc->bucket];
-    auto& step = loc->path[loc->depth++];
-    step = {table_slots, table_nslots, group_in_table * 8 + loc->bucket, false};
-    if (home != 0 && format::EntryIsSubHash(home) && format::EntryBucket(home) == loc->bucket) {
+    const uint64_t home = slots[bucket];
+    auto& step = loc->path[depth++];
+    step = {table_slots, table_nslots, group_in_table * 8 + bucket, false};
+    if (home != 0 && format::EntryIsSubHash(home) && format::EntryBucket(home) == bucket) {
       // Every key with this home bucket lives in the child. The entry's extra bits give
       // the child's size, so its group is read without reading its header first.
       const uint64_t child = format::EntryOffset(home);
-      loc->parent_slot = loc->group_off + 8 * loc->bucket;
-      loc->level++;
-      if (loc->level > format::kMaxSubLevels) return LocateInChain(key, h, child, loc);
+      loc->parent_slot = group_off + 8 * bucket;
+      level++;
+      if (level > format::kMaxSubLevels) {
+        stop();
+        return LocateInChain(key, h, child, loc);
+      }
       const unsigned size_code = format::EntryExtra(home);
       if (size_code > format::kSubGroupBits) {
         return Err(Error::kCorrupt, "hash entry at %llu: bad sub-group size code %u",
                    (unsigned long long)loc->parent_slot, size_code);
       }
+      const unsigned table_groups = 1u << size_code;
       loc->table_off = child;
-      loc->table_groups = 1u << size_code;
-      loc->bucket = HashBits(h, loc->bits_used, format::kBucketBits);
-      const unsigned gb = HashBits(h, loc->bits_used + format::kBucketBits, format::kSubGroupBits);
-      loc->extra = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
-      loc->bits_used += format::kSubBits;
-      group_in_table = gb & (loc->table_groups - 1);
+      loc->table_groups = table_groups;
+      bucket = unsigned(rest >> kBucketShift);
+      rest <<= format::kBucketBits;
+      extra = unsigned(rest >> kExtraShift);
+      group_in_table = unsigned(rest >> (64 - format::kSubGroupBits)) & (table_groups - 1);
+      rest <<= format::kSubGroupBits;
+      bits_used += format::kSubBits;
       table_slots = child + format::kUsedHeaderSize;
-      table_nslots = loc->table_groups * format::kGroupSlots;
-      loc->group_off = table_slots + uint64_t(group_in_table) * 64;
+      table_nslots = table_groups * format::kGroupSlots;
+      group_off = table_slots + uint64_t(group_in_table) * 64;
       continue;
     }
+    stop();
     for (unsigned i = 0; i < format::kGroupSlots; i++) {
-      const unsigned slot = (loc->bucket + i) % format::kGroupSlots;
+      const unsigned slot = (bucket + i) % format::kGroupSlots;
       const uint64_t e = slots[slot];
       if (e == 0) {
-        loc->empty_slot = loc->group_off + 8 * slot;
+        loc->empty_slot = group_off + 8 * slot;
         step.index = group_in_table * 8 + slot;
         return Status::OK();
       }
-      if (format::EntryIsSubHash(e) || format::EntryBucket(e) != loc->bucket) continue;
-      if (format::EntryExtra(e) != loc->extra) {
+      if (format::EntryIsSubHash(e) || format::EntryBucket(e) != bucket) continue;
+      if (format::EntryExtra(e) != extra) {
         stats_->compare_wrong_offsetbits++;
         continue;
       }
@@ -239,7 +270,7 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
       bool match;
       PTDB_RETURN_IF_ERROR(Compare(key, h, format::EntryOffset(e), loc, &match));
       if (match) {
-        loc->slot_off = loc->group_off + 8 * slot;
+        loc->slot_off = group_off + 8 * slot;
         step.index = group_in_table * 8 + slot;
         return Status::OK();
       }

@@ -361,6 +361,8 @@ bool LockSet::Holds(const void* owner, LockId id) const {
 bool LockSet::ThreadHoldsRecordLocks() { return t_held.record_locks() != 0; }
 
 bool LockSet::HoldsAny(const void* owner) const {
+  // Every unlocked fetch asks, and mostly holds nothing: no search to set up then.
+  if (t_held.size() == 0) return false;
   return std::any_of(t_held.begin(), t_held.end(),
                      [&](const Held& h) { return h.set == id_ && h.owner == owner; });
 }

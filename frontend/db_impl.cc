@@ -40,15 +40,13 @@ Db::~Db() = default;
 DbImpl::DbImpl(std::string name, const Options& options, unsigned flags, bool opened_rdonly)
     : name_(std::move(name)), log_(options.log), flags_(flags), opened_rdonly_(opened_rdonly) {}
 
-Status DbImpl::Report(Status st) const {
-  if (!st.ok() && st.code() != Error::kNoExist && st.code() != Error::kExists &&
-      !st.IsWouldBlock() && log_) {
+void DbImpl::Log(const Status& st) const {
+  if (st.code() != Error::kNoExist && st.code() != Error::kExists && !st.IsWouldBlock() && log_) {
     const LogLevel level = st.code() == Error::kEinval || st.code() == Error::kRdonly
                                ? LogLevel::kUseError
                                : LogLevel::kError;
     log_(level, st.code(), st.message());
   }
-  return st;
 }
 
 Status DbImpl::CheckKey(std::string_view key) const {
@@ -225,7 +223,7 @@ Status DbImpl::UnlockAllRead() noexcept {
   return Report(Run([&] { return backend_->UnlockAll(LockType::kRead); }));
 }
 
-Status DbImpl::CheckTransactionThread() const {
+Status DbImpl::CheckTransactionOwner() const {
   if (tx_depth_.load(std::memory_order_acquire) > 0 &&
       tx_thread_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
     return Err(Error::kLock, "%s: another thread has this handle in a transaction", name_.c_str());

@@ -63,7 +63,11 @@ class DbImpl final : public Db {
   int Fd() const noexcept override { return backend_->Fd(); }
 
   // Sends a failed status to the log hook (not kNoExist/kExists: those are answers).
-  Status Report(Status st) const;
+  // Inline, so that a success passes through every call without a call of its own.
+  Status Report(Status st) const {
+    if (!st.ok()) Log(st);
+    return st;
+  }
 
  private:
   Status CheckKey(std::string_view key) const;
@@ -77,8 +81,16 @@ class DbImpl final : public Db {
   // no exception escapes.
   template <class F>
   Status Run(F&& f);
-  // kLock when another thread has this handle in a transaction.
-  Status CheckTransactionThread() const;
+  // kLock when another thread has this handle in a transaction. Inline for every call
+  // made outside a transaction.
+  Status CheckTransactionThread() const {
+    if (tx_depth_.load(std::memory_order_acquire) == 0) return Status::OK();
+    return CheckTransactionOwner();
+  }
+  // The rest of CheckTransactionThread: whose transaction it is.
+  Status CheckTransactionOwner() const;
+  // Report's out-of-line part: the log hook, for a failure that is not an answer.
+  void Log(const Status& st) const;
 
   std::string name_;
   LogFn log_;
