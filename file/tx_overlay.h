@@ -54,12 +54,15 @@ class TxOverlay {
   uint64_t base_size() const { return base_size_; }
   void Grow(uint64_t new_size) { size_ = new_size; }
   // The file is `file_size` bytes now, more than when the transaction began: bytes past
-  // the old end that the transaction has not touched (it writes there only after taking
-  // new space) are the file's, not zeros.
+  // the old end are the file's, not zeros. The transaction has touched none of them (it
+  // writes there only after taking new space), but a page across the old end may hold
+  // zeros for them, copied when it was filled: it is filled again when next read.
   void SeeFileSize(uint64_t file_size) {
     if (file_size <= base_size_) return;
-    assert(std::none_of(pages_.begin(), pages_.end(),
-                        [&](const Page& p) { return (p.number + 1) * kPageSize > base_size_; }));
+    for (Page& p : pages_) {
+      assert(p.number * kPageSize < base_size_);
+      if ((p.number + 1) * kPageSize > base_size_) p.filled = false;
+    }
     base_size_ = file_size;
     size_ = std::max(size_, file_size);
   }

@@ -124,6 +124,24 @@ TEST_P(TxOverlayTest, GrowthComparesWithZerosAndStopsAtTheNewEnd) {
   EXPECT_EQ(overlay_.base_size(), old_end);
 }
 
+// A transaction that began knowing the file to end mid-page, and learns when it takes new
+// space that the file is longer (another process's recovery bundle lies there).
+TEST_P(TxOverlayTest, AFileFoundLongerIsReadAndComparedPastTheOldEnd) {
+  file_.replace(1500, 6, "BUNDLE");
+  overlay_.Reset(1500);
+  ASSERT_TRUE(overlay_.Write(1400, "rec", 3).ok());
+  // Page 1 is filled here, with zeros past the end the transaction knew.
+  EXPECT_EQ(Read(1396, 8), std::string(4, '\0') + "rec" + '\0');
+  overlay_.SeeFileSize(file_.size());
+  EXPECT_EQ(overlay_.base_size(), file_.size());
+  EXPECT_EQ(overlay_.size(), file_.size());
+  EXPECT_EQ(Read(1500, 6), "BUNDLE");
+  EXPECT_EQ(Read(1396, 8), std::string(4, '\0') + "rec" + '\0');
+  // Zeros written over the bundle's bytes are a change.
+  ASSERT_TRUE(overlay_.Write(1504, std::string(8, '\0').data(), 8).ok());
+  EXPECT_EQ(Changes(), (std::vector<Change>{{1400, "rec"}, {1504, std::string(2, '\0')}}));
+}
+
 TEST_P(TxOverlayTest, RunsJoinAcrossTheBitmapsWordsAndReachThePagesEnd) {
   // Bytes 504..519 are words 63 and 64 of the page: the bitmap's two halves.
   ASSERT_TRUE(overlay_.Write(504, "ab", 2).ok());
