@@ -30,6 +30,15 @@ constexpr LockId Zone(uint32_t z) { return {LockKind::kFreeZone, z}; }
 constexpr uint64_t GroupByte(unsigned g) { return lock_bytes::GroupByte(g); }
 constexpr uint64_t ZoneByte(uint32_t z) { return lock_bytes::kFreeStart + z; }
 
+// What a kFcntl handle locks with: the file's bytes, FileLocks over them, the lock set.
+struct LockStack {
+  explicit LockStack(int fd, LockHooks hooks = LockHooks())
+      : bytes(fd, hooks), prim(&bytes, nullptr), locks(&prim) {}
+  ByteRangeLocks bytes;
+  FileLocks prim;
+  LockSet locks;
+};
+
 class FcntlKeepTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -90,9 +99,8 @@ class FcntlKeepTest : public ::testing::Test {
 // What an insert does: its group, then (for a new hash table and the record) a zone
 // twice; three calls in all, and nothing stays locked.
 TEST_F(FcntlKeepTest, InsertTakesThreeCallsAndLeavesNothingLocked) {
-  ByteRangeLocks bytes(fd_, LockHooks());
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_);
+  auto& [bytes, prim, locks] = stack;
   ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3)}), "11") << "the zone is kept";
   PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
@@ -105,9 +113,8 @@ TEST_F(FcntlKeepTest, InsertTakesThreeCallsAndLeavesNothingLocked) {
 // Another thread's group after ours, or zone before ours, lies inside the span: it must
 // still be locked after our unlock, which then takes two calls.
 TEST_F(FcntlKeepTest, OtherThreadsLocksInsideTheSpanStayLocked) {
-  ByteRangeLocks bytes(fd_, LockHooks());
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_);
+  auto& [bytes, prim, locks] = stack;
   struct Case {
     LockId other;
     LockType type;
@@ -132,9 +139,8 @@ TEST_F(FcntlKeepTest, OtherThreadsLocksInsideTheSpanStayLocked) {
 
 // The same at the edge of the held-groups bitmap's words: group 64 lies after group 63.
 TEST_F(FcntlKeepTest, NextGroupAcrossAWordEdgeStaysLocked) {
-  ByteRangeLocks bytes(fd_, LockHooks());
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_);
+  auto& [bytes, prim, locks] = stack;
   const char other_owner = 0;
   std::thread([&] {
     PTDB_ASSERT_OK(locks.Lock(&other_owner, Group(64), LockType::kWrite));
@@ -153,9 +159,8 @@ TEST_F(FcntlKeepTest, NextGroupAcrossAWordEdgeStaysLocked) {
 // A thread that wants the zone while it is kept takes the byte over without a call; the
 // group's unlock then lets only the group go.
 TEST_F(FcntlKeepTest, AnotherThreadTakesTheKeptZoneOver) {
-  ByteRangeLocks bytes(fd_, LockHooks());
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_);
+  auto& [bytes, prim, locks] = stack;
   const char other_owner = 0;
   ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   const uint64_t before = bytes.calls();
@@ -170,9 +175,8 @@ TEST_F(FcntlKeepTest, AnotherThreadTakesTheKeptZoneOver) {
 // Zones 3 and 3 + 64 share an in-process Local: a thread wanting the other zone lets the
 // kept byte go first (so does the keeper itself, before it takes any other lock).
 TEST_F(FcntlKeepTest, AnotherZoneReleasesTheKeptByteFirst) {
-  ByteRangeLocks bytes(fd_, LockHooks());
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_);
+  auto& [bytes, prim, locks] = stack;
   const char other_owner = 0;
   ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, Zone(67), LockType::kWrite)); }).join();
@@ -192,9 +196,8 @@ TEST_F(FcntlKeepTest, AnotherZoneReleasesTheKeptByteFirst) {
 // Under a caller's chain lock (the group nested, or a second group held) the zone goes at
 // once: the caller may keep the group for long, and other processes allocate there.
 TEST_F(FcntlKeepTest, ZoneIsNotKeptUnderAChainLock) {
-  ByteRangeLocks bytes(fd_, LockHooks());
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_);
+  auto& [bytes, prim, locks] = stack;
   PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
   ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   EXPECT_EQ(SeenByOthers({ZoneByte(3)}), "0");
@@ -220,9 +223,8 @@ TEST_F(FcntlKeepTest, LockHooksSeeEachUnlock) {
     calls.push_back("U " + std::to_string(off) + "+" + std::to_string(len));
     return 0;
   };
-  ByteRangeLocks bytes(fd_, hooks);
-  FileLocks prim(&bytes, nullptr);
-  LockSet locks(&prim);
+  LockStack stack(fd_, hooks);
+  auto& [bytes, prim, locks] = stack;
   ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
   PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
   const std::string g = std::to_string(GroupByte(5)), z = std::to_string(ZoneByte(3));

@@ -74,6 +74,16 @@ class TxFileSizeTest : public ::testing::Test {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rewriter status " << status;
   }
 
+  // Opens *db and reads through it, so this process knows the file's size; then the
+  // rewriter commits, past that size.
+  void OpenThenRewriteElsewhere(std::unique_ptr<Db>* db) {
+    ASSERT_NO_FATAL_FAILURE(StartRewriter());
+    ASSERT_TRUE(Open(O_RDWR, db).ok());
+    std::string v;
+    ASSERT_TRUE((*db)->Fetch(Key(0), &v).ok());
+    ASSERT_NO_FATAL_FAILURE(RunRewriter());
+  }
+
   void ExpectRecords(Db* db, int inserted) {
     std::string v;
     for (int i = 0; i < kRecords; i++) {
@@ -98,12 +108,8 @@ class TxFileSizeTest : public ::testing::Test {
 // free lists are mostly zero words, which a commit that took the bundle's bytes for
 // zeros would leave as the bundle's.
 TEST_F(TxFileSizeTest, SpaceTakenOverAnotherProcesssBundleIsWrittenWhole) {
-  ASSERT_NO_FATAL_FAILURE(StartRewriter());
   std::unique_ptr<Db> db;
-  ASSERT_TRUE(Open(O_RDWR, &db).ok());
-  std::string v;
-  ASSERT_TRUE(db->Fetch(Key(0), &v).ok());
-  ASSERT_NO_FATAL_FAILURE(RunRewriter());
+  ASSERT_NO_FATAL_FAILURE(OpenThenRewriteElsewhere(&db));
   constexpr int kInserted = 512;  // 4 MiB: the space grows over the 2 MiB bundle
   ASSERT_TRUE(db->TransactionStart().ok());
   for (int i = kRecords; i < kRecords + kInserted; i++) {
@@ -120,12 +126,8 @@ TEST_F(TxFileSizeTest, SpaceTakenOverAnotherProcesssBundleIsWrittenWhole) {
 // which lies past the size this process knows (recovery needs the rewriter's until the
 // next sync), and both commit cleanly.
 TEST_F(TxFileSizeTest, CommitAfterAnotherProcesssBigBundleKeepsItsBundle) {
-  ASSERT_NO_FATAL_FAILURE(StartRewriter());
   std::unique_ptr<Db> db;
-  ASSERT_TRUE(Open(O_RDWR, &db).ok());
-  std::string v;
-  ASSERT_TRUE(db->Fetch(Key(0), &v).ok());
-  ASSERT_NO_FATAL_FAILURE(RunRewriter());
+  ASSERT_NO_FATAL_FAILURE(OpenThenRewriteElsewhere(&db));
   ASSERT_TRUE(db->TransactionStart().ok());
   ASSERT_TRUE(db->Store(Key(kRecords), Value(kRecords, 'z')).ok());
   ASSERT_TRUE(db->TransactionCommit().ok());
