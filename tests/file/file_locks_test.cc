@@ -99,22 +99,20 @@ class FcntlKeepTest : public ::testing::Test {
 // What an insert does: its group, then (for a new hash table and the record) a zone
 // twice; three calls in all, and nothing stays locked.
 TEST_F(FcntlKeepTest, InsertTakesThreeCallsAndLeavesNothingLocked) {
-  LockStack stack(fd_);
-  auto& [bytes, prim, locks] = stack;
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
+  LockStack s(fd_);
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3)}), "11") << "the zone is kept";
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(3), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
-  EXPECT_EQ(bytes.calls(), 3u) << "lock group, lock zone, one unlock of both";
+  PTDB_ASSERT_OK(s.locks.Lock(&owner_, Zone(3), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Zone(3), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  EXPECT_EQ(s.bytes.calls(), 3u) << "lock group, lock zone, one unlock of both";
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3)}), "00");
 }
 
 // Another thread's group after ours, or zone before ours, lies inside the span: it must
 // still be locked after our unlock, which then takes two calls.
 TEST_F(FcntlKeepTest, OtherThreadsLocksInsideTheSpanStayLocked) {
-  LockStack stack(fd_);
-  auto& [bytes, prim, locks] = stack;
+  LockStack s(fd_);
   struct Case {
     LockId other;
     LockType type;
@@ -126,87 +124,87 @@ TEST_F(FcntlKeepTest, OtherThreadsLocksInsideTheSpanStayLocked) {
     const uint64_t other_byte =
         c.other.kind == LockKind::kHashGroup ? GroupByte(c.other.index) : ZoneByte(c.other.index);
     const char other_owner = 0;
-    std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, c.other, c.type)); }).join();
+    std::thread([&] { PTDB_ASSERT_OK(s.locks.Lock(&other_owner, c.other, c.type)); }).join();
     // The other thread's entries live in its (finished) thread: its lock stays held by
     // this process, as if the thread were still running and holding it.
-    ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
-    PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+    ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
+    PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
     EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3), other_byte}), "001");
-    PTDB_ASSERT_OK(prim.Unlock(c.other, c.type));
+    PTDB_ASSERT_OK(s.prim.Unlock(c.other, c.type));
     EXPECT_EQ(SeenByOthers({other_byte}), "0");
   }
 }
 
 // The same at the edge of the held-groups bitmap's words: group 64 lies after group 63.
 TEST_F(FcntlKeepTest, NextGroupAcrossAWordEdgeStaysLocked) {
-  LockStack stack(fd_);
-  auto& [bytes, prim, locks] = stack;
+  LockStack s(fd_);
   const char other_owner = 0;
   std::thread([&] {
-    PTDB_ASSERT_OK(locks.Lock(&other_owner, Group(64), LockType::kWrite));
+    PTDB_ASSERT_OK(s.locks.Lock(&other_owner, Group(64), LockType::kWrite));
   }).join();
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 63, 0));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(63), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 63, 0));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(63), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(63), ZoneByte(0), GroupByte(64)}), "001");
-  PTDB_ASSERT_OK(prim.Unlock(Group(64), LockType::kWrite));
-  const uint64_t before = bytes.calls();
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 127, 0));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(127), LockType::kWrite));
-  EXPECT_EQ(bytes.calls() - before, 3u);
+  PTDB_ASSERT_OK(s.prim.Unlock(Group(64), LockType::kWrite));
+  const uint64_t before = s.bytes.calls();
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 127, 0));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(127), LockType::kWrite));
+  EXPECT_EQ(s.bytes.calls() - before, 3u);
   EXPECT_EQ(SeenByOthers({GroupByte(127), ZoneByte(0), GroupByte(64)}), "000");
 }
 
 // A thread that wants the zone while it is kept takes the byte over without a call; the
 // group's unlock then lets only the group go.
 TEST_F(FcntlKeepTest, AnotherThreadTakesTheKeptZoneOver) {
-  LockStack stack(fd_);
-  auto& [bytes, prim, locks] = stack;
+  LockStack s(fd_);
   const char other_owner = 0;
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
-  const uint64_t before = bytes.calls();
-  std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, Zone(3), LockType::kWrite)); }).join();
-  EXPECT_EQ(bytes.calls(), before) << "the byte was this process's already";
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
+  const uint64_t before = s.bytes.calls();
+  std::thread([&] {
+    PTDB_ASSERT_OK(s.locks.Lock(&other_owner, Zone(3), LockType::kWrite));
+  }).join();
+  EXPECT_EQ(s.bytes.calls(), before) << "the byte was this process's already";
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3)}), "01");
-  PTDB_ASSERT_OK(prim.Unlock(Zone(3), LockType::kWrite));
+  PTDB_ASSERT_OK(s.prim.Unlock(Zone(3), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({ZoneByte(3)}), "0");
 }
 
 // Zones 3 and 3 + 64 share an in-process Local: a thread wanting the other zone lets the
 // kept byte go first (so does the keeper itself, before it takes any other lock).
 TEST_F(FcntlKeepTest, AnotherZoneReleasesTheKeptByteFirst) {
-  LockStack stack(fd_);
-  auto& [bytes, prim, locks] = stack;
+  LockStack s(fd_);
   const char other_owner = 0;
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
-  std::thread([&] { PTDB_ASSERT_OK(locks.Lock(&other_owner, Zone(67), LockType::kWrite)); }).join();
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
+  std::thread([&] {
+    PTDB_ASSERT_OK(s.locks.Lock(&other_owner, Zone(67), LockType::kWrite));
+  }).join();
   EXPECT_EQ(SeenByOthers({ZoneByte(3), ZoneByte(67)}), "01");
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3), ZoneByte(67)}), "001");
-  PTDB_ASSERT_OK(prim.Unlock(Zone(67), LockType::kWrite));
+  PTDB_ASSERT_OK(s.prim.Unlock(Zone(67), LockType::kWrite));
 
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Zone(9), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
+  PTDB_ASSERT_OK(s.locks.Lock(&owner_, Zone(9), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({ZoneByte(3), ZoneByte(9)}), "01");
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Zone(9), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Zone(9), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(5), ZoneByte(3), ZoneByte(9)}), "000");
 }
 
 // Under a caller's chain lock (the group nested, or a second group held) the zone goes at
 // once: the caller may keep the group for long, and other processes allocate there.
 TEST_F(FcntlKeepTest, ZoneIsNotKeptUnderAChainLock) {
-  LockStack stack(fd_);
-  auto& [bytes, prim, locks] = stack;
-  PTDB_ASSERT_OK(locks.Lock(&owner_, Group(5), LockType::kWrite));
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
+  LockStack s(fd_);
+  PTDB_ASSERT_OK(s.locks.Lock(&owner_, Group(5), LockType::kWrite));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
   EXPECT_EQ(SeenByOthers({ZoneByte(3)}), "0");
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
 
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 7, 3));
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 7, 3));
   EXPECT_EQ(SeenByOthers({ZoneByte(3)}), "0");
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(7), LockType::kWrite));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(7), LockType::kWrite));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
   EXPECT_EQ(SeenByOthers({GroupByte(5), GroupByte(7)}), "00");
 }
 
@@ -223,10 +221,9 @@ TEST_F(FcntlKeepTest, LockHooksSeeEachUnlock) {
     calls.push_back("U " + std::to_string(off) + "+" + std::to_string(len));
     return 0;
   };
-  LockStack stack(fd_, hooks);
-  auto& [bytes, prim, locks] = stack;
-  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&locks, 5, 3));
-  PTDB_ASSERT_OK(locks.Unlock(&owner_, Group(5), LockType::kWrite));
+  LockStack s(fd_, hooks);
+  ASSERT_NO_FATAL_FAILURE(LockGroupAndAllocate(&s.locks, 5, 3));
+  PTDB_ASSERT_OK(s.locks.Unlock(&owner_, Group(5), LockType::kWrite));
   const std::string g = std::to_string(GroupByte(5)), z = std::to_string(ZoneByte(3));
   EXPECT_EQ(calls, (std::vector<std::string>{"W " + g + "+1", "W " + z + "+1", "U " + z + "+1",
                                              "U " + g + "+1"}));
