@@ -30,6 +30,9 @@ std::unique_ptr<Store> MakeLmdbStore(const StoreConfig& config);
 #ifdef PTDB_BENCH_WITH_KYOTO
 std::unique_ptr<Store> MakeKyotoStore(const StoreConfig& config);
 #endif
+#ifdef PTDB_BENCH_WITH_LEVELDB
+std::unique_ptr<Store> MakeLevelDbStore(const StoreConfig& config);
+#endif
 
 namespace {
 
@@ -56,6 +59,9 @@ const std::vector<std::pair<std::string, Factory>>& Registry() {
 #endif
 #ifdef PTDB_BENCH_WITH_KYOTO
       {"kyoto", MakeKyotoStore},
+#endif
+#ifdef PTDB_BENCH_WITH_LEVELDB
+      {"leveldb", MakeLevelDbStore},
 #endif
   };
   return registry;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's main job: installs dependencies, builds Release and runs the backend
 # comparison (ptdb's file backend on tmpfs and on the disk, its pmem backend on emulated
-# pmem, Samba tdb, LMDB and Kyoto Cabinet) with ptdb-bench, then draws the charts. The
-# table goes to stdout and results/<date>/table.txt; progress to stderr.
+# pmem, Samba tdb, LMDB, Kyoto Cabinet and LevelDB) with ptdb-bench, then draws the
+# charts. The table goes to stdout and results/<date>/table.txt; progress to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +13,9 @@ usage: scripts/bench.sh [--quick] [--runs R] [--out DIR] [--build-dir DIR] [--no
 
 Runs ptdb-bench on the stores ptdb (file backend, /dev/shm), ptdb@disk (file backend on
 the disk), ptdb-pmem (pmem backend, pool in /dev/shm, PMEM_IS_PMEM_FORCE=1), pmem-hash (a
-minimal hash table on libpmemobj, the floor for ptdb-pmem), tdb, lmdb and kyoto, phases add, find, miss, traverse, tx10-nosync (tmpfs) and tx10-durable (on the
-disk), N = 1M, each store run 3 times interleaved; the table shows medians and spreads.
+minimal hash table on libpmemobj, the floor for ptdb-pmem), tdb, lmdb, kyoto and leveldb,
+phases add, find, miss, traverse, tx10-nosync (tmpfs) and tx10-durable (on the disk),
+N = 1M, each store run 3 times interleaved; the table shows medians and spreads.
 Takes under 5 minutes on a 2-core machine (--quick: under 1 minute).
 
   --quick          N = 100k, 200 no-sync and 50 durable transactions
@@ -63,7 +64,7 @@ rm -f "$out/ops.dat" "$out/commit.dat" "$out/meta.gp"
 # (Kyoto's hard transactions), and the medians of 3 runs need no more to be stable.
 status=0
 "$build/bench/ptdb-bench" \
-  --stores ptdb,ptdb@disk,ptdb-pmem,pmem-hash,tdb,lmdb,kyoto \
+  --stores ptdb,ptdb@disk,ptdb-pmem,pmem-hash,tdb,lmdb,kyoto,leveldb \
   --phases add,find,miss,traverse,tx10-nosync,tx10-durable \
   --runs "$runs" --durable-txns 100 "${quick[@]}" \
   --json "$out/results.jsonl" --chart-data "$out" "${passed[@]}" \

@@ -5,6 +5,7 @@
 # libpmemobj-cpp-dev 1.12 is not in bookworm; it comes from bullseye through an apt pin
 # on that one header-only package, so PMDK itself (libpmemobj/libpmem 1.12.1) stays
 # bookworm's. Never "apt-get -t bullseye": that pulls PMDK 1.10 from bullseye.
+# libsnappy-dev: LevelDB's CMake package links -lsnappy, which libleveldb-dev does not pull in.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -19,7 +20,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libpmemobj-dev libpmem-dev
   libpmemobj-cpp-dev
-  libtdb-dev liblmdb-dev libkyotocabinet-dev
+  libtdb-dev liblmdb-dev libkyotocabinet-dev libleveldb-dev libsnappy-dev
   libxxhash-dev
   gnuplot-nox
 )
@@ -62,4 +63,4 @@ PIN
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}"
-dpkg-query -W -f='${Package} ${Version}\n' libpmemobj-cpp-dev libpmemobj-dev libpmem1 libtdb-dev liblmdb-dev libkyotocabinet-dev
+dpkg-query -W -f='${Package} ${Version}\n' libpmemobj-cpp-dev libpmemobj-dev libpmem1 libtdb-dev liblmdb-dev libkyotocabinet-dev libleveldb-dev libsnappy-dev
