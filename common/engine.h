@@ -589,21 +589,18 @@ Status Engine<S>::CopyRun(
       if (!present) continue;
     }
     const uint64_t off = format::EntryOffset(entries[i].first);
-    format::UsedHeader hdr;
-    PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
-    const RecordInfo r = DecodeUsedHeader(hdr);
-    if (r.magic != format::kUsedMagic) {
-      return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
-                 (unsigned long long)off);
-    }
-    PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, r));
+    RecordInfo r;
+    const uint8_t* body;
+    PTDB_RETURN_IF_ERROR(ReadUsedRecord(s_, off, &r, &body));
     // The callback gets its own copy, as in TDB2: the record may change or move once
     // the lock is dropped.
     const size_t len = size_t(r.key_len + r.data_len), pos = run->used;
     run->Reserve(len);
     char* copy = run->bytes.get() + pos;
-    const void* p = nullptr;
-    PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, copy, &p));
+    const void* p = body;
+    if (body == nullptr) {
+      PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, len, copy, &p));
+    }
     if (p != copy) std::memcpy(copy, p, len);
     run->used += len;
     run->items.push_back({pos, r.key_len, r.data_len, i});

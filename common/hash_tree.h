@@ -140,14 +140,9 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
                             bool* match) {
   *match = false;
   stats_->compares++;
-  format::UsedHeader hdr;
-  PTDB_RETURN_IF_ERROR(ReadStruct(s_, off, &hdr));
-  if (RecordMagic(hdr.magic_and_meta) != format::kUsedMagic) {
-    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
-               (unsigned long long)off);
-  }
-  const RecordInfo info = DecodeUsedHeader(hdr);
-  PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, off, info));
+  RecordInfo info;
+  const uint8_t* body;
+  PTDB_RETURN_IF_ERROR(ReadUsedRecord(s_, off, &info, &body));
   if (info.hash_bits != (h & ((1u << format::kHashBitsInRecord) - 1))) {
     stats_->compare_wrong_rechash++;
     return Status::OK();
@@ -156,18 +151,20 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
     stats_->compare_wrong_keylen++;
     return Status::OK();
   }
-  const void* p = nullptr;
+  const void* p = body;
   // Without a mapping the key is copied, into this call's own buffer: threads share the
   // tree. Keys are usually short enough for the stack. (Not a std::string for longer
   // ones: setting one up and tearing it down on every compare cost 5 instructions.)
   char small[256];
   std::unique_ptr<char[]> large;
-  char* buf = small;
-  if (key.size() > sizeof(small)) {
-    large.reset(new char[key.size()]);
-    buf = large.get();
+  if (body == nullptr) {
+    char* buf = small;
+    if (key.size() > sizeof(small)) {
+      large.reset(new char[key.size()]);
+      buf = large.get();
+    }
+    PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), buf, &p));
   }
-  PTDB_RETURN_IF_ERROR(s_->Read(off + format::kUsedHeaderSize, key.size(), buf, &p));
   if (std::memcmp(p, key.data(), key.size()) != 0) {
     stats_->compare_wrong_keycmp++;
     return Status::OK();

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/errors.h"
+#include "common/record.h"
 
 namespace ptdb {
 
@@ -43,6 +44,36 @@ inline Status CheckRecordFits(S* s, uint64_t off, const Info& info) {
                (unsigned long long)off, (unsigned long long)info.TotalSize());
   }
   return Status::OK();
+}
+
+// The used record (key/data) at `off`: *info from its header and, when the storage can
+// point at the whole record (Storage::Span), *body at its key, data following. Otherwise
+// *body is null and the caller reads them with Read. kCorrupt if there is no used record
+// at `off` or it runs past the space. One bounds check where separate reads of header
+// and body made three.
+template <class S>
+[[gnu::always_inline]] inline Status ReadUsedRecord(S* s, uint64_t off, RecordInfo* info,
+                                                    const uint8_t** body) {
+  uint64_t avail = 0;
+  const uint8_t* p = s->Span(off, &avail);
+  format::UsedHeader hdr;
+  if (p != nullptr && avail >= sizeof(hdr)) {
+    std::memcpy(&hdr, p, sizeof(hdr));
+  } else {
+    p = nullptr;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s, off, &hdr));
+  }
+  *info = DecodeUsedHeader(hdr);
+  if (info->magic != format::kUsedMagic) {
+    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
+               (unsigned long long)off);
+  }
+  if (p != nullptr && info->TotalSize() <= avail) {
+    *body = p + format::kUsedHeaderSize;
+    return Status::OK();
+  }
+  *body = nullptr;
+  return CheckRecordFits(s, off, *info);
 }
 
 }  // namespace ptdb

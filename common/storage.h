@@ -10,6 +10,12 @@
 //   // kCorrupt (never a crash) if the range is not inside the database's space.
 //   Status Read(uint64_t off, size_t len, void* buf, const void** out);
 //
+//   // A pointer to `off` and the bytes from there that may be read through it, or null
+//   // when the storage cannot hand one out now (no mapping, a write transaction's
+//   // overlay, `off` outside the space): the caller then uses Read. A loop over records
+//   // checks each record's bounds against *avail once instead of on every read.
+//   const uint8_t* Span(uint64_t off, uint64_t* avail);
+//
 //   // Writes [off, off + len). REQUIRES: the range is inside the database's space.
 //   Status Write(uint64_t off, const void* src, size_t len);
 //
@@ -49,7 +55,7 @@
 //   // the calling thread makes need not move it: the engine counts those itself.
 //   bool GroupChangeToken(unsigned group, uint64_t* token);
 //
-// Pointers returned by Read are valid until the next Write or Grow.
+// Pointers returned by Read and Span are valid until the next Write or Grow.
 #ifndef PTDB_COMMON_STORAGE_H_
 #define PTDB_COMMON_STORAGE_H_
 

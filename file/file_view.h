@@ -63,6 +63,13 @@ class FileView {
     return WriteSlow(off, src, len);
   }
 
+  [[gnu::always_inline]] const uint8_t* Span(uint64_t off, uint64_t* avail) const {
+    const uint64_t size = fs_->size();
+    if (!direct_ || off >= size) return nullptr;
+    *avail = size - off;
+    return fs_->base() + off;
+  }
+
   void Prefetch(uint64_t off) const {
     if (direct_) PrefetchLine(fs_->base() + off);
   }

@@ -55,6 +55,14 @@ class PmemStorage {
     return Status::OK();
   }
 
+  // Up to the end of the header or of the zone object that holds `off`.
+  const uint8_t* Span(uint64_t off, uint64_t* avail) const {
+    Region r;
+    if (!Locate(off, 0, &r)) return nullptr;
+    *avail = uint64_t(r.hi - r.p);
+    return r.p;
+  }
+
   // REQUIRES: inside Transaction (checked: outside a transaction the write could not be
   // undone, so it is refused).
   Status Write(uint64_t off, const void* src, size_t len) {
