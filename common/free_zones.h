@@ -90,7 +90,12 @@ class FreeZones {
   size_t ZoneOf(uint64_t off) const;
   // Reloads the zone list if a wipe gave zones back since we read it. REQUIRES: mu_ and
   // a lock that keeps wipes out (any hash group or the allrecord lock).
-  Status ReloadIfZonesDropped();
+  // Inline: every allocation asks, and the answer is nearly always one load.
+  Status ReloadIfZonesDropped() {
+    uint64_t generation;
+    PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, zone_generation), &generation));
+    return generation == generation_ ? Status::OK() : LoadLocked();
+  }
   Status LoadLocked();
   // Follows the zone chain past the last zone we know (others may have added zones).
   // REQUIRES: the expansion lock.
@@ -164,13 +169,6 @@ Status FreeZones<S>::LoadLocked() {
   if (zones_.empty()) return Err(Error::kCorrupt, "database has no zones");
   hint_[0] = hint_[1] = zones_.size() - 1;
   return Status::OK();
-}
-
-template <class S>
-Status FreeZones<S>::ReloadIfZonesDropped() {
-  uint64_t generation;
-  PTDB_RETURN_IF_ERROR(ReadWord(s_, offsetof(format::Header, zone_generation), &generation));
-  return generation == generation_ ? Status::OK() : LoadLocked();
 }
 
 template <class S>

@@ -33,10 +33,11 @@ struct RecordInfo {
 };
 
 // Returns false if the lengths cannot be encoded (key >= 2^32, or key and data together
-// too wide for one word, or padding > kMaxPadding).
-bool EncodeUsedHeader(const RecordInfo& info, format::UsedHeader* out);
+// too wide for one word, or padding > kMaxPadding). Inline: every store encodes one or
+// two, and an allocation's placeholder (no key, no padding) folds to a few instructions.
+inline bool EncodeUsedHeader(const RecordInfo& info, format::UsedHeader* out);
 // True if a record with these lengths (and no padding) can be encoded.
-bool CanEncode(uint64_t key_len, uint64_t data_len);
+inline bool CanEncode(uint64_t key_len, uint64_t data_len);
 // Decodes any used header. Does not validate the magic; callers compare it.
 // Inline: every lookup decodes at least one.
 inline RecordInfo DecodeUsedHeader(const format::UsedHeader& h);
@@ -85,6 +86,32 @@ inline RecordInfo DecodeUsedHeader(const format::UsedHeader& h) {
     info.data_len = h.key_and_data_len >> key_width;
   }
   return info;
+}
+
+inline bool EncodeUsedHeader(const RecordInfo& info, format::UsedHeader* out) {
+  using namespace record_bits;
+  // Written even when the lengths do not fit, so no caller reads an unset header.
+  *out = format::UsedHeader{};
+  if (info.key_len >> 32 || info.padding > format::kMaxPadding) return false;
+  // The key-length field is 2*kbits bits wide; kbits fits in 5 bits.
+  const unsigned kbits = (BitWidth(info.key_len) + 1) / 2;
+  const unsigned key_width = 2 * kbits;
+  if (BitWidth(info.data_len) > 64 - key_width) return false;
+  out->magic_and_meta = (uint64_t(info.magic) << 48) | (uint64_t(kbits) << kKbitsShift) |
+                        (uint64_t(info.grown) << kGrownShift) | (info.padding << kPaddingShift) |
+                        (info.hash_bits & kHashMask);
+  out->key_and_data_len = info.key_len | (key_width < 64 ? info.data_len << key_width : 0);
+  return true;
+}
+
+inline bool CanEncode(uint64_t key_len, uint64_t data_len) {
+  RecordInfo info;
+  info.key_len = key_len;
+  info.data_len = data_len;
+  format::UsedHeader unused;
+  return EncodeUsedHeader(info, &unused) &&
+         format::kUsedHeaderSize + key_len + data_len < format::kOffsetLimit &&
+         data_len < format::kOffsetLimit;
 }
 
 inline unsigned SizeToBucket(uint64_t len) {
