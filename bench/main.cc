@@ -33,7 +33,7 @@ int Main(int argc, char** argv) {
   }
   const BenchOptions& options = context.options;
   if (options.help) {
-    std::fputs(Usage(), stdout);
+    std::fputs(Usage().c_str(), stdout);
     return 0;
   }
   if (access(options.dir.c_str(), W_OK | X_OK) != 0) {

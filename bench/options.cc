@@ -144,7 +144,9 @@ bool OnDisk(const std::string& spec) {
   return spec.size() > suffix && spec.compare(spec.size() - suffix, suffix, kOnDiskSuffix) == 0;
 }
 
-const char* Usage() {
+std::string Usage() {
+  std::string stores;
+  for (const std::string& name : BuiltStores()) stores += (stores.empty() ? "" : ", ") + name;
   return "usage: ptdb-bench [--n N] [--dir DIR] [--key-size K] [--value-size V]\n"
          "                  [--stores S1,S2,...] [--runs R] [--json FILE] [--quick]\n"
          "                  [--ptdb-flags nommap|internal] [--disk-dir DIR] [--durable-n N]\n"
@@ -182,6 +184,10 @@ const char* Usage() {
          "                   durable commit costs milliseconds on a disk)\n"
          "  --mix-ops M      operations per process in mix1 and mix2 (default: --n)\n"
          "  --help           this text\n"
+         "\n"
+         "Stores in this build (bench/README.md describes each):\n  " +
+         stores +
+         "\n"
          "\n"
          "Exit status: 0 all phases verified, 1 a store failed or a check failed, 2 bad usage.\n";
 }

@@ -37,7 +37,8 @@ constexpr const char kOnDiskSuffix[] = "@disk";
 std::string StoreName(const std::string& spec);
 bool OnDisk(const std::string& spec);
 
-const char* Usage();
+// The --help text, with the stores this build has.
+std::string Usage();
 
 // false with *error set for anything malformed; the caller exits 2.
 bool ParseOptions(int argc, char** argv, BenchOptions* options, std::string* error);
