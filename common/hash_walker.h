@@ -178,14 +178,26 @@ class HashWalker {
         continue;
       }
       if (f.slots == nullptr) PTDB_RETURN_IF_ERROR(LoadSlots(depth_ - 1));
-      const uint64_t e = f.slots[f.next++];
-      if (e == 0) continue;
-      if (!format::EntryIsSubHash(e)) {
-        if (!visit(e)) continue;
-        *done = false;
-        return Status::OK();
+      // The table's slots in a loop of locals: nearly all are empty or records, and
+      // only a sub-hash entry (or a visit that stops) leaves it.
+      const uint64_t* const slots = f.slots;
+      const unsigned n = f.nslots;
+      unsigned i = f.next;
+      for (; i < n; i++) {
+        const uint64_t e = slots[i];
+        if (e == 0) continue;
+        if (format::EntryIsSubHash(e)) {
+          f.next = i + 1;
+          PTDB_RETURN_IF_ERROR(Descend(format::EntryOffset(e)));
+          break;
+        }
+        if (visit(e)) {
+          f.next = i + 1;
+          *done = false;
+          return Status::OK();
+        }
       }
-      PTDB_RETURN_IF_ERROR(Descend(format::EntryOffset(e)));
+      if (i >= n) f.next = n;
     }
     *done = true;
     return Status::OK();
