@@ -37,6 +37,14 @@ struct StoreTraits {
   bool durable = false;        // with SetSync(true), a commit survives a power cut
   bool reopen = false;         // a second handle (another process) may open the database
   bool multi_process = false;  // handles in several processes may write at once
+
+  // Transactions that SetSync(true) makes durable, for one handle in one process.
+  static StoreTraits DurableTransactions() {
+    StoreTraits traits;
+    traits.transactions = true;
+    traits.durable = true;
+    return traits;
+  }
 };
 
 // Counts what a traversal visits. The checksum reads a byte of every key and value, so no

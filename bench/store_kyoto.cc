@@ -64,12 +64,7 @@ class KyotoStore : public Store {
     return Result::kOk;
   }
 
-  StoreTraits Traits() const override {
-    StoreTraits traits;
-    traits.transactions = true;
-    traits.durable = true;
-    return traits;
-  }
+  StoreTraits Traits() const override { return StoreTraits::DurableTransactions(); }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
     const int32_t size = db_.get(key.data(), key.size(), buffer_.data(), buffer_.size());

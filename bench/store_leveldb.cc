@@ -57,12 +57,7 @@ class LevelDbStore : public Store {
     return Result::kOk;
   }
 
-  StoreTraits Traits() const override {
-    StoreTraits traits;
-    traits.transactions = true;
-    traits.durable = true;
-    return traits;
-  }
+  StoreTraits Traits() const override { return StoreTraits::DurableTransactions(); }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
     const leveldb::Status s = db_->Get(leveldb::ReadOptions(), ToSlice(key), &value_);

@@ -81,12 +81,7 @@ class LmdbStore : public Store {
     return Result::kOk;
   }
 
-  StoreTraits Traits() const override {
-    StoreTraits traits;
-    traits.transactions = true;
-    traits.durable = true;
-    return traits;
-  }
+  StoreTraits Traits() const override { return StoreTraits::DurableTransactions(); }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
     int rc;

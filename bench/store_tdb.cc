@@ -90,9 +90,7 @@ class TdbStore : public Store {
   }
 
   StoreTraits Traits() const override {
-    StoreTraits traits;
-    traits.transactions = true;
-    traits.durable = true;
+    StoreTraits traits = StoreTraits::DurableTransactions();
     traits.reopen = true;
     traits.multi_process = locking_ != Locking::kNone;
     return traits;
