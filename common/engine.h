@@ -611,17 +611,14 @@ Status Engine<S>::CopyRun(
 
 template <class S>
 Status Engine<S>::ReadKey(uint64_t rec_off, std::string* key) {
-  format::UsedHeader hdr;
-  PTDB_RETURN_IF_ERROR(ReadStruct(s_, rec_off, &hdr));
-  const RecordInfo r = DecodeUsedHeader(hdr);
-  if (r.magic != format::kUsedMagic) {
-    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
-               (unsigned long long)rec_off);
-  }
-  PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, r));
+  RecordInfo r;
+  const uint8_t* body;
+  PTDB_RETURN_IF_ERROR(ReadUsedRecord(s_, rec_off, &r, &body));
   key->resize(r.key_len);
-  const void* p = nullptr;
-  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, r.key_len, key->data(), &p));
+  const void* p = body;
+  if (body == nullptr) {
+    PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, r.key_len, key->data(), &p));
+  }
   if (p != key->data()) std::memcpy(key->data(), p, r.key_len);
   return Status::OK();
 }

@@ -343,24 +343,21 @@ Status HashTree<S>::AllocTable(uint16_t magic, const uint64_t* slots, uint64_t d
 
 template <class S>
 Status HashTree<S>::RecordHash(uint64_t rec_off, uint64_t* h) {
-  format::UsedHeader hdr;
-  PTDB_RETURN_IF_ERROR(ReadStruct(s_, rec_off, &hdr));
-  const RecordInfo info = DecodeUsedHeader(hdr);
-  if (info.magic != format::kUsedMagic) {
-    return Err(Error::kCorrupt, "hash entry points at %llu, which is not a record",
-               (unsigned long long)rec_off);
-  }
-  PTDB_RETURN_IF_ERROR(CheckRecordFits(s_, rec_off, info));
+  RecordInfo info;
+  const uint8_t* body;
+  PTDB_RETURN_IF_ERROR(ReadUsedRecord(s_, rec_off, &info, &body));
   // A buffer only for storage that copies; keys that fit stay off the heap.
   char small[64];
   std::string large;
-  char* buf = small;
-  if (info.key_len > sizeof(small)) {
-    large.resize(info.key_len);
-    buf = large.data();
+  const void* p = body;
+  if (body == nullptr) {
+    char* buf = small;
+    if (info.key_len > sizeof(small)) {
+      large.resize(info.key_len);
+      buf = large.data();
+    }
+    PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, buf, &p));
   }
-  const void* p = nullptr;
-  PTDB_RETURN_IF_ERROR(s_->Read(rec_off + format::kUsedHeaderSize, info.key_len, buf, &p));
   *h = hasher_(hash_ctx_, p, info.key_len);
   return Status::OK();
 }
