@@ -1,6 +1,7 @@
 #include "common/hash.h"
 
 #include <cstring>
+#include <random>
 
 namespace ptdb {
 namespace {
@@ -87,6 +88,11 @@ uint64_t JenkinsHash64(const void* key, size_t len, uint64_t seed) {
   if (len > 8) c += len == 12 ? Load4(k + 8) : Load(k + 8, len - 8);
   Final(a, b, c);
   return (uint64_t(c) << 32) | b;
+}
+
+uint64_t RandomHashSeed() {
+  std::random_device rd;  // /dev/urandom on Linux
+  return (uint64_t(rd()) << 32) ^ rd();
 }
 
 }  // namespace ptdb

@@ -10,6 +10,10 @@ namespace ptdb {
 
 uint64_t JenkinsHash64(const void* key, size_t len, uint64_t seed);
 
+// The seed of a new database, from /dev/urandom: keys crafted to collide in one database
+// do not collide in another.
+uint64_t RandomHashSeed();
+
 // The header's hash check value: `hash` (called as hash(bytes, len), seed already
 // applied) over the fixed test value.
 template <class Hasher>

@@ -8,10 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "common/format.h"
 #include "common/hash.h"
+#include "common/header_checks.h"
 #include "file/file_backend.h"
 #include "file/file_locks.h"
 #include "file/file_transaction.h"
@@ -22,68 +22,6 @@ namespace {
 
 // The first zone of a new database: small, so an empty database is small.
 constexpr uint64_t kFirstZoneSize = 8192;
-
-uint64_t RandomSeed() {
-  std::random_device rd;  // /dev/urandom on Linux
-  return (uint64_t(rd()) << 32) ^ rd();
-}
-
-Status ValidateHeader(const format::Header& h, const HashConfig& hash, const std::string& name) {
-  char expected[sizeof(h.magic_food)] = {};
-  std::memcpy(expected, format::kMagicFood, sizeof(format::kMagicFood));
-  if (std::memcmp(h.magic_food, expected, sizeof(expected)) != 0) {
-    return Err(Error::kCorrupt, "%s is not a ptdb database (bad magic)", name.c_str());
-  }
-  if (h.version != format::kVersion) {
-    if (__builtin_bswap64(h.version) == format::kVersion) {
-      return Err(Error::kCorrupt,
-                 "%s was written on a host of the other byte order, which is not supported",
-                 name.c_str());
-    }
-    return Err(Error::kCorrupt, "%s has format version %#llx; this library reads %#llx",
-               name.c_str(), (unsigned long long)h.version, (unsigned long long)format::kVersion);
-  }
-  if (h.hash_test != HashTestValue(hash)) {
-    return Err(Error::kEinval, "%s uses a different hash function", name.c_str());
-  }
-  if (h.features_used & ~h.features_offered) {
-    return Err(Error::kCorrupt, "%s uses features (%#llx) it does not offer (%#llx)", name.c_str(),
-               (unsigned long long)h.features_used, (unsigned long long)h.features_offered);
-  }
-  return Status::OK();
-}
-
-// Walks the capability list: what this code does not understand limits what it may do.
-Status ApplyCapabilities(FileView* s, uint64_t cap, bool writable, unsigned* flags,
-                         const std::string& name) {
-  for (uint64_t n = 0; cap != 0; n++) {
-    if (n > s->size() / format::kMinRecord)
-      return Err(Error::kCorrupt, "%s: capability list loops", name.c_str());
-    format::UsedHeader hdr;
-    format::CapabilityBody body;
-    PTDB_RETURN_IF_ERROR(ReadStruct(s, cap, &hdr));
-    PTDB_RETURN_IF_ERROR(ReadStruct(s, cap + format::kUsedHeaderSize, &body));
-    if (RecordMagic(hdr.magic_and_meta) != format::kCapMagic) {
-      return Err(Error::kCorrupt, "%s: capability at %llu has a bad magic", name.c_str(),
-                 (unsigned long long)cap);
-    }
-    // No capability is known yet, so each one's "what if unknown" bits apply.
-    if (body.type & format::kCapNoOpen) {
-      return Err(Error::kIo,
-                 "%s has capability %llu, unknown to this library, which forbids opening",
-                 name.c_str(), (unsigned long long)(body.type & format::kCapTypeMask));
-    }
-    if ((body.type & format::kCapNoWrite) && writable) {
-      return Err(Error::kRdonly,
-                 "%s has capability %llu, unknown to this library, which forbids writing: open it "
-                 "read-only",
-                 name.c_str(), (unsigned long long)(body.type & format::kCapTypeMask));
-    }
-    if (body.type & format::kCapNoCheck) *flags |= kCantCheck;
-    cap = body.next;
-  }
-  return Status::OK();
-}
 
 // Where a database's first zone starts: after the mutex area when it has one.
 uint64_t SpaceStart(bool mutex_mode) {
@@ -199,7 +137,7 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
     return Err(Error::kEinval, "lock hooks need both a lock and an unlock function");
   }
   if (options.flags & kInternal) {
-    hash.seed = options.seed ? *options.seed : RandomSeed();
+    hash.seed = options.seed ? *options.seed : RandomHashSeed();
     const uint64_t size = format::kHeaderSize + kFirstZoneSize;
     std::unique_ptr<FileStorage> storage;
     PTDB_RETURN_IF_ERROR(FileStorage::OpenMemory(size, &storage));
@@ -267,7 +205,7 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
       if (mutex_mode && options.lock_hooks.lock) {
         return fail(Err(Error::kEinval, "lock hooks need a kFcntl database, not kMutex"));
       }
-      hash.seed = options.seed ? *options.seed : RandomSeed();
+      hash.seed = options.seed ? *options.seed : RandomHashSeed();
       Status st = CreateFile(fd, hash, mutex_mode, stats, &storage);
       if (!st.ok()) return fail(st);
       PTDB_RETURN_IF_ERROR(storage->Sync());

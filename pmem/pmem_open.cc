@@ -3,12 +3,11 @@
 #include <fcntl.h>
 
 #include <algorithm>
-#include <random>
 
 #include "common/format.h"
 #include "common/hash.h"
+#include "common/header_checks.h"
 #include "pmem/pmem_backend.h"
-#include "pmem/pmem_header.h"
 #include "pmem/pmem_layout.h"
 #include "pmem/pmem_pool.h"
 
@@ -17,11 +16,6 @@ namespace {
 
 // The first zone's minimum; Grow rounds it up to its smallest zone.
 constexpr uint64_t kFirstZoneSize = 8192;
-
-uint64_t RandomSeed() {
-  std::random_device rd;  // /dev/urandom on Linux
-  return (uint64_t(rd()) << 32) ^ rd();
-}
 
 // What a file database offers and a pool cannot: each is refused, not ignored, so a
 // caller relying on it finds out at once (docs/pmem.md, "Differences").
@@ -74,7 +68,7 @@ Status PmemBackend::Open(const std::string& name, const Options& options, StatCo
                  "O_RDWR to create one",
                  name.c_str());
     }
-    hash.seed = options.seed ? *options.seed : RandomSeed();
+    hash.seed = options.seed ? *options.seed : RandomHashSeed();
     PmemStorage* s = storage.get();
     PTDB_RETURN_IF_ERROR(s->Transaction([&] {
       Extent first;
@@ -83,9 +77,13 @@ Status PmemBackend::Open(const std::string& name, const Options& options, StatCo
     }));
   } else {
     hash.seed = h.hash_seed;
-    PTDB_RETURN_IF_ERROR(ValidatePoolHeader(h, hash, name));
-    PTDB_RETURN_IF_ERROR(
-        ApplyPoolCapabilities(storage.get(), h.capabilities, writable, flags, name));
+    PTDB_RETURN_IF_ERROR(ValidateHeader(h, hash, name));
+    // A pool's first zone may lie anywhere after the header: libpmemobj places the zones.
+    if (h.first_zone < format::kHeaderSize) {
+      return Err(Error::kCorrupt, "%s: first zone at %llu, inside the header", name.c_str(),
+                 (unsigned long long)h.first_zone);
+    }
+    PTDB_RETURN_IF_ERROR(ApplyCapabilities(storage.get(), h.capabilities, writable, flags, name));
     // A writer that does not know a feature clears its bit (design: "Extending The Header").
     if (writable && (h.features_used & ~format::kFeaturesKnown)) {
       PmemStorage* s = storage.get();
