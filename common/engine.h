@@ -174,6 +174,10 @@ class Engine {
 
   static unsigned GroupIndex(uint64_t h) { return unsigned(HashBits(h, 0, format::kTopGroupBits)); }
   static LockId Group(uint64_t h) { return {LockKind::kHashGroup, GroupIndex(h)}; }
+  // Finds key and calls read_loc(location): first without the group's lock, kept when
+  // no writer changed the group meanwhile, else again under its read lock.
+  template <class Read>
+  Status ReadLocated(std::string_view key, Read&& read_loc);
   Status ReadRecordData(const HashLocation& loc, std::string* data);
   Status ReadKey(uint64_t rec_off, std::string* key);
   Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
@@ -253,23 +257,21 @@ Status Engine<S>::ReadRecordData(const HashLocation& loc, std::string* data) {
 }
 
 template <class S>
-Status Engine<S>::Fetch(std::string_view key, std::string* data) {
+template <class Read>
+Status Engine<S>::ReadLocated(std::string_view key, Read&& read_loc) {
   const uint64_t h = tree_.Hash(key);
   {
     UnlockedRead<S> read(s_, GroupIndex(h));
     HashLocation loc;
     // A read that failed may have followed a tree being changed anywhere: the locked
-    // path below decides what is true.
+    // path below decides what is true. A record's header was whole when its location
+    // was valid, so its lengths are the record's; what read_loc copied is checked again.
     if (read.began()) {
       if (tree_.Locate(key, h, &loc).ok() && read.valid()) {
-        if (!loc.found) {
+        Status st = read_loc(loc);
+        if ((st.ok() || st.IsNoExist()) && read.valid()) {
           stats_->unlocked_reads++;
-          return Status(Error::kNoExist, "");
-        }
-        // The header was whole, so its length is the record's; the copy is checked again.
-        if (ReadRecordData(loc, data).ok() && read.valid()) {
-          stats_->unlocked_reads++;
-          return Status::OK();
+          return st;
         }
       }
       stats_->unlocked_read_retries++;
@@ -279,8 +281,15 @@ Status Engine<S>::Fetch(std::string_view key, std::string* data) {
   PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
   PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
-  if (!loc.found) return Status(Error::kNoExist, "");
-  return ReadRecordData(loc, data);
+  return read_loc(loc);
+}
+
+template <class S>
+Status Engine<S>::Fetch(std::string_view key, std::string* data) {
+  return ReadLocated(key, [&](const HashLocation& loc) {
+    if (!loc.found) return Status(Error::kNoExist, "");
+    return ReadRecordData(loc, data);
+  });
 }
 
 template <class S>
@@ -310,25 +319,10 @@ Status Engine<S>::Parse(std::string_view key, const ParseFn& fn) {
 
 template <class S>
 Status Engine<S>::Exists(std::string_view key, bool* exists) {
-  const uint64_t h = tree_.Hash(key);
-  {
-    UnlockedRead<S> read(s_, GroupIndex(h));
-    HashLocation loc;
-    if (read.began()) {
-      if (tree_.Locate(key, h, &loc).ok() && read.valid()) {
-        stats_->unlocked_reads++;
-        *exists = loc.found;
-        return Status::OK();
-      }
-      stats_->unlocked_read_retries++;
-    }
-  }
-  ScopedLock<S> lock(s_, Group(h), LockType::kRead);
-  PTDB_RETURN_IF_ERROR(lock.status());
-  HashLocation loc;
-  PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
-  *exists = loc.found;
-  return Status::OK();
+  return ReadLocated(key, [&](const HashLocation& loc) {
+    *exists = loc.found;
+    return Status::OK();
+  });
 }
 
 template <class S>
