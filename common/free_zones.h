@@ -100,6 +100,14 @@ class FreeZones {
   // Follows the zone chain past the last zone we know (others may have added zones).
   // REQUIRES: the expansion lock.
   Status LoadNewZones(bool* added);
+  // The same, taking the expansion lock for it.
+  Status LoadNewZonesUnderLock() {
+    PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
+    bool added;
+    Status st = LoadNewZones(&added);
+    Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
+    return st.ok() ? un : st;
+  }
   // Re-reads zone z's bucket heads into its hint. REQUIRES: z's lock.
   Status RefreshHint(size_t zone);
   // Tries zone z under its lock, coalescing it first if that may help.
@@ -564,12 +572,7 @@ Status FreeZones<S>::Free(uint64_t off, uint64_t total) {
   PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
   if (off >= zones_.back().end()) {
     // In a zone another process added since we last looked.
-    PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
-    bool added;
-    Status st = LoadNewZones(&added);
-    Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
-    PTDB_RETURN_IF_ERROR(st);
-    PTDB_RETURN_IF_ERROR(un);
+    PTDB_RETURN_IF_ERROR(LoadNewZonesUnderLock());
   }
   const size_t zone = ZoneOf(off);
   if (zone >= zones_.size() || off + total > zones_[zone].end()) {
@@ -589,12 +592,7 @@ template <class S>
 Status FreeZones<S>::ResetAll(bool keep_first_only, uint64_t* end) {
   std::lock_guard<std::mutex> g(mu_);
   PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
-  PTDB_RETURN_IF_ERROR(s_->Lock({LockKind::kExpansion, 0}, LockType::kWrite));
-  bool added;
-  Status st = LoadNewZones(&added);
-  Status un = s_->Unlock({LockKind::kExpansion, 0}, LockType::kWrite);
-  PTDB_RETURN_IF_ERROR(st);
-  PTDB_RETURN_IF_ERROR(un);
+  PTDB_RETURN_IF_ERROR(LoadNewZonesUnderLock());
   if (keep_first_only && zones_.size() > 1) {
     zones_.resize(1);
     freed_bytes_.resize(1);
