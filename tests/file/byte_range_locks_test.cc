@@ -24,75 +24,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/child.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb {
 namespace {
 
-constexpr unsigned kChildLifeSeconds = 60;
-// How long a party waits for a message it must get: a bug fails the test at this bound.
-constexpr int kReplyMs = 20000;
 // How long a blocked party is watched for a message it must not send yet.
 constexpr int kQuietMs = 100;
-
-// A forked child running body(*this), with a pipe each way. alarm() ends its life if the
-// parent never tells it to finish.
-class Child {
- public:
-  explicit Child(const std::function<int(Child&)>& body) {
-    int down[2], up[2];
-    if (pipe(down) != 0 || pipe(up) != 0) {
-      ADD_FAILURE() << "pipe: " << strerror(errno);
-      return;
-    }
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(down[1]);
-      close(up[0]);
-      in_ = down[0];
-      out_ = up[1];
-      alarm(kChildLifeSeconds);
-      _exit(body(*this));
-    }
-    close(down[0]);
-    close(up[1]);
-    in_ = up[0];
-    out_ = down[1];
-    if (pid_ < 0) ADD_FAILURE() << "fork: " << strerror(errno);
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-    close(in_);
-    close(out_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  void Send(char c) { ASSERT_EQ(write(out_, &c, 1), 1) << strerror(errno); }
-  // The next byte from the other side, or 0 after timeout_ms (-1: no limit) or at EOF.
-  char Receive(int timeout_ms = kReplyMs) {
-    pollfd p = {in_, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) != 1) return 0;
-    char c;
-    return read(in_, &c, 1) == 1 ? c : 0;
-  }
-  // The exit status, or minus the signal that ended the child.
-  int Wait() {
-    int st = 0;
-    const pid_t pid = pid_;
-    pid_ = -1;
-    if (pid <= 0 || waitpid(pid, &st, 0) != pid) return -1000;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int in_ = -1;
-  int out_ = -1;
-};
 
 // An int that parent and children share, to see which side of a release a lock came.
 class SharedCounter {
@@ -294,7 +233,7 @@ TEST_F(ByteRangeLocksTest, GradualCutShortBySignalLeavesNothingLocked) {
     const Status s = Other().LockGradual(F_WRLCK, 64, 1024);
     const itimerval off = {};
     setitimer(ITIMER_REAL, &off, nullptr);
-    alarm(kChildLifeSeconds);
+    alarm(Child::kLifeSeconds);
     c.Send(s.IsWouldBlock() ? 'W' : 'E');
     return c.Receive(-1) == 'x' ? 0 : 2;
   });
