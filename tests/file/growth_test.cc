@@ -8,16 +8,13 @@
 #include <string>
 
 #include "ptdb/db.h"
+#include "tests/support/file_facts.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb {
 namespace {
 
-uint64_t FileSize(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(stat(path.c_str(), &st), 0);
-  return uint64_t(st.st_size);
-}
+using test::FileSize;
 
 TEST(FileGrowthTest, ABigFileGrowsByAtMostOneMebibyte) {
   test::TempDir dir;

@@ -23,6 +23,7 @@
 #include "common/format.h"
 #include "ptdb/db.h"
 #include "tests/conformance/test_util.h"
+#include "tests/support/file_facts.h"
 #include "tests/support/lock_agent.h"
 #include "tests/support/temp_dir.h"
 
@@ -101,19 +102,6 @@ class RecordingHooks {
   int unmatched_unlocks_ = 0;
   int fail_errno_ = 0;
 };
-
-uint64_t FeaturesUsed(const std::string& path) {
-  uint64_t features = ~uint64_t(0);
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (pread(fd, &features, sizeof(features), offsetof(format::Header, features_used)) !=
-        ssize_t(sizeof(features))) {
-      features = ~uint64_t(0);
-    }
-    close(fd);
-  }
-  return features;
-}
 
 class LockHooksTest : public ::testing::Test {
  protected:

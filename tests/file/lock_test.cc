@@ -22,6 +22,7 @@
 #include "common/format.h"
 #include "ptdb/db.h"
 #include "tests/conformance/test_util.h"
+#include "tests/support/file_facts.h"
 #include "tests/support/lock_agent.h"
 #include "tests/support/temp_dir.h"
 
@@ -60,24 +61,6 @@ AgentReply AnswerAfterRelease(LockAgent* agent, const std::optional<AgentReply>&
   AgentReply none;
   none.died = true;
   return none;
-}
-
-uint64_t FeaturesUsed(const std::string& path) {
-  uint64_t features = ~uint64_t(0);
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (pread(fd, &features, sizeof(features), offsetof(format::Header, features_used)) !=
-        ssize_t(sizeof(features))) {
-      features = ~uint64_t(0);
-    }
-    close(fd);
-  }
-  return features;
-}
-
-uint64_t FileSize(const std::string& path) {
-  struct stat sb;
-  return stat(path.c_str(), &sb) == 0 ? uint64_t(sb.st_size) : 0;
 }
 
 std::string ModeName(const ::testing::TestParamInfo<LockMode>& info) {

@@ -22,6 +22,7 @@
 
 #include "common/format.h"
 #include "ptdb/db.h"
+#include "tests/support/file_facts.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb::test {
@@ -502,11 +503,6 @@ std::string InfoField(const std::string& info, const std::string& name) {
     return value == std::string::npos ? "" : line.substr(value);
   }
   return "";
-}
-
-uint64_t FileSize(const std::string& path) {
-  struct stat sb;
-  return stat(path.c_str(), &sb) == 0 ? uint64_t(sb.st_size) : 0;
 }
 
 bool StartsAsPool(const std::string& path) {
