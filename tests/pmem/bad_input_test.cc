@@ -162,6 +162,40 @@ TEST_F(PmemBadInputTest, DamagedHeader) {
   EXPECT_TRUE(MentionsWord(s.message(), "magic")) << s.ToString();
 }
 
+// The header's rules are the file's (common/header_checks.h), plus a pool's own: its
+// first zone lies past the header.
+TEST_F(PmemBadInputTest, HeaderFieldsAreCheckedAsAFileIs) {
+  struct Damage {
+    const char* what;
+    void (*apply)(format::Header* h);
+    const char* message;
+  };
+  const Damage damages[] = {
+      {"version of the other byte order",
+       [](format::Header* h) { h->version = __builtin_bswap64(format::kVersion); }, "byte order"},
+      {"unknown version", [](format::Header* h) { h->version = format::kVersion + 1; }, "version"},
+      {"features used but not offered",
+       [](format::Header* h) { h->features_used |= uint64_t(1) << 63; }, "features"},
+      {"first zone inside the header",
+       [](format::Header* h) { h->first_zone = format::kHeaderSize - 8; }, "inside the header"},
+  };
+  for (const Damage& d : damages) {
+    SCOPED_TRACE(d.what);
+    unlink(Path().c_str());  // the previous damage's pool
+    MakePool(3);
+    {
+      RawPool raw(Path());
+      ASSERT_TRUE(raw.ok());
+      d.apply(raw.header());
+      raw.Persist(raw.header(), sizeof(format::Header));
+    }
+    std::unique_ptr<Db> db;
+    const Status s = OpenRw(&db);
+    EXPECT_EQ(s.code(), Error::kCorrupt) << s.ToString();
+    EXPECT_NE(s.message().find(d.message), std::string_view::npos) << s.ToString();
+  }
+}
+
 // Extents come from the pool's objects, not from the zone chain: a zone object nobody
 // linked (or an object of a type ptdb never makes) is found.
 TEST_F(PmemBadInputTest, ObjectsOutsideTheZoneChain) {
