@@ -14,6 +14,7 @@
 #include "bench/machine.h"
 #include "bench/numbers.h"
 #include "bench/summary.h"
+#include "bench/targets.h"
 
 namespace ptdb {
 namespace bench {
@@ -101,16 +102,8 @@ bool Has(const std::vector<std::string>& stores, const char* store) {
   return std::find(stores.begin(), stores.end(), store) != stores.end();
 }
 
-double SyncsPerCommit(const StoreRun&, const PhaseResult& r) { return r.SyncsPerCommit(); }
 double PeakRss(const StoreRun&, const PhaseResult& r) {
   return static_cast<double>(r.peak_rss_bytes);
-}
-// A memory-only database has no file to measure.
-double FileBytes(const StoreRun& run, const PhaseResult& r) {
-  return run.backend == "internal" ? std::nan("") : static_cast<double>(r.file_bytes);
-}
-double BytesPerRecord(const StoreRun& run, const PhaseResult& r) {
-  return FileBytes(run, r) / static_cast<double>(r.ops);
 }
 
 bool IsTxPhase(const std::string& phase) {
@@ -370,6 +363,7 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
                "  below 1, a fewer or smaller). n/a = skipped, see below; - = no figure.\n");
   PrintSkipped(context, runs, out);
   PrintSyncCalls(context, runs, out);
+  PrintTargets(runs, options.n, out);
   for (const StoreRun& run : runs) {
     if (!run.ok()) {
       std::fprintf(out, "FAILED: %s run %d: %s\n", run.store.c_str(), run.run + 1,

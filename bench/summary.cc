@@ -47,6 +47,16 @@ Stat Summarize(const std::vector<StoreRun>& runs, const std::string& store,
 
 double OpsPerSec(const StoreRun&, const PhaseResult& r) { return r.OpsPerSec(); }
 
+double SyncsPerCommit(const StoreRun&, const PhaseResult& r) { return r.SyncsPerCommit(); }
+
+double FileBytes(const StoreRun& run, const PhaseResult& r) {
+  return run.backend == "internal" ? std::nan("") : static_cast<double>(r.file_bytes);
+}
+
+double BytesPerRecord(const StoreRun& run, const PhaseResult& r) {
+  return FileBytes(run, r) / static_cast<double>(r.ops);
+}
+
 double MixScaling(const StoreRun& run, const PhaseResult& mix2) {
   const PhaseResult* mix1 = FindPhase(run, "mix1");
   if (mix1 == nullptr || !mix1->skipped.empty() || mix1->OpsPerSec() <= 0) return std::nan("");

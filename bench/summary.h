@@ -37,6 +37,10 @@ Stat Summarize(const std::vector<StoreRun>& runs, const std::string& store,
                const std::string& phase, const ValueFn& value);
 
 double OpsPerSec(const StoreRun& run, const PhaseResult& r);
+double SyncsPerCommit(const StoreRun& run, const PhaseResult& r);
+// The database's size after the phase; NaN for a memory-only one (no file to measure).
+double FileBytes(const StoreRun& run, const PhaseResult& r);
+double BytesPerRecord(const StoreRun& run, const PhaseResult& r);
 // mix2 over mix1 of the same run: how much a second process adds.
 double MixScaling(const StoreRun& run, const PhaseResult& mix2);
 
