@@ -27,6 +27,7 @@
 #include "common/locks.h"
 #include "common/record.h"
 #include "common/space_io.h"
+#include "common/traverse_placements.h"
 #include "common/write_epoch.h"
 #include "ptdb/db.h"
 #include "ptdb/options.h"
@@ -121,6 +122,17 @@ bool GroupChangeToken(S*, unsigned, uint64_t*, long) {
   return false;
 }
 
+// Whether a storage promises that only the calling thread writes while it traverses
+// (common/storage.h), or false if it has no such promise to make.
+template <class S>
+auto OnlyTraverserWrites(const S* s, int) -> decltype(s->OnlyTraverserWrites()) {
+  return s->OnlyTraverserWrites();
+}
+template <class S>
+bool OnlyTraverserWrites(const S*, long) {
+  return false;
+}
+
 template <class S>
 class Engine {
  public:
@@ -182,8 +194,9 @@ class Engine {
   Status ReadKey(uint64_t rec_off, std::string* key);
   Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
                      std::string_view data2, unsigned hash_bits, bool grown, bool key_in_place);
+  // A record for key in new space; old_off is where the key's record is now (0: none).
   Status NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
-                   unsigned hash_bits, bool grown, uint64_t* off);
+                   unsigned hash_bits, bool grown, uint64_t old_off, uint64_t* off);
   // Moves on from `group` (exhausted) through the later groups to the next key.
   Status KeyFromGroup(HashWalker<S>* walker, unsigned group, std::string* key, bool* found);
   // The walker's next key within its current group, if any.
@@ -196,7 +209,8 @@ class Engine {
       size_t pos;  // key, then data, at bytes[pos]
       uint64_t key_len;
       uint64_t data_len;
-      size_t entry;  // index in the collected entries
+      size_t entry;  // index in the collected entries (hash order)
+      uint64_t end;  // where the record ends (space order)
     };
     std::vector<Item> items;
     // The copies, back to back. Not a std::string: growing one zero-fills the bytes a
@@ -226,6 +240,22 @@ class Engine {
                  const std::vector<std::pair<uint64_t, typename HashWalker<S>::Trail>>& entries,
                  bool recheck, size_t* next, TraverseRun* run);
 
+  // Traverse in hash order: one top-level group after another.
+  Status TraverseInHashOrder(const TraverseFn& fn, uint64_t* count);
+  // Traverse in address order, zone by zone: reads the space front to back instead of
+  // waiting on a miss per record, for a storage where only the traversing thread writes.
+  Status TraverseInSpaceOrder(const TraverseFn& fn, TraversePlacements* placements,
+                              uint64_t* count);
+  // The record at `off` in zone z: its decoded header (magic 0: a free record) and size.
+  Status ReadZoneRecord(const Extent& z, uint64_t off, RecordInfo* info, uint64_t* size);
+  // Copies the used records from *off on in zone z into run, up to a bound, passing over
+  // those placements says to; *off becomes the first record not looked at.
+  Status CopySpaceRun(const Extent& z, const TraversePlacements& placements, uint64_t* off,
+                      TraverseRun* run);
+  // The first record that starts at or after *off, found from its zone's start: the
+  // records may have been merged or reset under a walk's cursor.
+  Status FindRecordStart(uint64_t* off);
+
   S* s_;
   HashConfig hash_;
   StatCounters* stats_;
@@ -235,6 +265,9 @@ class Engine {
   // by the handle's threads: concurrent iterations only add up, towards a bound (every
   // chain record in the file) that a looping chain passes and an honest walk does not.
   std::atomic<uint64_t> iteration_chain_links_{0};
+  // The innermost traverse in space order, whose callback may be writing now (only its
+  // thread writes meanwhile: OnlyTraverserWrites), or null.
+  TraversePlacements* placements_ = nullptr;
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -375,7 +408,7 @@ Status Engine<S>::WriteRecord(uint64_t off, uint64_t room, std::string_view key,
 
 template <class S>
 Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::string_view data2,
-                            unsigned hash_bits, bool grown, uint64_t* off) {
+                            unsigned hash_bits, bool grown, uint64_t old_off, uint64_t* off) {
   uint64_t len = key.size() + data1.size() + data2.size();
   if (!CanEncode(key.size(), data1.size() + data2.size())) {
     return Err(Error::kEinval, "record of key %zu and data %zu bytes is too large", key.size(),
@@ -391,6 +424,9 @@ Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::s
   if (room - (key.size() + data1.size() + data2.size()) > format::kMaxPadding) {
     return Err(Error::kCorrupt, "allocator returned %llu bytes for %llu", (unsigned long long)room,
                (unsigned long long)len);
+  }
+  for (TraversePlacements* p = placements_; p != nullptr; p = p->outer()) {
+    p->Placed(key, old_off, *off);
   }
   return WriteRecord(*off, room, key, data1, data2, hash_bits, grown, false);
 }
@@ -426,14 +462,14 @@ Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode m
                          loc.rec.grown, true);
     }
     uint64_t off;
-    PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), true, &off));
+    PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), true, loc.rec_off, &off));
     stats_->record_moves++;
     PTDB_RETURN_IF_ERROR(tree_.Repoint(loc, off));
     return zones_.Free(loc.rec_off, loc.rec.TotalSize());
   }
   if (mode == StoreMode::kModify) return Status(Error::kNoExist, "");
   uint64_t off;
-  PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, &off));
+  PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, 0, &off));
   return InsertOrRelease(key, h, off, &loc);
 }
 
@@ -447,7 +483,7 @@ Status Engine<S>::Append(std::string_view key, std::string_view data) {
   PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
   if (!loc.found) {
     uint64_t off;
-    PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, &off));
+    PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, 0, &off));
     return InsertOrRelease(key, h, off, &loc);
   }
   const RecordInfo& r = loc.rec;
@@ -473,7 +509,7 @@ Status Engine<S>::Append(std::string_view key, std::string_view data) {
   std::string old;
   PTDB_RETURN_IF_ERROR(ReadRecordData(loc, &old));
   uint64_t off;
-  PTDB_RETURN_IF_ERROR(NewRecord(key, old, data, RecordHashBits(h), true, &off));
+  PTDB_RETURN_IF_ERROR(NewRecord(key, old, data, RecordHashBits(h), true, loc.rec_off, &off));
   stats_->record_moves++;
   PTDB_RETURN_IF_ERROR(tree_.Repoint(loc, off));
   return zones_.Free(loc.rec_off, loc.rec.TotalSize());
@@ -494,6 +530,21 @@ Status Engine<S>::Delete(std::string_view key) {
 
 template <class S>
 Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
+  if (!OnlyTraverserWrites(s_, 0)) return TraverseInHashOrder(fn, count);
+  // Watches what the callback writes until the walk ends, however it ends.
+  struct Watch {
+    Engine* engine;
+    TraversePlacements placements;
+    explicit Watch(Engine* e) : engine(e), placements(e->placements_) {
+      engine->placements_ = &placements;
+    }
+    ~Watch() { engine->placements_ = placements.outer(); }
+  } watch(this);
+  return TraverseInSpaceOrder(fn, &watch.placements, count);
+}
+
+template <class S>
+Status Engine<S>::TraverseInHashOrder(const TraverseFn& fn, uint64_t* count) {
   uint64_t visited = 0;
   // Locals, not members: threads share the engine, and the callback may traverse too.
   HashWalker<S> walker(s_);
@@ -597,9 +648,153 @@ Status Engine<S>::CopyRun(
     }
     if (p != copy) std::memcpy(copy, p, len);
     run->used += len;
-    run->items.push_back({pos, r.key_len, r.data_len, i});
+    run->items.push_back({pos, r.key_len, r.data_len, i, 0});
   }
   *next = i;
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::TraverseInSpaceOrder(const TraverseFn& fn, TraversePlacements* placements,
+                                       uint64_t* count) {
+  uint64_t visited = 0;
+  auto stop = [&] {
+    if (count) *count = visited;
+    return Status::OK();
+  };
+  TraverseRun run;
+  // Everything below the cursor has been visited (or was not there when the walk passed).
+  uint64_t cursor = 0;
+  uint64_t layout = zones_.layout_changes();
+  for (;;) {
+    const std::vector<Extent>& zones = zones_.zones();
+    auto z =
+        std::find_if(zones.begin(), zones.end(), [&](const Extent& e) { return e.end() > cursor; });
+    if (z == zones.end()) break;
+    const Extent zone = *z;
+    cursor = std::max(cursor, zone.off + format::kZoneRecordSize);
+    uint64_t run_end = cursor;
+    {
+      // Free for a storage where only this thread writes, but it settles a recovery
+      // that a handle without locks may owe (file/file_view.h).
+      ScopedLock<S> lock(s_, {LockKind::kAllRecord, 0}, LockType::kRead);
+      PTDB_RETURN_IF_ERROR(lock.status());
+      PTDB_RETURN_IF_ERROR(CopySpaceRun(zone, *placements, &run_end, &run));
+    }
+    // Once the callback wrote anything, the copies after its record may be stale: the
+    // walk goes on from the record after it, read again.
+    const uint64_t epoch = LocalWriteEpoch();
+    bool whole = true;
+    for (size_t k = 0; k < run.items.size(); k++) {
+      const auto& item = run.items[k];
+      if (k > 0 && LocalWriteEpoch() != epoch) {
+        whole = false;
+        break;
+      }
+      cursor = item.end;
+      placements->set_cursor(cursor);
+      visited++;
+      const char* p = run.bytes.get() + item.pos;
+      if (!fn(std::string_view(p, item.key_len),
+              std::string_view(p + item.key_len, item.data_len))) {
+        return stop();
+      }
+    }
+    if (whole) cursor = run_end;
+    placements->set_cursor(cursor);
+    if (zones_.layout_changes() != layout) {
+      layout = zones_.layout_changes();
+      PTDB_RETURN_IF_ERROR(FindRecordStart(&cursor));
+    }
+  }
+  // Past every zone: the records that moved from ahead of the cursor to behind it.
+  placements->set_cursor(UINT64_MAX);
+  std::string data;
+  for (const auto& [key, places] : placements->owed()) {
+    HashLocation loc;
+    {
+      ScopedLock<S> lock(s_, Group(tree_.Hash(key)), LockType::kRead);
+      PTDB_RETURN_IF_ERROR(lock.status());
+      PTDB_RETURN_IF_ERROR(tree_.Locate(key, tree_.Hash(key), &loc));
+      if (!loc.found || std::find(places.begin(), places.end(), loc.rec_off) == places.end()) {
+        continue;
+      }
+      PTDB_RETURN_IF_ERROR(ReadRecordData(loc, &data));
+    }
+    visited++;
+    if (!fn(key, data)) return stop();
+  }
+  return stop();
+}
+
+template <class S>
+Status Engine<S>::ReadZoneRecord(const Extent& z, uint64_t off, RecordInfo* info, uint64_t* size) {
+  // Bytes from a file are never trusted: every length must keep the walk inside the zone.
+  auto misfit = [&] {
+    return Err(Error::kCorrupt, "record at %llu does not fit in its zone [%llu, %llu)",
+               (unsigned long long)off, (unsigned long long)z.off, (unsigned long long)z.end());
+  };
+  const uint64_t left = z.end() - off;
+  if (left < format::kMinRecord) return misfit();
+  uint64_t w[2];
+  const void* p = nullptr;
+  PTDB_RETURN_IF_ERROR(s_->Read(off, sizeof(w), w, &p));
+  if (p != w) std::memcpy(w, p, sizeof(w));
+  bool fits;
+  if (IsFreeRecord(w[0])) {
+    const uint64_t len = FreeLen(format::FreeRecord{w[0], w[1], 0});
+    info->magic = 0;
+    *size = format::kUsedHeaderSize + len;
+    fits = len >= format::kMinDataLen && len <= left - format::kUsedHeaderSize;
+  } else {
+    *info = DecodeUsedHeader(format::UsedHeader{w[0], w[1]});
+    *size = info->TotalSize();
+    fits = info->key_len <= left && info->data_len <= left && info->padding <= left &&
+           *size <= left &&
+           (info->magic == format::kUsedMagic || info->magic == format::kSubHashMagic ||
+            info->magic == format::kChainMagic || info->magic == format::kCapMagic);
+  }
+  return fits && *size % format::kRecordAlign == 0 ? Status::OK() : misfit();
+}
+
+template <class S>
+Status Engine<S>::CopySpaceRun(const Extent& z, const TraversePlacements& placements, uint64_t* off,
+                               TraverseRun* run) {
+  constexpr size_t kRunBytes = 64 * 1024, kRunEntries = 512;
+  run->Clear();
+  while (*off < z.end() && run->items.size() < kRunEntries && run->used < kRunBytes) {
+    RecordInfo r;
+    uint64_t size;
+    PTDB_RETURN_IF_ERROR(ReadZoneRecord(z, *off, &r, &size));
+    if (r.magic == format::kUsedMagic && !placements.Skip(*off)) {
+      const size_t len = size_t(r.key_len + r.data_len), pos = run->used;
+      run->Reserve(len);
+      char* copy = run->bytes.get() + pos;
+      const void* p = nullptr;
+      PTDB_RETURN_IF_ERROR(s_->Read(*off + format::kUsedHeaderSize, len, copy, &p));
+      if (p != copy) std::memcpy(copy, p, len);
+      run->used += len;
+      run->items.push_back({pos, r.key_len, r.data_len, 0, *off + size});
+    }
+    *off += size;
+  }
+  return Status::OK();
+}
+
+template <class S>
+Status Engine<S>::FindRecordStart(uint64_t* off) {
+  for (const Extent& z : zones_.zones()) {
+    if (*off < z.off || *off >= z.end()) continue;
+    uint64_t at = z.off + format::kZoneRecordSize;
+    while (at < *off) {
+      RecordInfo r;
+      uint64_t size;
+      PTDB_RETURN_IF_ERROR(ReadZoneRecord(z, at, &r, &size));
+      at += size;
+    }
+    *off = at;
+    break;
+  }
   return Status::OK();
 }
 

@@ -81,6 +81,11 @@ class FreeZones {
 
   const std::vector<Extent>& zones() const { return zones_; }
 
+  // Moves whenever records may stop starting where they did: free records merged, every
+  // zone reset, the list read again (after a rollback). A walk of the space in address
+  // order (engine.h) finds its place again from its zone's start when it moved.
+  uint64_t layout_changes() const { return layout_changes_; }
+
  private:
   struct FreeRef {
     uint64_t off;
@@ -140,6 +145,7 @@ class FreeZones {
   std::vector<uint64_t> nonempty_;
   size_t hint_[2] = {0, 0};  // per Use: the zone we allocate from first
   uint64_t generation_ = 0;  // header.zone_generation when the list was read
+  uint64_t layout_changes_ = 0;
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -168,6 +174,7 @@ Status FreeZones<S>::Load() {
 
 template <class S>
 Status FreeZones<S>::LoadLocked() {
+  layout_changes_++;
   zones_.clear();
   freed_bytes_.clear();
   nonempty_.clear();
@@ -460,7 +467,10 @@ Status FreeZones<S>::Coalesce(size_t zone) {
     }
     i = j;
   }
-  if (merged) stats_->alloc_coalesce_succeeded++;
+  if (merged) {
+    stats_->alloc_coalesce_succeeded++;
+    layout_changes_++;
+  }
   return Status::OK();
 }
 
@@ -593,6 +603,7 @@ Status FreeZones<S>::ResetAll(bool keep_first_only, uint64_t* end) {
   std::lock_guard<std::mutex> g(mu_);
   PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
   PTDB_RETURN_IF_ERROR(LoadNewZonesUnderLock());
+  layout_changes_++;
   if (keep_first_only && zones_.size() > 1) {
     zones_.resize(1);
     freed_bytes_.resize(1);

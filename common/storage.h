@@ -55,6 +55,10 @@
 //   // the calling thread makes need not move it: the engine counts those itself.
 //   bool GroupChangeToken(unsigned group, uint64_t* token);
 //
+//   // True if no thread or process but the one traversing can write while it does: the
+//   // traverse then reads the space in address order instead of the tree's order.
+//   bool OnlyTraverserWrites() const;
+//
 // Pointers returned by Read and Span are valid until the next Write or Grow.
 #ifndef PTDB_COMMON_STORAGE_H_
 #define PTDB_COMMON_STORAGE_H_

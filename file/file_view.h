@@ -144,6 +144,9 @@ class FileView {
     }
     return counts_->BeginRead(group, token);
   }
+  // A handle without locks: the caller promised no other writer (engine.h walks the space
+  // in address order then).
+  bool OnlyTraverserWrites() const { return locks_ == nullptr; }
   // The file's change counts, or null: readers always lock.
   void set_change_counts(const ChangeCounts* counts) { counts_ = counts; }
 

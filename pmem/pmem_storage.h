@@ -176,6 +176,9 @@ class PmemStorage {
     return true;
   }
 
+  // The same mutex: a traverse walks the space in address order (engine.h).
+  bool OnlyTraverserWrites() const { return true; }
+
   PMEMobjpool* pool() const { return pop_; }
 
  private:

@@ -55,9 +55,11 @@ class PTDB_EXPORT Db {
   // Calls fn with the record in place. fn must not write to this database.
   virtual Status ParseRecord(std::string_view key, const ParseFn& fn) noexcept = 0;
 
-  // Visits every record. No lock is held while fn runs, so fn may change the database;
-  // deleting the current record is safe. Records changed during the walk may be seen
-  // or missed. *count (optional) gets the number of records visited.
+  // Visits every record, in hash order, or in storage order where nothing but this call
+  // can write meanwhile (a pool; a file opened with kNoLock). No lock is held while fn
+  // runs, so fn may change the database; deleting the current record is safe. Records
+  // changed during the walk may be seen or missed; records added by fn in storage order
+  // are not seen. *count (optional) gets the number of records visited.
   virtual Status Traverse(const TraverseFn& fn, uint64_t* count = nullptr) noexcept = 0;
   // Iteration by key: FirstKey, then NextKey(&key) until kNoExist.
   virtual Status FirstKey(std::string* key) noexcept = 0;

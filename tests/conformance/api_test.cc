@@ -891,10 +891,10 @@ std::vector<std::string> OrderWithSeed(const Options& create, const std::string&
   if (!s.ok()) return {};
   StoreNumbered(db.get(), 200);
   EXPECT_TRUE(db->Check().ok());
-  return TraverseOrder(db.get());
+  return KeyOrder(db.get());
 }
 
-TEST_P(ApiTest, SeedFixesTraversalOrder) {
+TEST_P(ApiTest, SeedFixesKeyOrder) {
   const Options create = CreateOptions();
   const auto a = OrderWithSeed(create, NameFor("a.tdb"), 42);
   const auto b = OrderWithSeed(create, NameFor("b.tdb"), 42);
@@ -908,7 +908,7 @@ TEST_P(ApiTest, SeedFixesTraversalOrder) {
   // The seed is stored: a reopen without it keeps the order.
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(OpenAt("a.tdb", ReopenOptions(), &db));
-  EXPECT_EQ(TraverseOrder(db.get()), a);
+  EXPECT_EQ(KeyOrder(db.get()), a);
   PTDB_EXPECT_OK(db->Check());
 }
 

@@ -57,14 +57,13 @@ inline Dump DumpDb(Db* db) {
   return out;
 }
 
-// The keys in Traverse order.
-inline std::vector<std::string> TraverseOrder(Db* db) {
+// The keys in FirstKey/NextKey order: the hash tree's.
+inline std::vector<std::string> KeyOrder(Db* db) {
   std::vector<std::string> keys;
-  const Status s = db->Traverse([&](std::string_view key, std::string_view) {
-    keys.emplace_back(key);
-    return true;
-  });
-  EXPECT_TRUE(s.ok()) << "Traverse: " << s.ToString();
+  std::string key;
+  Status s = db->FirstKey(&key);
+  for (; s.ok(); s = db->NextKey(&key)) keys.push_back(key);
+  EXPECT_EQ(s.code(), Error::kNoExist) << "FirstKey/NextKey: " << s.ToString();
   return keys;
 }
 
