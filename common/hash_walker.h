@@ -87,7 +87,8 @@ class HashWalker {
 
   // Whether `entry` is still in top-level group `group` where `trail` leads, following
   // the tree as it is now: a record deleted or moved meanwhile is not, one whose
-  // sub-group doubled is (in the group of the new sub-group its hash bits pick).
+  // sub-group doubled is (in the group of the new sub-group its hash bits pick), and so
+  // is one whose bucket was pushed a level down (in the table below it).
   // REQUIRES: the group's lock.
   Status Holds(unsigned group, const Trail& trail, uint64_t entry, bool* present) {
     *present = false;
@@ -133,10 +134,62 @@ class HashWalker {
     PTDB_RETURN_IF_ERROR(s_->Read(slots_off, sizeof(buf), buf, &p));
     const uint64_t* slots = static_cast<const uint64_t*>(p);
     *present = std::find(slots, slots + format::kGroupSlots, entry) != slots + format::kGroupSlots;
-    return Status::OK();
+    if (*present || chain) return Status::OK();
+    // A bucket that filled up is pushed a level down (HashTree::PushDown): its entries,
+    // rewritten with the next level's hash bits, move to a new table that a sub-hash
+    // entry in the bucket's home slot leads to. The record is looked for there by offset.
+    const uint64_t home = slots[format::EntryBucket(entry)];
+    if (!format::EntryIsSubHash(home)) return Status::OK();
+    return HeldBelow(home, trail.levels + 1, format::EntryOffset(entry), present);
   }
 
  private:
+  // Whether a record entry for rec_off is in the table `sub` leads to, at `depth`, or
+  // in any table below that one.
+  Status HeldBelow(uint64_t sub, unsigned depth, uint64_t rec_off, bool* present) {
+    if (depth > format::kMaxSubLevels) {
+      // A chain: links of kChainSlots slots and a next link, every entry a record.
+      const uint64_t max_links = s_->size() / (format::kUsedHeaderSize + format::kChainDataLen);
+      uint64_t links = 0;
+      for (uint64_t at = format::EntryOffset(sub); at != 0; links++) {
+        if (links > max_links || at % format::kRecordAlign != 0) {
+          return Err(Error::kCorrupt, "hash chain at %llu loops or is misaligned",
+                     (unsigned long long)at);
+        }
+        uint64_t link[format::kChainSlots + 1];
+        PTDB_RETURN_IF_ERROR(ReadStruct(s_, at + format::kUsedHeaderSize, &link));
+        for (unsigned i = 0; i < format::kChainSlots; i++) {
+          if (link[i] != 0 && format::EntryOffset(link[i]) == rec_off) {
+            *present = true;
+            return Status::OK();
+          }
+        }
+        at = link[format::kChainSlots];
+      }
+      return Status::OK();
+    }
+    if (format::EntryExtra(sub) > format::kSubGroupBits) {
+      return Err(Error::kCorrupt, "bad sub-group size code in hash entry %llx",
+                 (unsigned long long)sub);
+    }
+    const unsigned nslots = format::kGroupSlots << format::EntryExtra(sub);
+    uint64_t buf[format::kMaxSubSlots];
+    const void* p = nullptr;
+    PTDB_RETURN_IF_ERROR(
+        s_->Read(format::EntryOffset(sub) + format::kUsedHeaderSize, 8 * nslots, buf, &p));
+    const uint64_t* slots = static_cast<const uint64_t*>(p);
+    for (unsigned i = 0; i < nslots && !*present; i++) {
+      const uint64_t e = slots[i];
+      if (e == 0) continue;
+      if (format::EntryIsSubHash(e)) {
+        PTDB_RETURN_IF_ERROR(HeldBelow(e, depth + 1, rec_off, present));
+      } else if (format::EntryOffset(e) == rec_off) {
+        *present = true;
+      }
+    }
+    return Status::OK();
+  }
+
   struct Frame {
     uint64_t slots_off;
     unsigned nslots;

@@ -103,6 +103,22 @@ TEST_P(TraverseRaceTest, CallbackDoublesSubGroupAndDeletesLaterEntry) {
   });
 }
 
+// Here the callback's insert finds the top-level group full and pushes bucket 0 down
+// into a new sub-group: the three bucket-0 entries the walk collected after the first
+// now sit a level lower, rewritten with that level's bits, and must still be visited.
+TEST_P(TraverseRaceTest, CallbackPushesDownTheBucketOfLaterEntries) {
+  Options options = CreateOptions();
+  options.hash = NamedHash;
+  PTDB_ASSERT_OK(Open(options, &db_));
+  // Buckets 1-4 at home, then four keys of bucket 0: slot 0 and, probing, slots 5-7.
+  for (unsigned b = 1; b <= 4; b++) Store(HashOf(0, b, 0, 0));
+  for (unsigned b = 0; b < 4; b++) Store(HashOf(0, 0, b, 0));
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string pusher = KeyFor(HashOf(0, 0, 4, 0));
+  TraverseChangingOnce(
+      [&] { return db_->Store(pusher, "value of " + pusher, StoreMode::kInsert); });
+}
+
 // As above, by another thread while the callback waits, which then stores into group 1
 // a record the size of the freed sub-group, so it takes that space: the traverse's
 // recheck must not read it (a data race, and the slots are gone).
