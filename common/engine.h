@@ -662,6 +662,9 @@ Status Engine<S>::TraverseInSpaceOrder(const TraverseFn& fn, TraversePlacements*
     if (count) *count = visited;
     return Status::OK();
   };
+  // A kNoLock handle's caller may let other handles write between its calls: they may
+  // have added zones this handle has not seen yet.
+  PTDB_RETURN_IF_ERROR(zones_.Refresh());
   TraverseRun run;
   // Everything below the cursor has been visited (or was not there when the walk passed).
   uint64_t cursor = 0;

@@ -58,6 +58,13 @@ class FreeZones {
   // Reads the zone list from the header. Call after open and after the space changed
   // under us (wipe, growth).
   Status Load();
+  // Brings the list up to date with the header, for a reader that walks every zone:
+  // zones a wipe dropped, zones other handles added.
+  Status Refresh() {
+    std::lock_guard<std::mutex> g(mu_);
+    PTDB_RETURN_IF_ERROR(ReloadIfZonesDropped());
+    return LoadNewZonesUnderLock();
+  }
 
   // Turns [ext.off, ext.end()) into a zone with one free record, linked after the last.
   Status AddZone(const Extent& ext);

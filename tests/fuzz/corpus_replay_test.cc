@@ -32,7 +32,8 @@ TEST(CorpusReplayTest, EveryInputIsHandled) {
   };
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
-    for (const Way& way : {Way{O_RDWR, kDefault}, Way{O_RDWR, kNoMmap}, Way{O_RDONLY, kDefault}}) {
+    for (const Way& way : {Way{O_RDWR, kDefault}, Way{O_RDWR, kNoMmap}, Way{O_RDONLY, kDefault},
+                           Way{O_RDWR, kNoLock}}) {
       const std::string copy = dir.File("db");
       std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing);
       ExerciseDatabase(copy, way.open_flags, way.flags);
