@@ -265,9 +265,6 @@ class Engine {
   // by the handle's threads: concurrent iterations only add up, towards a bound (every
   // chain record in the file) that a looping chain passes and an honest walk does not.
   std::atomic<uint64_t> iteration_chain_links_{0};
-  // The innermost traverse in space order, whose callback may be writing now (only its
-  // thread writes meanwhile: OnlyTraverserWrites), or null.
-  TraversePlacements* placements_ = nullptr;
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -425,9 +422,7 @@ Status Engine<S>::NewRecord(std::string_view key, std::string_view data1, std::s
     return Err(Error::kCorrupt, "allocator returned %llu bytes for %llu", (unsigned long long)room,
                (unsigned long long)len);
   }
-  for (TraversePlacements* p = placements_; p != nullptr; p = p->outer()) {
-    p->Placed(key, old_off, *off);
-  }
+  TraversePlacements::NotePlaced(this, key, old_off, *off);
   return WriteRecord(*off, room, key, data1, data2, hash_bits, grown, false);
 }
 
@@ -531,16 +526,9 @@ Status Engine<S>::Delete(std::string_view key) {
 template <class S>
 Status Engine<S>::Traverse(const TraverseFn& fn, uint64_t* count) {
   if (!OnlyTraverserWrites(s_, 0)) return TraverseInHashOrder(fn, count);
-  // Watches what the callback writes until the walk ends, however it ends.
-  struct Watch {
-    Engine* engine;
-    TraversePlacements placements;
-    explicit Watch(Engine* e) : engine(e), placements(e->placements_) {
-      engine->placements_ = &placements;
-    }
-    ~Watch() { engine->placements_ = placements.outer(); }
-  } watch(this);
-  return TraverseInSpaceOrder(fn, &watch.placements, count);
+  // Watches what this thread's callback writes until the walk ends, however it ends.
+  TraversePlacements placements(this);
+  return TraverseInSpaceOrder(fn, &placements, count);
 }
 
 template <class S>

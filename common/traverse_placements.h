@@ -21,14 +21,29 @@
 
 namespace ptdb {
 
+//
+// A walk registers itself with its thread, not with the database: only the walking thread
+// writes meanwhile, but other threads may walk the same database at the same time (a
+// kNoLock handle that nobody writes to).
 class TraversePlacements {
  public:
-  // The walk this one runs inside (a callback may traverse too), or null.
-  explicit TraversePlacements(TraversePlacements* outer) : outer_(outer) {}
+  // The calling thread's walk of `space` (any pointer that names the database) from now
+  // until destroyed, inside the walks it already runs (a callback may traverse too).
+  explicit TraversePlacements(const void* space) : space_(space), outer_(Innermost()) {
+    Innermost() = this;
+  }
+  ~TraversePlacements() { Innermost() = outer_; }
   TraversePlacements(const TraversePlacements&) = delete;
   TraversePlacements& operator=(const TraversePlacements&) = delete;
 
-  TraversePlacements* outer() const { return outer_; }
+  // Tells every walk of `space` the calling thread is in that a record was placed (see
+  // Placed). Nearly always none: one thread-local load.
+  static void NotePlaced(const void* space, std::string_view key, uint64_t old_off,
+                         uint64_t new_off) {
+    for (TraversePlacements* p = Innermost(); p != nullptr; p = p->outer_) {
+      if (p->space_ == space) p->Placed(key, old_off, new_off);
+    }
+  }
 
   // Everything below `cursor` has been visited, or is being visited now.
   void set_cursor(uint64_t cursor) { cursor_ = cursor; }
@@ -64,6 +79,12 @@ class TraversePlacements {
   const std::map<std::string, std::vector<uint64_t>, std::less<>>& owed() const { return owed_; }
 
  private:
+  static TraversePlacements*& Innermost() {
+    thread_local TraversePlacements* innermost = nullptr;
+    return innermost;
+  }
+
+  const void* const space_;
   TraversePlacements* const outer_;
   uint64_t cursor_ = 0;
   std::unordered_set<uint64_t> skip_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace ptdb {
@@ -12,8 +13,11 @@ namespace {
 
 using Places = std::vector<uint64_t>;
 
+// Names the database the walks in these tests walk.
+const int kSpace = 0;
+
 TEST(TraversePlacementsTest, NothingPlacedSkipsNothingAndOwesNothing) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   EXPECT_FALSE(p.Skip(500));
   EXPECT_FALSE(p.Skip(2000));
@@ -21,7 +25,7 @@ TEST(TraversePlacementsTest, NothingPlacedSkipsNothingAndOwesNothing) {
 }
 
 TEST(TraversePlacementsTest, NewKeysAheadAreSkippedAndBehindAreNotOwed) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   p.Placed("ahead", 0, 4000);
   p.Placed("behind", 0, 200);
@@ -31,7 +35,7 @@ TEST(TraversePlacementsTest, NewKeysAheadAreSkippedAndBehindAreNotOwed) {
 }
 
 TEST(TraversePlacementsTest, VisitedRecordMovedAheadIsSkipped) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   p.Placed("k", 800, 3000);  // the walk passed 800
   EXPECT_TRUE(p.Skip(3000));
@@ -44,7 +48,7 @@ TEST(TraversePlacementsTest, VisitedRecordMovedAheadIsSkipped) {
 }
 
 TEST(TraversePlacementsTest, UnvisitedRecordMovedAheadIsVisitedWhereItLands) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   p.Placed("k", 2000, 3000);
   EXPECT_FALSE(p.Skip(3000));
@@ -52,7 +56,7 @@ TEST(TraversePlacementsTest, UnvisitedRecordMovedAheadIsVisitedWhereItLands) {
 }
 
 TEST(TraversePlacementsTest, UnvisitedRecordMovedBehindIsOwedWithEveryLaterPlace) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   p.Placed("k", 2000, 300);
   ASSERT_EQ(p.owed().size(), 1u);
@@ -67,7 +71,7 @@ TEST(TraversePlacementsTest, UnvisitedRecordMovedBehindIsOwedWithEveryLaterPlace
 }
 
 TEST(TraversePlacementsTest, SpaceReusedByAnUnvisitedRecordIsNoLongerSkipped) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   p.Placed("new", 0, 4000);
   ASSERT_TRUE(p.Skip(4000));
@@ -81,7 +85,7 @@ TEST(TraversePlacementsTest, SpaceReusedByAnUnvisitedRecordIsNoLongerSkipped) {
 }
 
 TEST(TraversePlacementsTest, RecordPlacedAheadThenMovedBehindIsNotOwed) {
-  TraversePlacements p(nullptr);
+  TraversePlacements p(&kSpace);
   p.set_cursor(1000);
   p.Placed("k", 500, 3000);  // visited, moved ahead: skipped there
   p.Placed("k", 3000, 200);  // and back behind: visited already
@@ -89,11 +93,31 @@ TEST(TraversePlacementsTest, RecordPlacedAheadThenMovedBehindIsNotOwed) {
   EXPECT_FALSE(p.Skip(3000));
 }
 
-TEST(TraversePlacementsTest, KeepsItsOuterWalk) {
-  TraversePlacements outer(nullptr);
-  TraversePlacements inner(&outer);
-  EXPECT_EQ(inner.outer(), &outer);
-  EXPECT_EQ(outer.outer(), nullptr);
+// Each thread tells its own walks, of the database written to only: nested walks of the
+// same database all hear of a placement, a walk of another one does not, and a walk
+// that ended hears of nothing.
+TEST(TraversePlacementsTest, PlacementsReachTheThreadsWalksOfTheSameSpace) {
+  const int other_space = 0;
+  TraversePlacements outer(&kSpace);
+  outer.set_cursor(1000);
+  {
+    TraversePlacements other(&other_space);
+    other.set_cursor(1000);
+    {
+      TraversePlacements inner(&kSpace);
+      inner.set_cursor(1000);
+      TraversePlacements::NotePlaced(&kSpace, "k", 0, 2000);
+      EXPECT_TRUE(inner.Skip(2000));
+      EXPECT_TRUE(outer.Skip(2000));
+      EXPECT_FALSE(other.Skip(2000));
+    }
+    TraversePlacements::NotePlaced(&other_space, "j", 0, 3000);
+    EXPECT_TRUE(other.Skip(3000));
+    EXPECT_FALSE(outer.Skip(3000));
+  }
+  // Another thread's placements are its own walks' business.
+  std::thread([] { TraversePlacements::NotePlaced(&kSpace, "t", 0, 4000); }).join();
+  EXPECT_FALSE(outer.Skip(4000));
 }
 
 }  // namespace
