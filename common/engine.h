@@ -657,12 +657,7 @@ Status Engine<S>::TraverseInSpaceOrder(const TraverseFn& fn, TraversePlacements*
   // Everything below the cursor has been visited (or was not there when the walk passed).
   uint64_t cursor = 0;
   uint64_t layout = zones_.layout_changes();
-  for (;;) {
-    const std::vector<Extent>& zones = zones_.zones();
-    auto z =
-        std::find_if(zones.begin(), zones.end(), [&](const Extent& e) { return e.end() > cursor; });
-    if (z == zones.end()) break;
-    const Extent zone = *z;
+  for (Extent zone; zones_.ZoneEndingAfter(cursor, &zone);) {
     cursor = std::max(cursor, zone.off + format::kZoneRecordSize);
     uint64_t run_end = cursor;
     {
@@ -774,18 +769,16 @@ Status Engine<S>::CopySpaceRun(const Extent& z, const TraversePlacements& placem
 
 template <class S>
 Status Engine<S>::FindRecordStart(uint64_t* off) {
-  for (const Extent& z : zones_.zones()) {
-    if (*off < z.off || *off >= z.end()) continue;
-    uint64_t at = z.off + format::kZoneRecordSize;
-    while (at < *off) {
-      RecordInfo r;
-      uint64_t size;
-      PTDB_RETURN_IF_ERROR(ReadZoneRecord(z, at, &r, &size));
-      at += size;
-    }
-    *off = at;
-    break;
+  Extent z;
+  if (!zones_.ZoneEndingAfter(*off, &z) || *off < z.off) return Status::OK();
+  uint64_t at = z.off + format::kZoneRecordSize;
+  while (at < *off) {
+    RecordInfo r;
+    uint64_t size;
+    PTDB_RETURN_IF_ERROR(ReadZoneRecord(z, at, &r, &size));
+    at += size;
   }
+  *off = at;
   return Status::OK();
 }
 

@@ -20,6 +20,7 @@
 #define PTDB_COMMON_FREE_ZONES_H_
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstdint>
 #include <mutex>
@@ -86,12 +87,21 @@ class FreeZones {
   // zone ends: the storage may give the rest back. REQUIRES: the allrecord lock.
   Status ResetAll(bool keep_first_only, uint64_t* end);
 
-  const std::vector<Extent>& zones() const { return zones_; }
+  // The first zone that ends after `off`, if any: a walk of every zone in address order,
+  // which other threads walking too may make refresh the list meanwhile.
+  bool ZoneEndingAfter(uint64_t off, Extent* zone) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = std::upper_bound(zones_.begin(), zones_.end(), off,
+                               [](uint64_t o, const Extent& z) { return o < z.end(); });
+    if (it == zones_.end()) return false;
+    *zone = *it;
+    return true;
+  }
 
   // Moves whenever records may stop starting where they did: free records merged, every
   // zone reset, the list read again (after a rollback). A walk of the space in address
   // order (engine.h) finds its place again from its zone's start when it moved.
-  uint64_t layout_changes() const { return layout_changes_; }
+  uint64_t layout_changes() const { return layout_changes_.load(std::memory_order_relaxed); }
 
  private:
   struct FreeRef {
@@ -152,7 +162,7 @@ class FreeZones {
   std::vector<uint64_t> nonempty_;
   size_t hint_[2] = {0, 0};  // per Use: the zone we allocate from first
   uint64_t generation_ = 0;  // header.zone_generation when the list was read
-  uint64_t layout_changes_ = 0;
+  std::atomic<uint64_t> layout_changes_{0};
 };
 
 // ---- implementation ---------------------------------------------------------------
