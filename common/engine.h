@@ -698,10 +698,11 @@ Status Engine<S>::TraverseInSpaceOrder(const TraverseFn& fn, TraversePlacements*
   std::string data;
   for (const auto& [key, places] : placements->owed()) {
     HashLocation loc;
+    const uint64_t h = tree_.Hash(key);
     {
-      ScopedLock<S> lock(s_, Group(tree_.Hash(key)), LockType::kRead);
+      ScopedLock<S> lock(s_, Group(h), LockType::kRead);
       PTDB_RETURN_IF_ERROR(lock.status());
-      PTDB_RETURN_IF_ERROR(tree_.Locate(key, tree_.Hash(key), &loc));
+      PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
       if (!loc.found || std::find(places.begin(), places.end(), loc.rec_off) == places.end()) {
         continue;
       }
