@@ -18,6 +18,12 @@
 
 namespace ptdb {
 
+// A replace the frontend held back inside a write transaction (Backend::StoreBatch).
+struct DeferredStore {
+  std::string_view key;
+  std::string_view data;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -27,6 +33,13 @@ class Backend {
   virtual Status Exists(std::string_view key, bool* exists) = 0;
   virtual Status Store(std::string_view key, std::string_view data,
                        StoreMode mode) = 0;  // kExists, kNoExist
+  // Store(key, data, kReplace) for each, in order, inside the open write transaction,
+  // stopping at the first error.
+  virtual Status StoreBatch(const DeferredStore* stores, size_t n) = 0;
+  // Whether a replace the calling thread makes now, inside its write transaction, would
+  // come out the same applied at its next call: nothing would refuse it at once, such as
+  // a record lock of the thread's own (a chainlock_read refuses writes to its group).
+  virtual bool CanDeferReplace() const { return !LockSet::ThreadHoldsRecordLocks(); }
   virtual Status Append(std::string_view key, std::string_view data) = 0;
   virtual Status Delete(std::string_view key) = 0;  // kNoExist
   virtual Status Traverse(const TraverseFn& fn, uint64_t* count) = 0;

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/backend.h"
 #include "common/format.h"
 #include "common/free_zones.h"
 #include "common/hash.h"
@@ -149,7 +150,15 @@ class Engine {
   Status Fetch(std::string_view key, std::string* data);
   Status Parse(std::string_view key, const ParseFn& fn);
   Status Exists(std::string_view key, bool* exists);
-  Status Store(std::string_view key, std::string_view data, StoreMode mode);
+  Status Store(std::string_view key, std::string_view data, StoreMode mode) {
+    return StoreHashed(key, tree_.Hash(key), data, mode);
+  }
+  // Replaces (StoreMode::kReplace), in order, as many Store calls would. First the keys'
+  // walks down the tree take turns, each step reading what the previous round asked the
+  // CPU for and asking for the next, so the DRAM misses of the batch overlap instead of
+  // following one another; then each store finds its group and record in cache. Stops
+  // at the first error.
+  Status StoreBatch(const DeferredStore* stores, size_t n);
   Status Append(std::string_view key, std::string_view data);
   Status Delete(std::string_view key);
   Status Traverse(const TraverseFn& fn, uint64_t* count);
@@ -190,6 +199,7 @@ class Engine {
   // no writer changed the group meanwhile, else again under its read lock.
   template <class Read>
   Status ReadLocated(std::string_view key, Read&& read_loc);
+  Status StoreHashed(std::string_view key, uint64_t h, std::string_view data, StoreMode mode);
   Status ReadRecordData(const HashLocation& loc, std::string* data);
   Status ReadKey(uint64_t rec_off, std::string* key);
   Status WriteRecord(uint64_t off, uint64_t room, std::string_view key, std::string_view data1,
@@ -442,9 +452,9 @@ Status Engine<S>::InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec
 }
 
 template <class S>
-Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode mode) {
+Status Engine<S>::StoreHashed(std::string_view key, uint64_t h, std::string_view data,
+                              StoreMode mode) {
   NoteLocalWrite();
-  const uint64_t h = tree_.Hash(key);
   ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
   HashLocation loc;
@@ -466,6 +476,34 @@ Status Engine<S>::Store(std::string_view key, std::string_view data, StoreMode m
   uint64_t off;
   PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, 0, &off));
   return InsertOrRelease(key, h, off, &loc);
+}
+
+template <class S>
+Status Engine<S>::StoreBatch(const DeferredStore* stores, size_t n) {
+  // 16 keys cover a transaction's usual batch (DeferredStores holds back as many).
+  constexpr size_t kWave = 16;
+  for (size_t first = 0; first < n; first += kWave) {
+    const size_t m = std::min(kWave, n - first);
+    uint64_t hashes[kWave];
+    TreeCursor walks[kWave];
+    bool walking[kWave];
+    for (size_t i = 0; i < m; i++) {
+      hashes[i] = tree_.Hash(stores[first + i].key);
+      walks[i] = TreeCursor::Top(hashes[i]);
+      walking[i] = true;
+    }
+    for (bool any = true; any;) {
+      any = false;
+      for (size_t i = 0; i < m; i++) {
+        if (walking[i]) any |= walking[i] = tree_.PrefetchStep(&walks[i]);
+      }
+    }
+    for (size_t i = 0; i < m; i++) {
+      const DeferredStore& st = stores[first + i];
+      PTDB_RETURN_IF_ERROR(StoreHashed(st.key, hashes[i], st.data, StoreMode::kReplace));
+    }
+  }
+  return Status::OK();
 }
 
 template <class S>

@@ -1,6 +1,6 @@
 // Which hash bits each level of the hash tree uses (format.h, docs/format.md §3), as
 // plain functions of the level. The checker and the tests' layout builder use these;
-// the engine computes the same positions incrementally as it descends.
+// the engine computes the same positions incrementally as it descends (tree_cursor.h).
 #ifndef PTDB_COMMON_HASH_BITS_H_
 #define PTDB_COMMON_HASH_BITS_H_
 

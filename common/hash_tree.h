@@ -24,6 +24,7 @@
 #include "common/record.h"
 #include "common/space_io.h"
 #include "common/stat_counters.h"
+#include "common/tree_cursor.h"
 
 namespace ptdb {
 
@@ -87,6 +88,14 @@ class HashTree {
   uint64_t Hash(std::string_view key) const { return hasher_(hash_ctx_, key.data(), key.size()); }
 
   Status Locate(std::string_view key, uint64_t h, HashLocation* loc);
+  // One step of a walk that only asks the CPU to load what Locate will read, so that
+  // several lookups' DRAM misses overlap (Engine::StoreBatch takes the steps of a batch
+  // of keys in turns). Reads the group at *c, which the previous step asked for: if it
+  // leads to a child, moves there, prefetches its group and returns true; at the key's
+  // own group, prefetches the records a probe would compare and returns false. A hint
+  // only: it reads what Storage::Peek hands out, never fails, and stops where that is
+  // nothing or at a chain.
+  bool PrefetchStep(TreeCursor* c);
   // Adds an entry for a new record at rec_off. REQUIRES: loc from Locate, not found.
   // May restructure the tree (and so allocate).
   Status Insert(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
@@ -179,35 +188,18 @@ Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, Hash
 template <class S>
 Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) {
   loc->Reset();
-  // The walk keeps its state in locals and writes it to *loc where it stops (`stop`):
-  // a storage's read may make acquire loads (the file's mapping base and size), after
-  // which fields kept in *loc would be loaded again, level after level.
-  //
-  // `rest` holds the hash bits from the current table's bucket bits on, at the top of
-  // the word: a sub-group's group bits follow its bucket bits and begin the entry's
-  // extra bits (format.h). Each level shifts them out, so bits past the end of the hash
-  // read as zero, as HashBits has them.
-  constexpr unsigned kBucketShift = 64 - format::kBucketBits;
-  constexpr unsigned kExtraShift = 64 - format::kExtraHashBits;
-  const unsigned top_group = HashBits(h, 0, format::kTopGroupBits);
-  uint64_t rest = h << format::kTopGroupBits;
-  unsigned bucket = unsigned(rest >> kBucketShift);
-  unsigned extra = unsigned((rest << format::kBucketBits) >> kExtraShift);
-  rest <<= format::kBucketBits;
-  unsigned bits_used = format::kTopBits;
-  unsigned level = 0;
+  // The walk keeps its state in a local cursor and writes it to *loc where it stops
+  // (`stop`): a storage's read may make acquire loads (the file's mapping base and
+  // size), after which fields kept in *loc would be loaded again, level after level.
+  TreeCursor c = TreeCursor::Top(h);
   unsigned depth = 0;
-  uint64_t group_off = format::kTopHashOffset + uint64_t(top_group) * 64;
-  uint64_t table_slots = group_off;  // slot 0 of the table (the top: of the group)
-  unsigned table_nslots = format::kGroupSlots;
-  unsigned group_in_table = 0;
   const auto stop = [&] {
-    loc->level = level;
+    loc->level = c.level;
     loc->depth = depth;
-    loc->group_off = group_off;
-    loc->bucket = bucket;
-    loc->extra = extra;
-    loc->bits_used = bits_used;
+    loc->group_off = c.group_off;
+    loc->bucket = c.bucket;
+    loc->extra = c.extra;
+    loc->bits_used = c.bits_used;
   };
   for (;;) {
     // Slots are used in place (a pointer into the map when there is one): a probe
@@ -215,51 +207,39 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
     // cache line for nothing.
     uint64_t buf[8];
     const void* p = nullptr;
-    PTDB_RETURN_IF_ERROR(s_->Read(group_off, sizeof(buf), buf, &p));
+    PTDB_RETURN_IF_ERROR(s_->Read(c.group_off, sizeof(buf), buf, &p));
     const uint64_t* slots = static_cast<const uint64_t*>(p);
-    const uint64_t home = slots[bucket];
+    const uint64_t home = slots[c.bucket];
     auto& step = loc->path[depth++];
-    step = {table_slots, table_nslots, group_in_table * 8 + bucket, false};
-    if (home != 0 && format::EntryIsSubHash(home) && format::EntryBucket(home) == bucket) {
-      // Every key with this home bucket lives in the child. The entry's extra bits give
-      // the child's size, so its group is read without reading its header first.
-      const uint64_t child = format::EntryOffset(home);
-      loc->parent_slot = group_off + 8 * bucket;
-      level++;
-      if (level > format::kMaxSubLevels) {
-        stop();
-        return LocateInChain(key, h, child, loc);
+    step = {c.table_slots, c.table_nslots, c.group_in_table * 8 + c.bucket, false};
+    if (c.AtChild(home)) {
+      // Every key with this home bucket lives in the child.
+      const uint64_t parent_slot = c.group_off + 8 * c.bucket;
+      loc->parent_slot = parent_slot;
+      switch (c.Enter(home)) {
+        case TreeCursor::kTable:
+          loc->table_off = format::EntryOffset(home);
+          loc->table_groups = c.table_groups;
+          continue;
+        case TreeCursor::kChain:
+          stop();
+          return LocateInChain(key, h, format::EntryOffset(home), loc);
+        case TreeCursor::kBadSize:
+          return Err(Error::kCorrupt, "hash entry at %llu: bad sub-group size code %u",
+                     (unsigned long long)parent_slot, format::EntryExtra(home));
       }
-      const unsigned size_code = format::EntryExtra(home);
-      if (size_code > format::kSubGroupBits) {
-        return Err(Error::kCorrupt, "hash entry at %llu: bad sub-group size code %u",
-                   (unsigned long long)loc->parent_slot, size_code);
-      }
-      const unsigned table_groups = 1u << size_code;
-      loc->table_off = child;
-      loc->table_groups = table_groups;
-      bucket = unsigned(rest >> kBucketShift);
-      rest <<= format::kBucketBits;
-      extra = unsigned(rest >> kExtraShift);
-      group_in_table = unsigned(rest >> (64 - format::kSubGroupBits)) & (table_groups - 1);
-      rest <<= format::kSubGroupBits;
-      bits_used += format::kSubBits;
-      table_slots = child + format::kUsedHeaderSize;
-      table_nslots = table_groups * format::kGroupSlots;
-      group_off = table_slots + uint64_t(group_in_table) * 64;
-      continue;
     }
     stop();
     for (unsigned i = 0; i < format::kGroupSlots; i++) {
-      const unsigned slot = (bucket + i) % format::kGroupSlots;
+      const unsigned slot = (c.bucket + i) % format::kGroupSlots;
       const uint64_t e = slots[slot];
       if (e == 0) {
-        loc->empty_slot = group_off + 8 * slot;
-        step.index = group_in_table * 8 + slot;
+        loc->empty_slot = c.group_off + 8 * slot;
+        step.index = c.group_in_table * 8 + slot;
         return Status::OK();
       }
-      if (format::EntryIsSubHash(e) || format::EntryBucket(e) != bucket) continue;
-      if (format::EntryExtra(e) != extra) {
+      if (format::EntryIsSubHash(e) || format::EntryBucket(e) != c.bucket) continue;
+      if (format::EntryExtra(e) != c.extra) {
         stats_->compare_wrong_offsetbits++;
         continue;
       }
@@ -267,13 +247,41 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
       bool match;
       PTDB_RETURN_IF_ERROR(Compare(key, h, format::EntryOffset(e), loc, &match));
       if (match) {
-        loc->slot_off = group_off + 8 * slot;
-        step.index = group_in_table * 8 + slot;
+        loc->slot_off = c.group_off + 8 * slot;
+        step.index = c.group_in_table * 8 + slot;
         return Status::OK();
       }
     }
     return Status::OK();  // full group, not found
   }
+}
+
+template <class S>
+bool HashTree<S>::PrefetchStep(TreeCursor* c) {
+  const uint64_t* slots = reinterpret_cast<const uint64_t*>(s_->Peek(c->group_off, 64));
+  if (slots == nullptr) return false;
+  const uint64_t home = slots[c->bucket];
+  if (c->AtChild(home)) {
+    if (c->Enter(home) != TreeCursor::kTable) return false;  // a chain: rare, left alone
+    s_->Prefetch(c->group_off);
+    return true;
+  }
+  // The key's group: the records its probe would compare. A record's header and key
+  // are in its first line, a small value in the next two.
+  for (unsigned i = 0; i < format::kGroupSlots; i++) {
+    const uint64_t e = slots[(c->bucket + i) % format::kGroupSlots];
+    if (e == 0) break;
+    if (format::EntryIsSubHash(e) || format::EntryBucket(e) != c->bucket ||
+        format::EntryExtra(e) != c->extra) {
+      continue;
+    }
+    const uint64_t off = format::EntryOffset(e);
+    if (off >= s_->size()) continue;
+    s_->Prefetch(off);
+    s_->Prefetch(off + 64);
+    s_->Prefetch(off + 128);
+  }
+  return false;
 }
 
 template <class S>

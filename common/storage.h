@@ -16,6 +16,13 @@
 //   // checks each record's bounds against *avail once instead of on every read.
 //   const uint8_t* Span(uint64_t off, uint64_t* avail);
 //
+//   // Hints, for walks that overlap their DRAM misses (a traverse's copies, a batch of
+//   // stores): ask the CPU to load the line at `off` (never faults, whatever `off`), and
+//   // [off, off + len) in place as this handle sees it, or null where that would take a
+//   // copy or a system call. Neither ever fails.
+//   void Prefetch(uint64_t off) const;
+//   const uint8_t* Peek(uint64_t off, size_t len) const;
+//
 //   // Writes [off, off + len). REQUIRES: the range is inside the database's space.
 //   Status Write(uint64_t off, const void* src, size_t len);
 //

@@ -30,6 +30,9 @@ class FileBackend final : public Backend {
   Status Store(std::string_view key, std::string_view data, StoreMode mode) override {
     return engine_.Store(key, data, mode);
   }
+  Status StoreBatch(const DeferredStore* stores, size_t n) override {
+    return engine_.StoreBatch(stores, n);
+  }
   Status Append(std::string_view key, std::string_view data) override {
     return engine_.Append(key, data);
   }

@@ -70,8 +70,16 @@ class FileView {
     return fs_->base() + off;
   }
 
+  // The file's line, also during a transaction: a commit compares what it wrote with it.
   void Prefetch(uint64_t off) const {
-    if (direct_) PrefetchLine(fs_->base() + off);
+    if (use_map_) PrefetchLine(fs_->base() + off);
+  }
+
+  const uint8_t* Peek(uint64_t off, size_t len) const {
+    if (!use_map_) return nullptr;
+    const uint8_t* file = Inside(off, len) ? fs_->base() : nullptr;
+    if (tx_ == nullptr) return file != nullptr ? file + off : nullptr;
+    return tx_->ReadInPlace(off, len, file);
   }
 
   // Adds space after the last zone (header.space_end), by at least min_bytes and by an

@@ -30,8 +30,24 @@ Status Guard(F&& f) {
 
 template <class F>
 Status DbImpl::Run(F&& f) {
-  Status st = CheckTransactionThread();
-  return st.ok() ? Guard(std::forward<F>(f)) : st;
+  if (tx_depth_.load(std::memory_order_acquire) != 0) {
+    Status st = CheckTransactionOwner();
+    // Whatever the call is, it sees the database with the replaces made before it.
+    if (st.ok()) st = ApplyDeferred();
+    if (!st.ok()) return st;
+  }
+  return Guard(std::forward<F>(f));
+}
+
+Status DbImpl::ApplyDeferred() {
+  if (!OwnsTransaction() || deferred_.empty()) return Status::OK();
+  Status st = Guard([&] { return backend_->StoreBatch(deferred_.stores(), deferred_.size()); });
+  deferred_.Clear();
+  if (st.ok()) return st;
+  st = Status(st.code(), name_ + ": a store made earlier in this transaction failed, so it " +
+                             "cannot commit: " + std::string(st.message()));
+  if (tx_failure_.ok()) tx_failure_ = st;
+  return st;
 }
 
 // Out of line: it anchors Db's vtable (and its export) in this library.
@@ -83,6 +99,19 @@ Status DbImpl::Store(std::string_view key, std::string_view data, StoreMode mode
              key.size(), data.size());
   }
   if (!st.ok()) return Report(st);
+  // Inside a write transaction a replace cannot fail for the key's sake (kExists,
+  // kNoExist), so it is held back and applied with the next ones (DeferredStores).
+  // Seqnum bumps are not: each store's must follow it.
+  if (mode == StoreMode::kReplace && OwnsTransaction() && !(flags_.load() & kSeqnum) &&
+      DeferredStores::Fits(key, data) && backend_->CanDeferReplace()) {
+    // The first one allocates the handle's buffer.
+    st = Guard([&] {
+      deferred_.Add(key, data);
+      return Status::OK();
+    });
+    if (st.ok() && deferred_.full()) st = ApplyDeferred();
+    return Report(st);
+  }
   return AfterWrite(Run([&] { return backend_->Store(key, data, mode); }));
 }
 
@@ -153,6 +182,7 @@ Status DbImpl::GetFeatures(uint64_t* used, uint64_t* offered) noexcept {
 Status DbImpl::Repack(const ProgressFn& progress) noexcept {
   Status st = CheckWritable("repack");
   if (st.ok()) st = CheckTransactionThread();
+  if (st.ok()) st = ApplyDeferred();
   if (!st.ok()) return Report(st);
   const bool own = tx_depth_.load() == 0;
   if (own) PTDB_RETURN_IF_ERROR(TransactionStart());
@@ -232,6 +262,9 @@ Status DbImpl::CheckTransactionOwner() const {
 }
 
 void DbImpl::EndTransaction() {
+  // Before the handle is free: the next owner starts with nothing held back.
+  deferred_.Clear();
+  tx_failure_ = Status::OK();
   // Committed or rolled back, the database this thread sees changed: a traverse it runs
   // in (a transaction inside a callback) must look again at records it copied.
   NoteLocalWrite();
@@ -280,6 +313,9 @@ Status DbImpl::TransactionPrepareCommit() noexcept {
     st = Err(Error::kEinval, "%s: an inner transaction was cancelled", name_.c_str());
   }
   if (!st.ok() || tx_depth_.load() > 1) return Report(st);
+  st = ApplyDeferred();
+  if (st.ok()) st = tx_failure_;
+  if (!st.ok()) return Report(st);
   return Report(Guard([&] { return backend_->TransactionPrepare(flags_.load() & kNoSync); }));
 }
 
@@ -300,6 +336,13 @@ Status DbImpl::TransactionCommit() noexcept {
                       "%s: an inner transaction was cancelled; nothing was "
                       "committed",
                       name_.c_str()));
+  }
+  st = ApplyDeferred();
+  if (st.ok()) st = tx_failure_;
+  if (!st.ok()) {
+    (void)Guard([&] { return backend_->TransactionCancel(); });
+    EndTransaction();
+    return Report(st);
   }
   st = Guard([&] { return backend_->TransactionCommit(flags_.load() & kNoSync); });
   EndTransaction();

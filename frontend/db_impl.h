@@ -11,6 +11,7 @@
 
 #include "common/backend.h"
 #include "common/stat_counters.h"
+#include "frontend/deferred_stores.h"
 #include "ptdb/db.h"
 
 namespace ptdb {
@@ -89,6 +90,15 @@ class DbImpl final : public Db {
   }
   // The rest of CheckTransactionThread: whose transaction it is.
   Status CheckTransactionOwner() const;
+  // Whether the calling thread has the handle in a write transaction: only that thread
+  // touches deferred_ and tx_failure_.
+  bool OwnsTransaction() const {
+    return tx_depth_.load(std::memory_order_acquire) > 0 &&
+           tx_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+  // Applies the replaces held back (if the calling thread owns the transaction). A
+  // failure also fails the transaction: the caller was told those stores succeeded.
+  Status ApplyDeferred();
   // Report's out-of-line part: the log hook, for a failure that is not an answer.
   void Log(const Status& st) const;
 
@@ -104,6 +114,8 @@ class DbImpl final : public Db {
   std::atomic<int> tx_depth_{0};
   std::atomic<std::thread::id> tx_thread_{};
   bool tx_inner_cancelled_ = false;
+  DeferredStores deferred_;
+  Status tx_failure_;                    // why the open transaction can no longer commit
   std::atomic<bool> tx_claimed_{false};  // an outermost start is under way or done
   // The open read-only transaction's thread (none: a default id).
   std::atomic<std::thread::id> ro_thread_{};

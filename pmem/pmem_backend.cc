@@ -1,5 +1,7 @@
 #include "pmem/pmem_backend.h"
 
+#include <libpmemobj/tx_base.h>
+
 #include "common/check.h"
 #include "common/space_reader.h"
 #include "common/summary.h"
@@ -50,6 +52,15 @@ Status PmemBackend::Exists(std::string_view key, bool* exists) {
 Status PmemBackend::Store(std::string_view key, std::string_view data, StoreMode mode) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   return RunTx([&] { return engine_.Store(key, data, mode); });
+}
+
+Status PmemBackend::StoreBatch(const DeferredStore* stores, size_t n) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return RunTx([&] { return engine_.StoreBatch(stores, n); });
+}
+
+bool PmemBackend::CanDeferReplace() const {
+  return Backend::CanDeferReplace() && pmemobj_tx_stage() == TX_STAGE_WORK;
 }
 
 Status PmemBackend::Append(std::string_view key, std::string_view data) {

@@ -34,6 +34,9 @@ class PmemBackend final : public Backend {
   Status Parse(std::string_view key, const ParseFn& fn) override;
   Status Exists(std::string_view key, bool* exists) override;
   Status Store(std::string_view key, std::string_view data, StoreMode mode) override;
+  Status StoreBatch(const DeferredStore* stores, size_t n) override;
+  // Not once libpmemobj has aborted the transaction: every store must then say so.
+  bool CanDeferReplace() const override;
   Status Append(std::string_view key, std::string_view data) override;
   Status Delete(std::string_view key) override;
   Status Traverse(const TraverseFn& fn, uint64_t* count) override;

@@ -118,6 +118,11 @@ class PmemStorage {
   // No range test: a prefetch never faults.
   void Prefetch(uint64_t off) const { PrefetchLine(base_ + off); }
 
+  const uint8_t* Peek(uint64_t off, size_t len) const {
+    Region r;
+    return Locate(off, len, &r) ? r.p : nullptr;
+  }
+
   // Allocates a zone object of at least min_bytes inside the caller's transaction (so an
   // abort frees it again) and reports it. kOom when the pool has no room for it.
   Status Grow(uint64_t min_bytes, Extent* added);

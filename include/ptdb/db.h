@@ -103,6 +103,12 @@ class PTDB_EXPORT Db {
   // is open. A nested start is refused (kEinval) unless kAllowNesting is set; then inner
   // starts and commits only count, and an inner cancel makes the outer commit fail.
   // Start is refused on a read-only handle and while holding a chain lock or lockall.
+  // Inside one, a kReplace store of a small record (up to 1 KiB of key and value) may be
+  // held back and applied with the next ones at the handle's next call, whatever it is,
+  // so that their lookups overlap: every call sees the database as if each store had
+  // been applied when it was made. If applying one fails (the pool is full), the call
+  // that applied it returns that error, and the transaction can no longer commit.
+  // GetStats counts a held-back store once it is applied.
   virtual Status TransactionStart() noexcept = 0;
   // The first half of commit: after it the transaction survives a crash. Optional.
   virtual Status TransactionPrepareCommit() noexcept = 0;

@@ -117,6 +117,39 @@ TEST_F(PmemTransactionTest, TransactionLargerThanThePoolFailsCleanly) {
   }
 }
 
+// Replaces inside a transaction are held back (frontend/deferred_stores.h). One that
+// meets a full pool when they are applied fails the call that applied them, and the
+// transaction, which the caller was told had stored it: the commit fails and leaves
+// the database as it was.
+TEST_F(PmemTransactionTest, HeldBackReplaceThatDoesNotFitFailsTheTransaction) {
+  std::unique_ptr<Db> db;
+  Create(&db, pmem_layout::kMinPoolSize * 2);
+  PTDB_ASSERT_OK(db->Store("kept", "1"));
+  const Dump before{{"kept", "1"}};
+  PTDB_ASSERT_OK(db->TransactionStart());
+  Status failed;
+  int made = 0;
+  for (int i = 0; i < 1000000 && failed.ok(); i++, made++) {
+    failed = db->Store("key" + std::to_string(i), Value(i, 1000));
+  }
+  ASSERT_EQ(failed.code(), Error::kOom) << failed.ToString();
+  EXPECT_TRUE(MentionsWord(failed.message(), "earlier")) << failed.ToString();
+  ASSERT_GT(made, 16) << "the pool filled before a batch was held back";
+  std::string value;
+  PTDB_EXPECT_OK(db->Fetch("kept", &value));
+  const Status commit = db->TransactionCommit();
+  EXPECT_EQ(commit.code(), Error::kOom) << commit.ToString();
+  EXPECT_TRUE(MentionsWord(commit.message(), "commit")) << commit.ToString();
+  EXPECT_EQ(DumpDb(db.get()), before);
+  PTDB_EXPECT_OK(db->Check());
+  ExpectAfterReopen(&db, before);
+  // The next transaction starts afresh.
+  PTDB_ASSERT_OK(db->TransactionStart());
+  PTDB_ASSERT_OK(db->Store("next", "2"));
+  PTDB_ASSERT_OK(db->TransactionCommit());
+  ExpectAfterReopen(&db, Dump{{"kept", "1"}, {"next", "2"}});
+}
+
 // libpmemobj aborting the transaction by itself (here: the test aborts it, on the
 // transaction's thread) undoes all of it; every later write and the commit say so, and
 // the handle works again once the transaction is over.
