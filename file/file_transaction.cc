@@ -122,6 +122,12 @@ Status FileTransaction::ChooseArea(CommitIo* io, uint64_t counter, uint64_t len,
   uint64_t prev;
   PTDB_RETURN_IF_ERROR(
       view_->ReadFileWord(offsetof(format::Header, recovery) + 8 * ((counter - 1) % 2), &prev));
+  // The previous bundle matters only until it is known applied. After that its area may
+  // hold records (the first plain write retires it, and later ones may grow the zones
+  // over it), whose bytes can look like anything, a bundle's magic included.
+  uint64_t replayed;
+  PTDB_RETURN_IF_ERROR(view_->ReadFileWord(offsetof(format::Header, tx_replayed), &replayed));
+  if (replayed >= counter - 1) prev = 0;
   uint64_t prev_end = prev;
   // Another process's bundle may lie past the size this one knows.
   if (prev != 0 && prev + sizeof(BundleHeader) > view_->file()->size()) {
@@ -130,7 +136,12 @@ Status FileTransaction::ChooseArea(CommitIo* io, uint64_t counter, uint64_t len,
   if (prev != 0 && prev + sizeof(BundleHeader) <= view_->file()->size()) {
     BundleHeader h;
     PTDB_RETURN_IF_ERROR(io->Read(prev, sizeof(h), &h));
-    if (h.magic == kBundleMagic) prev_end = prev + h.len;
+    // Not retired, so no plain write has come since the previous commit wrote it;
+    // checked anyway, so that bytes which are not its bundle never move ours.
+    if (h.magic == kBundleMagic && h.counter == counter - 1 &&
+        h.len <= view_->file()->size() - prev) {
+      prev_end = prev + h.len;
+    }
   }
   uint64_t at = AlignUp(end, kAreaAlign);
   if (prev != 0 && at < prev_end && at + len > prev) at = AlignUp(prev_end, kAreaAlign);

@@ -1,4 +1,6 @@
-// Random operations checked against std::map, in every storage mode.
+// Random operations checked against std::map, in every storage mode, on their own and
+// inside transactions that commit or cancel (where replaces are held back and applied
+// in batches: frontend/deferred_stores.h).
 //
 // Keys come from a 4-letter alphabet (NUL included) and are mostly short, so inserts,
 // overwrites and deletes of the same keys are common. Reproduce a failure with
@@ -40,7 +42,9 @@ std::vector<uint64_t> Seeds() {
 
 class ModelTest : public DbModeTest {
  protected:
-  void Run(uint64_t seed, int ops);
+  // With `transactions`, runs of operations go inside transactions, most committed and
+  // some cancelled (the model then goes back to where the transaction began).
+  void Run(uint64_t seed, int ops, bool transactions = false);
 
  private:
   std::string RandomKey();
@@ -48,11 +52,16 @@ class ModelTest : public DbModeTest {
   std::string RandomValue(size_t max_len);
   void DoOneOp();
   void CompareAll(const char* when);
+  // Starts or ends a transaction now and then.
+  void MaybeStartOrEndTransaction();
+  void EndTransaction(bool commit);
 
   std::mt19937_64 rng_;
   std::unique_ptr<Db> db_;
   std::map<std::string, std::string> model_;
   std::vector<std::string> keys_used_;
+  bool in_transaction_ = false;
+  std::map<std::string, std::string> model_at_start_;
 };
 
 std::string ModelTest::RandomKey() {
@@ -165,12 +174,38 @@ void ModelTest::DoOneOp() {
   if (!present && model_.count(key)) keys_used_.push_back(key);
 }
 
-void ModelTest::Run(uint64_t seed, int ops) {
+void ModelTest::EndTransaction(bool commit) {
+  if (commit) {
+    PTDB_ASSERT_OK(db_->TransactionCommit());
+  } else {
+    PTDB_ASSERT_OK(db_->TransactionCancel());
+    model_ = model_at_start_;
+  }
+  in_transaction_ = false;
+}
+
+void ModelTest::MaybeStartOrEndTransaction() {
+  if (!in_transaction_) {
+    if (rng_() % 50 != 0) return;
+    PTDB_ASSERT_OK(db_->TransactionStart());
+    in_transaction_ = true;
+    model_at_start_ = model_;
+  } else if (rng_() % 40 == 0) {
+    EndTransaction(rng_() % 5 != 0);
+  }
+}
+
+void ModelTest::Run(uint64_t seed, int ops, bool transactions) {
   rng_.seed(seed);
   model_.clear();
   keys_used_.clear();
+  in_transaction_ = false;
   PTDB_ASSERT_OK(Create(&db_));
   for (int i = 1; i <= ops; i++) {
+    if (transactions) {
+      MaybeStartOrEndTransaction();
+      ASSERT_FALSE(HasFatalFailure()) << "operation " << i;
+    }
     DoOneOp();
     ASSERT_FALSE(HasFatalFailure()) << "operation " << i;
     if (rng_() % 2000 == 0) {
@@ -182,6 +217,7 @@ void ModelTest::Run(uint64_t seed, int ops) {
       ASSERT_TRUE(s.ok()) << "Check after operation " << i << ": " << s.ToString();
     }
     if (i == ops / 2 && persistent()) {
+      if (in_transaction_) EndTransaction(true);
       db_.reset();
       PTDB_ASSERT_OK(Open(ReopenOptions(), &db_));
       PTDB_ASSERT_OK(db_->Check());
@@ -189,6 +225,7 @@ void ModelTest::Run(uint64_t seed, int ops) {
       ASSERT_FALSE(HasFatalFailure());
     }
   }
+  if (in_transaction_) EndTransaction(true);
   CompareAll("at the end");
   ASSERT_FALSE(HasFatalFailure());
   PTDB_ASSERT_OK(db_->Check());
@@ -201,6 +238,14 @@ TEST_P(ModelTest, RandomOperationsMatchMap) {
   for (uint64_t seed : Seeds()) {
     SCOPED_TRACE("PTDB_TEST_SEED=" + std::to_string(seed));
     Run(seed, kOpsPerSeed);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(ModelTest, RandomOperationsInTransactionsMatchMap) {
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE("PTDB_TEST_SEED=" + std::to_string(seed));
+    Run(seed, kOpsPerSeed / 2, true);
     if (HasFatalFailure()) return;
   }
 }
