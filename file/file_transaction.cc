@@ -232,6 +232,15 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
   // A reader holding a group not in `mask` reads on (FileView::AfterFreshReadLock).
   *started = true;
   Status st = MarkApplying(io, mask, counter_);
+  // The sync in Prepare made the previous commit's in-place writes durable, so its bundle
+  // is needed no more. Its slot goes before our runs, which may put records over its
+  // area (this transaction's growth): after a crash, their bytes must not pass for a
+  // bundle.
+  const uint64_t none = 0;
+  if (st.ok()) {
+    st = io->Write(offsetof(format::Header, recovery) + 8 * ((counter_ - 1) % 2), &none,
+                   sizeof(none));
+  }
   if (st.ok()) st = ApplyBundle(io, bundle_);
   if (st.ok()) {
     const uint64_t zero = 0;

@@ -184,6 +184,11 @@ Status FileView::LockForPlainWrite(LockId id) {
         // the commit. Once per commit, on the first plain write after it.
         st = MakeCommitIo(fs_)->Sync();
         if (st.ok()) st = WriteFileWord(offsetof(format::Header, tx_replayed), counter);
+        // Then the areas go: this write and later ones may grow the zones over them, and
+        // a record's bytes there must never pass for a bundle (recovery.h).
+        for (uint64_t slot = 0; st.ok() && slot < 2; slot++) {
+          st = WriteFileWord(offsetof(format::Header, recovery) + 8 * slot, 0);
+        }
       }
       if (st.ok()) st = RefreshIfGrown();
       if (st.ok()) return st;

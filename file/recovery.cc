@@ -179,17 +179,18 @@ Status ApplyBundle(CommitIo* io, const Bundle& bundle) {
 
 namespace {
 
-// The valid bundles numbered after tx_replayed, oldest first.
+// The valid bundles numbered after tx_replayed, oldest first. Transaction N names its
+// bundle in slot N % 2, so a bundle found through the other slot is not one we wrote.
 Status PendingBundles(CommitIo* io, std::vector<Bundle>* out, uint64_t* replayed) {
   uint64_t areas[2];
   PTDB_RETURN_IF_ERROR(io->Read(offsetof(format::Header, recovery), sizeof(areas), areas));
   PTDB_RETURN_IF_ERROR(ReadHeaderWord(io, offsetof(format::Header, tx_replayed), replayed));
   out->clear();
-  for (uint64_t area : areas) {
+  for (uint64_t slot = 0; slot < 2; slot++) {
     Bundle b;
     bool valid;
-    PTDB_RETURN_IF_ERROR(ReadBundle(io, area, &b, &valid));
-    if (valid && b.counter > *replayed) out->push_back(std::move(b));
+    PTDB_RETURN_IF_ERROR(ReadBundle(io, areas[slot], &b, &valid));
+    if (valid && b.counter % 2 == slot && b.counter > *replayed) out->push_back(std::move(b));
   }
   std::sort(out->begin(), out->end(),
             [](const Bundle& a, const Bundle& b) { return a.counter < b.counter; });
@@ -216,6 +217,11 @@ Status NeedsRecovery(CommitIo* io, bool* needed) {
   return Status::OK();
 }
 
+Status ForgetBundleAreas(CommitIo* io) {
+  const uint64_t none[2] = {0, 0};
+  return io->Write(offsetof(format::Header, recovery), none, sizeof(none));
+}
+
 Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
   std::vector<Bundle> pending;
   uint64_t last;
@@ -235,6 +241,7 @@ Status RecoverFile(CommitIo* io, bool sync, int* replayed) {
   // The replayed bytes must be durable before the header says they need no replay.
   if (sync && !pending.empty()) PTDB_RETURN_IF_ERROR(io->Sync());
   PTDB_RETURN_IF_ERROR(WriteHeaderWord(io, offsetof(format::Header, tx_replayed), last));
+  PTDB_RETURN_IF_ERROR(ForgetBundleAreas(io));
   PTDB_RETURN_IF_ERROR(WriteHeaderWord(io, offsetof(format::Header, tx_applying), 0));
   PTDB_RETURN_IF_ERROR(WriteHeaderWord(io, offsetof(format::Header, tx_gate), 0));
   *replayed = int(pending.size());

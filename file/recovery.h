@@ -121,10 +121,15 @@ Status ApplyBundle(CommitIo* io, const Bundle& bundle);
 Status MarkApplying(CommitIo* io, const uint64_t (&groups)[format::kTopGroups / 64],
                     uint64_t counter);
 
+// Clears the header's recovery slots: every bundle they name is known applied, and
+// their areas may hold records from now on, whose bytes must never be taken for a
+// bundle. REQUIRES: as RecoverFile, and no bundle pending.
+Status ForgetBundleAreas(CommitIo* io);
+
 // Brings the file to its last committed state: replays, in order, every valid bundle
-// numbered after header.tx_replayed, syncs, then records them replayed and clears
-// tx_applying and tx_gate. *replayed counts the bundles. REQUIRES: no one else writes
-// (the transaction and allrecord locks, or a lone opener).
+// numbered after header.tx_replayed, syncs, then records them replayed, forgets their
+// areas and clears tx_applying and tx_gate. *replayed counts the bundles. REQUIRES: no one else
+// writes (the transaction and allrecord locks, or a lone opener).
 Status RecoverFile(CommitIo* io, bool sync, int* replayed);
 
 // Whether the file may hold commits not yet known to be applied: a commit died while

@@ -143,14 +143,12 @@ Status SharedFile::RetireAndShrink() {
   bool pending;
   PTDB_RETURN_IF_ERROR(NeedsRecovery(&io, &pending));
   if (pending) return Status::OK();
-  // Every bundle is now known applied and durable: the recovery areas past the space can
-  // go. The slots are cleared first; were the cut lost in a power cut, a slot naming an
-  // old bundle would only replay bytes already there.
+  // Every bundle is now known applied and durable: the slots are cleared (the next opener
+  // may grow the zones over the areas), then the recovery areas past the space can go.
+  PTDB_RETURN_IF_ERROR(ForgetBundleAreas(&io));
   uint64_t end;
   PTDB_RETURN_IF_ERROR(storage_->PRead(offsetof(format::Header, space_end), sizeof(end), &end, &p));
   if (end < storage_->space_start() || end >= storage_->size()) return Status::OK();
-  const uint64_t slots[2] = {0, 0};
-  PTDB_RETURN_IF_ERROR(storage_->PWrite(offsetof(format::Header, recovery), slots, sizeof(slots)));
   return storage_->Truncate(end);
 }
 

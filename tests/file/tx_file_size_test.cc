@@ -34,6 +34,15 @@ class TxFileSizeTest : public ::testing::Test {
     for (int i = 0; i < kRecords; i++) ASSERT_TRUE(db->Store(Key(i), Value(i, 'x')).ok());
   }
 
+  // The header's two recovery slots, as the file has them.
+  void ReadAreas(uint64_t (&areas)[2]) {
+    const int fd = open(path_.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(pread(fd, areas, sizeof(areas), offsetof(format::Header, recovery)),
+              ssize_t(sizeof(areas)));
+    close(fd);
+  }
+
   Status Open(int open_flags, std::unique_ptr<Db>* db) {
     Options o;
     o.open_flags = open_flags;
@@ -128,21 +137,21 @@ TEST_F(TxFileSizeTest, SpaceTakenOverAnotherProcesssBundleIsWrittenWhole) {
 TEST_F(TxFileSizeTest, CommitAfterAnotherProcesssBigBundleKeepsItsBundle) {
   std::unique_ptr<Db> db;
   ASSERT_NO_FATAL_FAILURE(OpenThenRewriteElsewhere(&db));
+  uint64_t before[2];
+  ASSERT_NO_FATAL_FAILURE(ReadAreas(before));
   ASSERT_TRUE(db->TransactionStart().ok());
   ASSERT_TRUE(db->Store(Key(kRecords), Value(kRecords, 'z')).ok());
   ASSERT_TRUE(db->TransactionCommit().ok());
-  // The two alternating recovery areas: the rewriter's, then ours, which must start
-  // past the end of the rewriter's 2 MiB one.
-  uint64_t areas[2];
-  const int fd = open(path_.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(pread(fd, areas, sizeof(areas), offsetof(format::Header, recovery)),
-            ssize_t(sizeof(areas)));
-  close(fd);
-  ASSERT_NE(areas[0], 0u);
-  ASSERT_NE(areas[1], 0u);
-  const uint64_t gap = areas[0] > areas[1] ? areas[0] - areas[1] : areas[1] - areas[0];
-  EXPECT_GE(gap, uint64_t(kRecords) * kValueSize) << areas[0] << " " << areas[1];
+  // The two alternating recovery areas: the rewriter's (commit 1, slot 1), then ours
+  // (commit 2, slot 0), which must start past the end of the rewriter's 2 MiB one. Once
+  // ours is durable and applying, the rewriter's slot is cleared (recovery.h).
+  uint64_t after[2];
+  ASSERT_NO_FATAL_FAILURE(ReadAreas(after));
+  ASSERT_NE(before[1], 0u);
+  ASSERT_NE(after[0], 0u);
+  EXPECT_EQ(after[1], 0u);
+  const uint64_t gap = after[0] > before[1] ? after[0] - before[1] : before[1] - after[0];
+  EXPECT_GE(gap, uint64_t(kRecords) * kValueSize) << before[1] << " " << after[0];
   for (int round = 1; round < 3; round++) {
     ASSERT_TRUE(db->TransactionStart().ok());
     ASSERT_TRUE(db->Store(Key(kRecords + round), Value(kRecords + round, 'z')).ok());
