@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -16,6 +15,7 @@
 #include "common/format.h"
 #include "file/recovery.h"
 #include "ptdb/db.h"
+#include "tests/support/child.h"
 #include "tests/support/temp_dir.h"
 
 namespace ptdb {
@@ -73,29 +73,27 @@ uint64_t CommitVictim(Db* db, const char* value, int slot) {
 }
 
 // A child process runs `work` on a new database and dies without closing it (no last
-// close to retire or cut anything). `work` returns an area, which comes back in *area;
-// *slots gets the header's recovery slots as the child left them.
+// close to retire or cut anything). `work` returns an area, which comes back in *area
+// (through a side file); *slots gets the header's recovery slots as the child left them.
 void RunAndDie(const std::string& path, uint64_t (*work)(Db*), uint64_t* area,
                uint64_t (&slots)[2]) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
+  const std::string side = path + ".area";
+  Child child([&](Child&) {
     Options o;
     o.open_flags = O_RDWR | O_CREAT | O_TRUNC;
     std::unique_ptr<Db> db;
-    if (!Db::Open(path, o, &db).ok()) _exit(1);
+    if (!Db::Open(path, o, &db).ok()) return 1;
     const uint64_t a = work(db.get());
-    _exit(write(fds[1], &a, sizeof(a)) == ssize_t(sizeof(a)) ? 0 : 4);
-  }
-  close(fds[1]);
-  ASSERT_EQ(read(fds[0], area, sizeof(*area)), ssize_t(sizeof(*area)));
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    // Never closed: the child exits (_exit) with the handle open, as if it had died.
+    (void)db.release();
+    const int fd = open(side.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    return fd >= 0 && write(fd, &a, sizeof(a)) == ssize_t(sizeof(a)) ? 0 : 4;
+  });
+  ASSERT_EQ(child.Wait(), 0);
+  const int side_fd = open(side.c_str(), O_RDONLY);
+  ASSERT_GE(side_fd, 0);
+  ASSERT_EQ(read(side_fd, area, sizeof(*area)), ssize_t(sizeof(*area)));
+  close(side_fd);
   const int fd = open(path.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(pread(fd, slots, sizeof(slots), offsetof(format::Header, recovery)),
