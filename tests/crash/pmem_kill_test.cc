@@ -351,7 +351,11 @@ void KillMany(bool transactions) {
       "mid-commit %d\n",
       transactions ? "user transactions" : "one transaction per operation", tally.kills,
       tally.rolled_back, tally.committed, tally.mid_commit);
-  EXPECT_GE(tally.kills, 200);
+  // CI's run (the default seeds) must make at least 200 kills; one seed given in
+  // PTDB_TEST_SEED, to repeat a failure, makes only its own.
+  if (std::getenv("PTDB_TEST_SEED") == nullptr) {
+    EXPECT_GE(tally.kills, 200);
+  }
 }
 
 TEST(PmemKillTest, EveryKillLeavesACommittedState) { KillMany(false); }
