@@ -2,6 +2,8 @@
 
 #include <libpmemobj/tx_base.h>
 
+#include <shared_mutex>
+
 #include "common/check.h"
 #include "common/space_reader.h"
 #include "common/summary.h"
@@ -35,27 +37,27 @@ Status PmemBackend::Reload(const Status& failure) {
 }
 
 Status PmemBackend::Fetch(std::string_view key, std::string* data) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::shared_lock<HandleMutex> lock(mu_);
   return engine_.Fetch(key, data);
 }
 
 Status PmemBackend::Parse(std::string_view key, const ParseFn& fn) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return engine_.Parse(key, fn);
 }
 
 Status PmemBackend::Exists(std::string_view key, bool* exists) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::shared_lock<HandleMutex> lock(mu_);
   return engine_.Exists(key, exists);
 }
 
 Status PmemBackend::Store(std::string_view key, std::string_view data, StoreMode mode) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return RunTx([&] { return engine_.Store(key, data, mode); });
 }
 
 Status PmemBackend::StoreBatch(const DeferredStore* stores, size_t n) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return RunTx([&] { return engine_.StoreBatch(stores, n); });
 }
 
@@ -64,32 +66,32 @@ bool PmemBackend::CanDeferReplace() const {
 }
 
 Status PmemBackend::Append(std::string_view key, std::string_view data) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return RunTx([&] { return engine_.Append(key, data); });
 }
 
 Status PmemBackend::Delete(std::string_view key) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return RunTx([&] { return engine_.Delete(key); });
 }
 
 Status PmemBackend::Traverse(const TraverseFn& fn, uint64_t* count) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return engine_.Traverse(fn, count);
 }
 
 Status PmemBackend::FirstKey(std::string* key) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return engine_.FirstKey(key);
 }
 
 Status PmemBackend::NextKey(std::string* key) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return engine_.NextKey(key);
 }
 
 Status PmemBackend::Wipe() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   // Only the first zone stays; the pool gets the others' space back (at commit).
   return RunTx(
       [&] { return engine_.Wipe([this](uint64_t end) { return storage_->ReleaseFrom(end); }); });
@@ -136,7 +138,7 @@ Status PmemBackend::TransactionStart() {
 }
 
 Status PmemBackend::TransactionPrepare(bool) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   if (!storage_->in_user_transaction()) return Status(Error::kEinval, "no transaction to prepare");
   // Nothing to make durable ahead of the commit: the undo log already is, and the commit
   // is one step that cannot fail half way. Only a transaction libpmemobj aborted cannot
@@ -145,7 +147,7 @@ Status PmemBackend::TransactionPrepare(bool) {
 }
 
 Status PmemBackend::TransactionCommit(bool) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   if (!storage_->in_user_transaction()) return Status(Error::kEinval, "no transaction to commit");
   Status st = storage_->CommitUserTransaction();
   if (st.ok()) {
@@ -158,7 +160,7 @@ Status PmemBackend::TransactionCommit(bool) {
 }
 
 Status PmemBackend::TransactionCancel() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   if (!storage_->in_user_transaction()) return Status(Error::kEinval, "no transaction to cancel");
   storage_->AbortUserTransaction();
   stats_->transaction_cancels++;
@@ -169,7 +171,7 @@ Status PmemBackend::TransactionCancel() {
 }
 
 Status PmemBackend::Check(const CheckFn& fn) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   StorageReader<PmemStorage> reader(storage_.get());
   const HashConfig hash = engine_.hash();
   return CheckDatabase(
@@ -177,28 +179,28 @@ Status PmemBackend::Check(const CheckFn& fn) {
 }
 
 Status PmemBackend::Summary(bool histograms, std::string* report) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   StorageReader<PmemStorage> reader(storage_.get());
   return SummarizeDatabase(reader, histograms, report);
 }
 
 Status PmemBackend::ReadSeqnum(uint64_t* seqnum) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return engine_.ReadSeqnum(seqnum);
 }
 
 Status PmemBackend::ReadFeatures(uint64_t* used, uint64_t* offered) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return engine_.ReadFeatures(used, offered);
 }
 
 Status PmemBackend::BumpSeqnum() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   return RunTx([&] { return engine_.BumpSeqnum(); });
 }
 
 Status PmemBackend::ApplyFlags(unsigned flags) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<HandleMutex> lock(mu_);
   // The pool is always mapped: libpmemobj has no pread/pwrite mode to fall back to.
   if (flags & kNoMmap) {
     return Status(Error::kEinval, "a pmem pool is always mapped: kNoMmap does not apply");

@@ -81,11 +81,9 @@ class PmemBackend final : public Backend {
   // transaction's thread.
   void EndHold() { mu_.unlock(); }
 
-  // Serializes the handle's operations, each with its whole transaction (pmem_locks.h).
-  // Recursive: callbacks (traverse, parse) call back into the handle from inside an
-  // operation, a chainlock or lockall holds it across calls, and so does a user
-  // transaction, from start to commit or cancel.
-  std::recursive_mutex mu_;
+  // Serializes the handle's writes, each with its whole transaction (pmem_locks.h), and
+  // lets point reads share it (pmem_handle_mutex.h).
+  HandleMutex mu_;
   StatCounters* stats_;
   std::thread::id tx_thread_;  // the user transaction's thread
   HandleLock primitive_{&mu_};

@@ -1,6 +1,6 @@
-// One handle shared by several threads, in the file modes (both lock modes, mapped or not)
-// and kInternal: concurrent stores, fetches and deletes end as a model says, a chain lock
-// makes another thread wait (not fail), traverse runs beside writers, and Check() is clean
+// One handle shared by several threads, in the file modes (both lock modes, mapped or not),
+// kInternal and a pmem pool: concurrent stores, fetches and deletes end as a model says, a chain
+// lock makes another thread wait (not fail), traverse runs beside writers, and Check() is clean
 // afterwards. Build with -fsanitize=thread to see that the handle is race-free.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -43,6 +43,7 @@ struct ThreadMode {
   const char* name;
   unsigned flags;
   LockMode lock_mode;
+  bool pmem = false;  // a libpmemobj pool: writes take turns, fetches share the handle
 };
 
 std::ostream& operator<<(std::ostream& os, const ThreadMode& m) { return os << m.name; }
@@ -106,7 +107,13 @@ class ThreadsTest : public ::testing::TestWithParam<ThreadMode> {
     options.flags = GetParam().flags;
     options.open_flags = O_RDWR | O_CREAT;
     options.lock_mode = GetParam().lock_mode;
-    const std::string name = (GetParam().flags & kInternal) ? "threads" : dir_.File("db.tdb");
+    std::string name = (GetParam().flags & kInternal) ? "threads" : dir_.File("db.tdb");
+    if (GetParam().pmem) {
+      // Before the first pool is opened (libpmem reads it once): pools live on tmpfs.
+      setenv("PMEM_IS_PMEM_FORCE", "1", 0);
+      options.backend = BackendKind::kPmem;
+      name = dir_.File("db.pool");
+    }
     PTDB_ASSERT_OK(Db::Open(name, options, &db_));
   }
   void TearDown() override { alarm(0); }
@@ -288,7 +295,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, ThreadsTest,
                                            ThreadMode{"FcntlMmap", 0, LockMode::kFcntl},
                                            ThreadMode{"MutexNoMmap", kNoMmap, LockMode::kMutex},
                                            ThreadMode{"FcntlNoMmap", kNoMmap, LockMode::kFcntl},
-                                           ThreadMode{"Internal", kInternal, LockMode::kDefault}),
+                                           ThreadMode{"Internal", kInternal, LockMode::kDefault},
+                                           ThreadMode{"Pmem", 0, LockMode::kDefault, true}),
                          [](const ::testing::TestParamInfo<ThreadMode>& info) {
                            return std::string(info.param.name);
                          });
