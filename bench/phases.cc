@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
+#include "bench/phase_util.h"
 #include "bench/workload.h"
 
 namespace ptdb {
@@ -19,6 +21,8 @@ constexpr uint64_t kDeleteStride = 100003;
 constexpr uint64_t kChurnStride = 1000019;
 // speed.c appends a 4-byte integer to every record.
 constexpr size_t kAppendBytes = 4;
+// find2t's threads: as many as this machine's cores (docs/bench: 2 vCPUs).
+constexpr unsigned kReaderThreads = 2;
 
 class PhaseRunner {
  public:
@@ -80,6 +84,43 @@ class PhaseRunner {
       } else {
         Expect(got, Result::kOk, i);
       }
+    }
+  }
+
+  // find's fetches, split between kReaderThreads threads that share the store's handle
+  // (Store::NewReader): thread t fetches every kReaderThreads-th record of the same order,
+  // from the t-th on, and checks each value.
+  void FindThreads() {
+    std::vector<uint64_t> failed(kReaderThreads, 0);
+    std::vector<std::string> first(kReaderThreads);
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < kReaderThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const auto fail = [&](uint64_t record, const std::string& what) {
+          if (failed[t]++ == 0) first[t] = "record " + std::to_string(record) + ": " + what;
+        };
+        const std::unique_ptr<Reader> reader = store_->NewReader();
+        if (reader == nullptr) return fail(fetch_order_[t], "the store gave no reader");
+        Workload workload(store_->config().key_size, store_->config().value_size);
+        std::string value;
+        for (size_t j = t; j < fetch_order_.size(); j += kReaderThreads) {
+          const uint64_t i = fetch_order_[j];
+          const Result got = reader->Fetch(workload.Key(i), &value);
+          if (got == Result::kError) {
+            fail(i, reader->error());
+          } else if (got != Result::kOk) {
+            fail(i, std::string(ResultName(got)) + ", expected " + ResultName(Result::kOk));
+          } else if (value != workload.Value(i)) {
+            fail(i, "wrong value");
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (unsigned t = 0; t < kReaderThreads; ++t) {
+      if (failed[t] == 0) continue;
+      Failed(first[t]);
+      failures_ += failed[t] - 1;
     }
   }
 
@@ -162,11 +203,13 @@ struct Phase {
   const char* name;
   void (PhaseRunner::*body)();
   void (PhaseRunner::*verify)();  // nullptr: body checks every operation itself
+  bool threads = false;           // several threads share the handle (Traits().shared_reads)
 };
 
 constexpr Phase kPhases[] = {
     {"add", &PhaseRunner::Add, nullptr},
     {"find", &PhaseRunner::Find, nullptr},
+    {"find2t", &PhaseRunner::FindThreads, nullptr, true},
     {"miss", &PhaseRunner::Miss, nullptr},
     {"traverse", &PhaseRunner::Traverse, &PhaseRunner::VerifyTraverse},
     {"delete", &PhaseRunner::Delete, nullptr},
@@ -198,6 +241,10 @@ void RunPhases(Store* store, uint64_t n, const std::vector<std::string>& selecte
   PhaseRunner runner(store, n, first_failure);
   for (const Phase& phase : kPhases) {
     if (std::find(selected.begin(), selected.end(), phase.name) == selected.end()) continue;
+    if (phase.threads && !store->Traits().shared_reads) {
+      on_phase(SkippedPhase(phase.name, "unsupported (its handle is not shared by threads)"));
+      continue;
+    }
     on_phase(runner.Time(phase.name, n, phase.body, phase.verify));
   }
 }

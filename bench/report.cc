@@ -140,13 +140,16 @@ class TableBuilder {
     }
     table_->AddRow(header);
     const std::vector<std::string>& phases = context_.options.phases;
-    for (const std::string& phase : phases) {
-      AddRow(phase, phase, OpsPerSec, Commas, /*rate=*/true);
-      if (IsTxPhase(phase)) AddRow(phase + " syncs/commit", phase, SyncsPerCommit, TwoDecimals);
-    }
     const auto runs = [&](const char* phase) {
       return std::find(phases.begin(), phases.end(), phase) != phases.end();
     };
+    for (const std::string& phase : phases) {
+      AddRow(phase, phase, OpsPerSec, Commas, /*rate=*/true);
+      if (IsTxPhase(phase)) AddRow(phase + " syncs/commit", phase, SyncsPerCommit, TwoDecimals);
+      if (phase == "find2t" && runs("find")) {
+        AddRow("find2t/find", "find2t", ThreadScaling, TwoDecimals, true);
+      }
+    }
     if (runs("mix1") && runs("mix2")) AddRow("mix2/mix1", "mix2", MixScaling, TwoDecimals, true);
     if (runs("add")) {
       AddRow("file bytes after add", "add", FileBytes, Commas);
@@ -337,6 +340,11 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
     }
     return false;
   };
+  if (ran({"find2t"})) {
+    std::fprintf(out,
+                 "find2t = find's fetches split between 2 threads that share one handle, per\n"
+                 "  second of both; find2t/find = the median over runs of each run's ratio.\n");
+  }
   if (ran({"traverse"})) std::fprintf(out, "traverse = records visited per second.\n");
   if (ran({"churn"})) std::fprintf(out, "churn = delete+insert pairs per second.\n");
   if (ran({"tx10-nosync", "tx10-durable"})) {
@@ -397,6 +405,9 @@ bool AppendJson(const std::string& path, const RunContext& context, const StoreR
         extra += ",\"mix2_over_mix1\":" + Format("%.3f", MixScaling(run, r));
       }
     }
+    if (r.phase == "find2t" && !std::isnan(ThreadScaling(run, r))) {
+      extra += ",\"find2t_over_find\":" + Format("%.3f", ThreadScaling(run, r));
+    }
     char text[512];
     std::snprintf(text, sizeof(text),
                   ",\"ops\":%" PRIu64
@@ -434,6 +445,10 @@ bool AppendMedianJson(const std::string& path, const RunContext& context,
       if (phase == "mix2") {
         const Stat scaling = Summarize(runs, store, phase, MixScaling);
         if (scaling.present) extra += ",\"mix2_over_mix1\":" + Format("%.3f", scaling.median);
+      }
+      if (phase == "find2t") {
+        const Stat scaling = Summarize(runs, store, phase, ThreadScaling);
+        if (scaling.present) extra += ",\"find2t_over_find\":" + Format("%.3f", scaling.median);
       }
       char text[512];
       std::snprintf(text, sizeof(text),

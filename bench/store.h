@@ -37,6 +37,7 @@ struct StoreTraits {
   bool durable = false;        // with SetSync(true), a commit survives a power cut
   bool reopen = false;         // a second handle (another process) may open the database
   bool multi_process = false;  // handles in several processes may write at once
+  bool shared_reads = false;   // NewReader works: threads fetch through one handle at once
 
   // Transactions that SetSync(true) makes durable, for one handle in one process.
   static StoreTraits DurableTransactions() {
@@ -66,6 +67,25 @@ struct TraverseTally {
     checksum += static_cast<unsigned char>(key.back());
     if (!value.empty()) checksum += static_cast<unsigned char>(value.back());
   }
+};
+
+// Fetches through its store's handle from the thread that made it, beside the Readers of
+// other threads (and no writer).
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // On kOk, *value holds the record's value. kError: Reader's error() says why.
+  virtual Result Fetch(std::string_view key, std::string* value) = 0;
+  const std::string& error() const { return error_; }
+
+ protected:
+  Result Fail(std::string message) {
+    error_ = std::move(message);
+    return Result::kError;
+  }
+
+ private:
+  std::string error_;
 };
 
 class Store {
@@ -99,6 +119,8 @@ class Store {
   virtual Result TxCommit() { return Unsupported("transactions"); }
   // Whether commits sync (a store opens with syncs off: the core phases never commit).
   virtual Result SetSync(bool) { return Unsupported("transactions"); }
+  // A Reader for the calling thread (Traits().shared_reads), or null.
+  virtual std::unique_ptr<Reader> NewReader() { return nullptr; }
 
   // Apparent size (st_size) of all files in the database directory.
   uint64_t FileBytes() const;

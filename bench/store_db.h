@@ -14,6 +14,21 @@
 namespace ptdb {
 namespace bench {
 
+// A ptdb::Db is safe to share between threads; every Fetch returns its own status.
+class DbReader : public Reader {
+ public:
+  explicit DbReader(Db* db) : db_(db) {}
+  Result Fetch(std::string_view key, std::string* value) override {
+    const Status status = db_->Fetch(key, value);
+    if (status.ok()) return Result::kOk;
+    if (status.IsNoExist()) return Result::kNoExist;
+    return Fail(status.ToString());
+  }
+
+ private:
+  Db* const db_;
+};
+
 class DbStore : public Store {
  public:
   using Store::Store;
@@ -49,6 +64,10 @@ class DbStore : public Store {
   Result TxCommit() override { return Check(db_->TransactionCommit()); }
   Result SetSync(bool on) override {
     return Check(on ? db_->RemoveFlag(kNoSync) : db_->AddFlag(kNoSync));
+  }
+
+  std::unique_ptr<Reader> NewReader() override {
+    return Traits().shared_reads ? std::make_unique<DbReader>(db_.get()) : nullptr;
   }
 
   void Close() override { db_.reset(); }

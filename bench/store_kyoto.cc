@@ -18,6 +18,32 @@ namespace kc = kyotocabinet;
 // HashDB's default bucket count (private in the header).
 constexpr int64_t kDefaultBuckets = 1048583;
 
+// A thread's reads: HashDB locks itself (a reader-writer lock over its buckets), so
+// threads share one handle; each Reader has its own buffer, as the store's Fetch.
+class KyotoReader : public Reader {
+ public:
+  KyotoReader(kc::HashDB* db, size_t buffer_size) : db_(db), buffer_(buffer_size, '\0') {}
+
+  Result Fetch(std::string_view key, std::string* value) override {
+    const int32_t size = db_->get(key.data(), key.size(), buffer_.data(), buffer_.size());
+    if (size < 0) {
+      const kc::BasicDB::Error error = db_->error();  // the calling thread's
+      if (error.code() == kc::BasicDB::Error::NOREC) return Result::kNoExist;
+      return Fail(std::string("kyoto get: ") + error.name() + ": " + error.message());
+    }
+    if (static_cast<size_t>(size) > buffer_.size()) {
+      buffer_.resize(size);
+      return Fetch(key, value);
+    }
+    value->assign(buffer_.data(), size);
+    return Result::kOk;
+  }
+
+ private:
+  kc::HashDB* const db_;
+  std::string buffer_;
+};
+
 class KyotoStore : public Store {
  public:
   using Store::Store;
@@ -64,7 +90,15 @@ class KyotoStore : public Store {
     return Result::kOk;
   }
 
-  StoreTraits Traits() const override { return StoreTraits::DurableTransactions(); }
+  StoreTraits Traits() const override {
+    StoreTraits traits = StoreTraits::DurableTransactions();
+    traits.shared_reads = true;
+    return traits;
+  }
+
+  std::unique_ptr<Reader> NewReader() override {
+    return std::make_unique<KyotoReader>(&db_, buffer_.size());
+  }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
     const int32_t size = db_.get(key.data(), key.size(), buffer_.data(), buffer_.size());

@@ -19,6 +19,22 @@ leveldb::Slice ToSlice(std::string_view s) { return leveldb::Slice(s.data(), s.s
 
 std::string_view View(const leveldb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
+// A thread's reads: a LevelDB handle is safe to share between threads.
+class LevelDbReader : public Reader {
+ public:
+  explicit LevelDbReader(leveldb::DB* db) : db_(db) {}
+
+  Result Fetch(std::string_view key, std::string* value) override {
+    const leveldb::Status s = db_->Get(leveldb::ReadOptions(), ToSlice(key), value);
+    if (s.IsNotFound()) return Result::kNoExist;
+    if (!s.ok()) return Fail("Get: " + s.ToString());
+    return Result::kOk;
+  }
+
+ private:
+  leveldb::DB* const db_;
+};
+
 class LevelDbStore : public Store {
  public:
   using Store::Store;
@@ -57,7 +73,15 @@ class LevelDbStore : public Store {
     return Result::kOk;
   }
 
-  StoreTraits Traits() const override { return StoreTraits::DurableTransactions(); }
+  StoreTraits Traits() const override {
+    StoreTraits traits = StoreTraits::DurableTransactions();
+    traits.shared_reads = true;
+    return traits;
+  }
+
+  std::unique_ptr<Reader> NewReader() override {
+    return std::make_unique<LevelDbReader>(db_.get());
+  }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
     const leveldb::Status s = db_->Get(leveldb::ReadOptions(), ToSlice(key), &value_);

@@ -2,8 +2,9 @@
 // max(1 GiB, 16 * n * (key + value)). LMDB has no writes outside a transaction, so every
 // write is its own write transaction, except between TxBegin and TxCommit, where the writes
 // share one; reads reuse one read transaction (reset, renew), the documented idiom for many
-// short reads. SetSync(true) clears MDB_NOSYNC: a commit then syncs the data file and
-// writes the meta page through LMDB's O_DSYNC descriptor.
+// short reads, and each Reader's thread has its own. SetSync(true) clears MDB_NOSYNC: a
+// commit then syncs the data file and writes the meta page through LMDB's O_DSYNC
+// descriptor.
 #include <lmdb.h>
 
 #include <algorithm>
@@ -19,6 +20,62 @@ MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.d
 std::string_view View(const MDB_val& v) {
   return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
 }
+
+// One thread's read transaction, reset and renewed around each get: the documented idiom
+// for many short reads. LMDB gives each thread its own reader slot.
+class ReadTxn {
+ public:
+  ~ReadTxn() { Abort(); }
+  // The record of `key` in *v (valid until the next call), or an LMDB error code.
+  int Get(MDB_env* env, MDB_dbi dbi, std::string_view key, MDB_val* v) {
+    int rc;
+    if (txn_ == nullptr) {
+      rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_);
+      if (rc != 0) txn_ = nullptr;
+    } else {
+      End();
+      rc = mdb_txn_renew(txn_);
+    }
+    if (rc != 0) return rc;
+    live_ = true;
+    MDB_val k = Val(key);
+    return mdb_get(txn_, dbi, &k, v);
+  }
+  // A write transaction may not start while this thread's read transaction is live.
+  void End() {
+    if (live_) mdb_txn_reset(txn_);
+    live_ = false;
+  }
+  void Abort() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+    txn_ = nullptr;
+    live_ = false;
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  bool live_ = false;
+};
+
+// Another thread's reads (find2t), through the same environment.
+class LmdbReader : public Reader {
+ public:
+  LmdbReader(MDB_env* env, MDB_dbi dbi) : env_(env), dbi_(dbi) {}
+
+  Result Fetch(std::string_view key, std::string* value) override {
+    MDB_val v;
+    const int rc = txn_.Get(env_, dbi_, key, &v);
+    if (rc == MDB_NOTFOUND) return Result::kNoExist;
+    if (rc != 0) return Fail(std::string("mdb_get: ") + mdb_strerror(rc));
+    value->assign(View(v));
+    return Result::kOk;
+  }
+
+ private:
+  MDB_env* const env_;
+  const MDB_dbi dbi_;
+  ReadTxn txn_;
+};
 
 class LmdbStore : public Store {
  public:
@@ -59,7 +116,7 @@ class LmdbStore : public Store {
 
   Result TxBegin() override {
     if (user_txn_ != nullptr) return Fail("transaction already open");
-    EndRead();
+    read_.End();
     if (int rc = mdb_txn_begin(env_, nullptr, 0, &user_txn_)) {
       user_txn_ = nullptr;
       return Fail("mdb_txn_begin", rc);
@@ -81,21 +138,17 @@ class LmdbStore : public Store {
     return Result::kOk;
   }
 
-  StoreTraits Traits() const override { return StoreTraits::DurableTransactions(); }
+  StoreTraits Traits() const override {
+    StoreTraits traits = StoreTraits::DurableTransactions();
+    traits.shared_reads = true;
+    return traits;
+  }
+
+  std::unique_ptr<Reader> NewReader() override { return std::make_unique<LmdbReader>(env_, dbi_); }
 
   Result Fetch(std::string_view key, std::string_view* value) override {
-    int rc;
-    if (read_txn_ == nullptr) {
-      rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &read_txn_);
-      if (rc != 0) read_txn_ = nullptr;
-    } else {
-      EndRead();
-      rc = mdb_txn_renew(read_txn_);
-    }
-    if (rc != 0) return Fail("read transaction", rc);
-    reading_ = true;
-    MDB_val k = Val(key), v;
-    rc = mdb_get(read_txn_, dbi_, &k, &v);
+    MDB_val v;
+    const int rc = read_.Get(env_, dbi_, key, &v);
     if (rc == MDB_NOTFOUND) return Result::kNoExist;
     if (rc != 0) return Fail("mdb_get", rc);
     *value = View(v);
@@ -122,7 +175,7 @@ class LmdbStore : public Store {
   }
 
   Result Traverse(TraverseTally* tally) override {
-    EndRead();
+    read_.End();
     MDB_txn* txn;
     if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn)) return Fail("mdb_txn_begin", rc);
     MDB_cursor* cursor;
@@ -140,9 +193,7 @@ class LmdbStore : public Store {
     if (env_ == nullptr) return;
     if (user_txn_ != nullptr) mdb_txn_abort(user_txn_);
     user_txn_ = nullptr;
-    if (read_txn_ != nullptr) mdb_txn_abort(read_txn_);
-    read_txn_ = nullptr;
-    reading_ = false;
+    read_.Abort();
     mdb_env_close(env_);
     env_ = nullptr;
   }
@@ -155,12 +206,6 @@ class LmdbStore : public Store {
     return Fail(std::string(call) + ": " + mdb_strerror(rc));
   }
 
-  // A write transaction may not start while this thread's read transaction is live.
-  void EndRead() {
-    if (reading_) mdb_txn_reset(read_txn_);
-    reading_ = false;
-  }
-
   // One write transaction around op, committed if op returns 0; inside the caller's
   // transaction, op alone (a failed op leaves that transaction open, as in the other stores).
   template <typename Op>
@@ -171,7 +216,7 @@ class LmdbStore : public Store {
       if (rc == MDB_KEYEXIST) return Result::kExists;
       return rc == 0 ? Result::kOk : Fail("write", rc);
     }
-    EndRead();
+    read_.End();
     MDB_txn* txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn)) return Fail("mdb_txn_begin", rc);
     const int rc = op(txn);
@@ -187,9 +232,8 @@ class LmdbStore : public Store {
 
   MDB_env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
-  MDB_txn* read_txn_ = nullptr;
+  ReadTxn read_;                 // the store's own thread's (Fetch)
   MDB_txn* user_txn_ = nullptr;  // between TxBegin and TxCommit
-  bool reading_ = false;
   std::string appended_;
 };
 

@@ -53,6 +53,7 @@ class PtdbStore : public DbStore {
     traits.durable = file;
     traits.reopen = file;
     traits.multi_process = file && locking_ != Locking::kNone;
+    traits.shared_reads = locking_ != Locking::kNone;
     return traits;
   }
 

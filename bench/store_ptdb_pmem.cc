@@ -1,5 +1,6 @@
 // ptdb's pmem backend through the public API: the database in a libpmemobj pool in the
-// run's directory (emulated pmem, pmem_env.h). kNoLock, as the ptdb store.
+// run's directory (emulated pmem, pmem_env.h). kNoLock: one process has a pool
+// (libpmemobj's lock), and the handle's own mutex still orders the threads that share it.
 //
 // Transactions are the pool's user transactions (one libpmemobj transaction from start
 // to commit). A commit always persists (cache flushes; kNoSync changes nothing), so the
@@ -40,6 +41,7 @@ class PtdbPmemStore : public DbStore {
   StoreTraits Traits() const override {
     StoreTraits traits;
     traits.transactions = true;
+    traits.shared_reads = true;
     return traits;
   }
 

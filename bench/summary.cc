@@ -57,10 +57,23 @@ double BytesPerRecord(const StoreRun& run, const PhaseResult& r) {
   return FileBytes(run, r) / static_cast<double>(r.ops);
 }
 
+namespace {
+
+// r's ops/s over those of phase `base` in the same run.
+double ScalingOver(const StoreRun& run, const PhaseResult& r, const char* base) {
+  const PhaseResult* b = FindPhase(run, base);
+  if (b == nullptr || !b->skipped.empty() || b->OpsPerSec() <= 0) return std::nan("");
+  return r.OpsPerSec() / b->OpsPerSec();
+}
+
+}  // namespace
+
 double MixScaling(const StoreRun& run, const PhaseResult& mix2) {
-  const PhaseResult* mix1 = FindPhase(run, "mix1");
-  if (mix1 == nullptr || !mix1->skipped.empty() || mix1->OpsPerSec() <= 0) return std::nan("");
-  return mix2.OpsPerSec() / mix1->OpsPerSec();
+  return ScalingOver(run, mix2, "mix1");
+}
+
+double ThreadScaling(const StoreRun& run, const PhaseResult& find2t) {
+  return ScalingOver(run, find2t, "find");
 }
 
 }  // namespace bench

@@ -43,6 +43,8 @@ double FileBytes(const StoreRun& run, const PhaseResult& r);
 double BytesPerRecord(const StoreRun& run, const PhaseResult& r);
 // mix2 over mix1 of the same run: how much a second process adds.
 double MixScaling(const StoreRun& run, const PhaseResult& mix2);
+// find2t's ops/s over find's in the same run (NaN without find).
+double ThreadScaling(const StoreRun& run, const PhaseResult& find2t);
 
 }  // namespace bench
 }  // namespace ptdb
