@@ -81,12 +81,12 @@ Status PmemBackend::Traverse(const TraverseFn& fn, uint64_t* count) {
 }
 
 Status PmemBackend::FirstKey(std::string* key) {
-  std::lock_guard<HandleMutex> lock(mu_);
+  std::shared_lock<HandleMutex> lock(mu_);
   return engine_.FirstKey(key);
 }
 
 Status PmemBackend::NextKey(std::string* key) {
-  std::lock_guard<HandleMutex> lock(mu_);
+  std::shared_lock<HandleMutex> lock(mu_);
   return engine_.NextKey(key);
 }
 

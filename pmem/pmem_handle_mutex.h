@@ -1,12 +1,12 @@
 // The pmem handle's mutex: exclusive for every operation that writes or calls back into
-// user code, shared for point reads (fetch, exists), so threads reading one pool do not
-// take turns.
+// user code, shared for the reads that do neither (fetch, exists, first and next key), so
+// threads reading one pool do not take turns.
 //
 // Exclusive holds nest in their thread: callbacks (traverse, parse) call back into the
 // handle, a chainlock or lockall holds it across calls, and a user transaction from start
 // to commit or cancel. A shared request from the thread that holds it exclusively nests
-// the same way. A shared hold never nests and never asks for exclusive: fetch and exists
-// run no user code, and a read takes no engine lock on a pool (pmem_storage.h).
+// the same way. A shared hold never nests and never asks for exclusive: those reads run
+// no user code, and a read takes no engine lock on a pool (pmem_storage.h).
 //
 // Writers are preferred: once one waits, new readers wait behind it, so a stream of
 // fetches from other threads cannot keep a store out forever (glibc's rwlock prefers

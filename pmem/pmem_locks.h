@@ -5,10 +5,10 @@
 // transaction commits would let another thread change the same bytes, and an abort or a
 // crash would then put back a value from under that thread's committed change. So the
 // TDB2 locks (hash groups, free zones, chainlock, lockall) keep their meaning and their
-// checks through the LockSet, and exclude other threads by holding the handle. Fetch and
-// exists share the mutex instead, and take no lock here (a read adds nothing on a pool:
-// pmem_storage.h). A pool has one process (libpmemobj's flock), so nothing here crosses
-// processes.
+// checks through the LockSet, and exclude other threads by holding the handle. Fetch,
+// exists and first/next key share the mutex instead, and take no lock here (a read adds
+// nothing on a pool: pmem_storage.h). A pool has one process (libpmemobj's flock), so
+// nothing here crosses processes.
 #ifndef PTDB_PMEM_PMEM_LOCKS_H_
 #define PTDB_PMEM_PMEM_LOCKS_H_
 

@@ -110,5 +110,75 @@ TEST(PmemThreadsTest, ChainLockExcludesOtherThreads) {
   EXPECT_EQ(db->ChainUnlock("k").code(), Error::kLock);
 }
 
+// Fetches, exists and key iteration share the handle with each other and wait for the
+// writer, which replaces values (of changing sizes, so records move and space is reused):
+// every value read is one the writer stored whole, every key one that exists.
+TEST(PmemThreadsTest, ReadersShareTheHandleBesideAWriter) {
+  TempDir dir;
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Db::Open(dir.File("db.pool"), PmemCreateOptions(), &db));
+  constexpr int kKeys = 300;
+  constexpr int kRounds = 20;
+  // Value of key k in round r: its own name and round, repeated to a length that varies.
+  const auto value = [](int k, int r) {
+    const std::string unit = std::to_string(k) + "/" + std::to_string(r) + ";";
+    std::string v;
+    for (int i = 0; i < 1 + (k + r * 7) % 40; i++) v += unit;
+    return v;
+  };
+  const auto whole = [&](int k, const std::string& v) {
+    for (int r = 0; r < kRounds; r++) {
+      if (v == value(k, r)) return true;
+    }
+    return false;
+  };
+  for (int k = 0; k < kKeys; k++) PTDB_ASSERT_OK(db->Store("key" + std::to_string(k), value(k, 0)));
+  std::atomic<bool> writing{true};
+  std::atomic<int> errors{0};
+  std::atomic<int64_t> reads{0};
+  std::thread writer([&] {
+    for (int r = 1; r < kRounds; r++) {
+      for (int k = 0; k < kKeys; k++) {
+        if (!db->Store("key" + std::to_string(k), value(k, r)).ok()) errors++;
+      }
+    }
+    writing = false;
+  });
+  std::vector<std::thread> readers;
+  readers.emplace_back([&] {  // fetches and exists
+    for (int i = 0; writing.load() || i < kKeys; i++) {
+      const int k = i % kKeys;
+      const std::string key = "key" + std::to_string(k);
+      std::string v;
+      bool exists = false;
+      if (!db->Fetch(key, &v).ok() || !whole(k, v)) errors++;
+      if (!db->Exists(key, &exists).ok() || !exists) errors++;
+      reads++;
+    }
+  });
+  readers.emplace_back([&] {  // key iteration
+    do {
+      std::string key;
+      Status st = db->FirstKey(&key);
+      while (st.ok()) {
+        if (key.rfind("key", 0) != 0 || std::stoi(key.substr(3)) >= kKeys) errors++;
+        reads++;
+        st = db->NextKey(&key);
+      }
+      if (!st.IsNoExist()) errors++;
+    } while (writing.load());
+  });
+  writer.join();
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  for (int k = 0; k < kKeys; k++) {
+    std::string v;
+    PTDB_ASSERT_OK(db->Fetch("key" + std::to_string(k), &v));
+    EXPECT_EQ(v, value(k, kRounds - 1));
+  }
+  PTDB_EXPECT_OK(db->Check());
+}
+
 }  // namespace
 }  // namespace ptdb::test
