@@ -43,8 +43,9 @@ bool SameFile(const std::string& a, const std::string& b) {
 }
 
 // Every record, sorted by key: equal contents give byte-identical dumps, whatever the
-// seed or the order of the writes, so dumps can be compared and diffed.
-Status WriteDump(Db* db, FILE* out, const std::string& out_name) {
+// seed or the order of the writes, so dumps can be compared and diffed. REQUIRES: nothing
+// writes meanwhile (WriteDump's lock), or the dump may mix states.
+Status WriteDumpLocked(Db* db, FILE* out, const std::string& out_name) {
   std::vector<std::string> keys;
   {
     Progress progress("dump: reading keys", "keys", 0);
@@ -62,13 +63,11 @@ Status WriteDump(Db* db, FILE* out, const std::string& out_name) {
   uint64_t records = 0;
   std::string value;
   for (const std::string& key : keys) {
-    Status st = db->Fetch(key, &value);
-    if (st.IsNoExist()) continue;  // deleted since the walk
-    if (!st.ok()) return st;
+    if (Status st = db->Fetch(key, &value); !st.ok()) return st;
     AppendDumpRecord(key, value, &batch);
     records++;
     if (batch.size() >= kWriteBatch) {
-      if (st = WriteOut(out, batch, out_name); !st.ok()) return st;
+      if (Status st = WriteOut(out, batch, out_name); !st.ok()) return st;
       batch.clear();
     }
     progress.Update(records);
@@ -76,6 +75,15 @@ Status WriteDump(Db* db, FILE* out, const std::string& out_name) {
   AppendDumpEnd(records, &batch);
   if (Status st = WriteOut(out, batch, out_name); !st.ok()) return st;
   return FlushOutput(out, out_name);
+}
+
+// A dump is one state of the database, as a backup must be: the allrecord read lock keeps
+// every writer (other processes' too) waiting until it is written.
+Status WriteDump(Db* db, FILE* out, const std::string& out_name) {
+  if (Status st = db->LockAllRead(); !st.ok()) return st;
+  Status st = WriteDumpLocked(db, out, out_name);
+  Status un = db->UnlockAllRead();
+  return st.ok() ? un : st;
 }
 
 int RunDump(const Invocation& inv) {
@@ -199,7 +207,9 @@ void AddDumpCommands(std::vector<Command>* commands) {
        "Write every record as text",
        std::string("Writes every record of FILE to OUT (default, or \"-\": standard\n"
                    "output). If the dump fails, OUT is removed. Shows progress on\n"
-                   "stderr when stderr is a terminal.\n"
+                   "stderr when stderr is a terminal. The dump is one state of the\n"
+                   "database: it holds the read lock on every record (lockall_read)\n"
+                   "while it runs, so writers in other processes wait until it ends.\n"
                    "\n"
                    "  -o OUT   write to OUT instead of standard output\n"
                    "\n") +
