@@ -209,7 +209,8 @@ void AddDumpCommands(std::vector<Command>* commands) {
                    "output). If the dump fails, OUT is removed. Shows progress on\n"
                    "stderr when stderr is a terminal. The dump is one state of the\n"
                    "database: it holds the read lock on every record (lockall_read)\n"
-                   "while it runs, so writers in other processes wait until it ends.\n"
+                   "while it runs, so writers in other processes wait until it ends:\n"
+                   "on a database in use, dump with -o rather than into a slow pipe.\n"
                    "\n"
                    "  -o OUT   write to OUT instead of standard output\n"
                    "\n") +
