@@ -21,7 +21,7 @@ constexpr uint64_t kDeleteStride = 100003;
 constexpr uint64_t kChurnStride = 1000019;
 // speed.c appends a 4-byte integer to every record.
 constexpr size_t kAppendBytes = 4;
-// find2t's threads: as many as this machine's cores (docs/bench: 2 vCPUs).
+// find2t's threads: as many as the bench machine has cores (2 vCPUs), hence the name.
 constexpr unsigned kReaderThreads = 2;
 
 class PhaseRunner {
@@ -100,7 +100,10 @@ class PhaseRunner {
           if (failed[t]++ == 0) first[t] = "record " + std::to_string(record) + ": " + what;
         };
         const std::unique_ptr<Reader> reader = store_->NewReader();
-        if (reader == nullptr) return fail(fetch_order_[t], "the store gave no reader");
+        if (reader == nullptr) {
+          fail(fetch_order_[t], "the store gave no reader");
+          return;
+        }
         Workload workload(store_->config().key_size, store_->config().value_size);
         std::string value;
         for (size_t j = t; j < fetch_order_.size(); j += kReaderThreads) {
