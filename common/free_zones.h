@@ -371,10 +371,11 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, Use use, uint64_t* o
       *room = have;
       const bool split = have - len >= format::kMinRecord;
       if (split) *room = len;
-      if (split && use == Use::kHashTable) {
-        // A table is cut from the free record's end, which keeps its place and shrinks:
-        // the tables then lie together at the end of the zone's space instead of one
-        // between every few records, and a lookup's walk down them stays on a few pages.
+      if (split && use == Use::kRecord) {
+        // A record is cut from the free record's end, which keeps its place and shrinks:
+        // only its length word changes (the free record stays in its list while it stays
+        // in its bucket). In a pool that word is the one range logged, where moving the
+        // free record would log its list neighbours and the zone's list head too.
         const uint64_t rest_len = have - len - format::kUsedHeaderSize;
         *off = cur + format::kUsedHeaderSize + rest_len;
         ReportSpaceReused(s_, *off, format::kUsedHeaderSize + len, 0);
@@ -387,10 +388,12 @@ Status FreeZones<S>::AllocInZone(size_t zone, uint64_t len, Use use, uint64_t* o
         }
         stats_->alloc_leftover++;
       } else if (split) {
-        // What the caller writes past the free record's header (its body), and the
-        // header of the rest split off: all of it was this free record's body. A rest
-        // that stays in the bucket (a big record carved from its front, as every append
-        // does) takes over its place in the list.
+        // A table is cut from the front, the other end from records: in a zone both use,
+        // the tables then lie together at the start of its space instead of one between
+        // every few records, and a lookup's walk down them stays on a few pages. What the
+        // caller writes past the free record's header (its body), and the header of the
+        // rest split off, were all this free record's body. A rest that stays in the
+        // bucket takes over its place in the list.
         ReportSpaceReused(s_, cur + format::kMinRecord, format::kUsedHeaderSize + len, 0);
         const uint64_t rest = cur + format::kUsedHeaderSize + len;
         const uint64_t rest_len = have - len - format::kUsedHeaderSize;

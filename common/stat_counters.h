@@ -35,7 +35,7 @@ class Counter {
   X(compare_wrong_offsetbits) X(compare_wrong_rechash) X(compare_wrong_keylen)    \
   X(compare_wrong_keycmp) X(expands) X(frees) X(record_grows_in_place)            \
   X(record_moves) X(transactions) X(transaction_cancels) X(syncs)       \
-  X(unlocked_reads) X(unlocked_read_retries)
+  X(unlocked_reads) X(unlocked_read_retries) X(logged_ranges)
 // clang-format on
 
 struct StatCounters {

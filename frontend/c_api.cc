@@ -44,7 +44,7 @@ static_assert(int(LogLevel::kError) == PTDB_LOG_ERROR &&
               int(LogLevel::kUseError) == PTDB_LOG_USE_ERROR &&
               int(LogLevel::kWarning) == PTDB_LOG_WARNING);
 // A counter added to Stats must be added (at the end) to ptdb_attribute_stats too.
-static_assert(sizeof(Stats) == 24 * sizeof(uint64_t));
+static_assert(sizeof(Stats) == 25 * sizeof(uint64_t));
 static_assert(sizeof(ptdb_attribute_stats) ==
               offsetof(ptdb_attribute_stats, allocs) + sizeof(Stats));
 
@@ -288,6 +288,7 @@ void FillStats(const Stats& s, struct ptdb_attribute_stats* c) {
   c->syncs = s.syncs;
   c->unlocked_reads = s.unlocked_reads;
   c->unlocked_read_retries = s.unlocked_read_retries;
+  c->logged_ranges = s.logged_ranges;
 }
 
 // TDB2's size negotiation: the caller's struct may be older (smaller) or newer (larger)

@@ -68,6 +68,7 @@ class PmemBackend final : public Backend {
               bool lock)
       : stats_(stats), storage_(std::move(storage)), engine_(storage_.get(), hash, stats) {
     storage_->SetLocks(lock ? &locks_ : nullptr, this);
+    storage_->CountLogsIn(stats);
   }
 
   // Runs op (an engine call that writes) as one transaction. If op fails or anything

@@ -312,6 +312,7 @@ Status PmemStorage::Snapshot(const Region& r, uint64_t off, size_t len) {
       r.hi, reinterpret_cast<uint8_t*>((a + len + kSnapshotBlock - 1) & ~(kSnapshotBlock - 1)));
   const int err = pmemobj_tx_xadd_range_direct(lo, size_t(hi - lo), POBJ_XADD_NO_ABORT);
   if (err != 0) return SnapshotFailed(off, len, err);
+  if (stats_ != nullptr) stats_->logged_ranges++;
   logged_.AddRange(lo, hi);
   return Status::OK();
 }

@@ -28,6 +28,7 @@
 #include "common/format.h"
 #include "common/locks.h"
 #include "common/prefetch.h"
+#include "common/stat_counters.h"
 #include "common/storage.h"
 #include "pmem/pmem_fresh_space.h"
 #include "pmem/pmem_logged_blocks.h"
@@ -185,6 +186,8 @@ class PmemStorage {
   bool OnlyTraverserWrites() const { return true; }
 
   PMEMobjpool* pool() const { return pop_; }
+  // Where Snapshot counts the ranges it logs (Stats::logged_ranges).
+  void CountLogsIn(StatCounters* stats) { stats_ = stats; }
 
  private:
   explicit PmemStorage(PMEMobjpool* pop) : pop_(pop) {}
@@ -265,6 +268,7 @@ class PmemStorage {
   // began, so that a write into one needs no call into libpmemobj. Only the handle's one
   // transaction at a time uses it (pmem_locks.h).
   LoggedBlocks logged_;
+  StatCounters* stats_ = nullptr;
   // What the current transaction freed, and the fresh ranges it writes unlogged.
   FreshSpace fresh_;
   // A user transaction is open (on the thread that holds the handle).

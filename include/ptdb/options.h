@@ -109,6 +109,9 @@ struct Stats {
   // changed meanwhile and read again under the lock.
   uint64_t unlocked_reads = 0;
   uint64_t unlocked_read_retries = 0;
+  // Pmem backend: ranges handed to libpmemobj's undo log before a change (each copies
+  // the old bytes and flushes them; space that was free needs none). Zero for files.
+  uint64_t logged_ranges = 0;
 };
 
 struct Options {

@@ -138,6 +138,7 @@ struct ptdb_attribute_stats {
   uint64_t syncs;
   uint64_t unlocked_reads;         // fetch/exists without the group lock (kMutex files)
   uint64_t unlocked_read_retries;  // found the group changed meanwhile: read again, locked
+  uint64_t logged_ranges;          // pmem: ranges copied to libpmemobj's undo log
 };
 
 // Runs during ptdb_open with the file's descriptor, under the open lock and before the

@@ -85,6 +85,20 @@ class FreeZonesTest : public ::testing::Test {
     used_.erase(off);
   }
 
+  // Three free records of one bucket (`len` bytes each), kept apart by records in use:
+  // the list is [c, b, a] (a free pushes on the head).
+  std::vector<uint64_t> FreeThreeOfOneBucket(uint64_t len) {
+    std::vector<uint64_t> big;
+    for (int i = 0; i < 3; i++) {
+      big.push_back(Alloc(len));
+      Alloc(40);
+    }
+    Alloc(40);
+    for (uint64_t off : big) Free(off);
+    ExpectWholeLists();
+    return big;
+  }
+
   // Every list is whole: each member is a free record of its bucket's size, a non-head's
   // prev is its predecessor and the head's prev is the tail; and the free records and the
   // records the test holds tile the zone after its zone record exactly.
@@ -125,14 +139,21 @@ class FreeZonesTest : public ::testing::Test {
   std::map<uint64_t, uint64_t> used_;  // offset -> total bytes, the records allocated
 };
 
-TEST_F(FreeZonesTest, CarvingFromTheFrontOfTheZoneKeepsOneWholeFreeRecord) {
+TEST_F(FreeZonesTest, CarvingFromTheEndOfTheZoneKeepsOneWholeFreeRecordInPlace) {
+  const uint64_t free_rec = ZoneOff() + format::kZoneRecordSize;
+  const unsigned bucket = FreeBucket(FreeAt(free_rec));
   uint64_t last = 0;
   for (int i = 0; i < 200; i++) {
     const uint64_t off = Alloc(116);
-    if (last != 0) {
-      EXPECT_EQ(off, last + used_[last]) << "records are carved in address order";
+    if (last == 0) {
+      EXPECT_EQ(off + used_[off], ZoneOff() + kZoneLen) << "the first record ends the zone";
+    } else {
+      EXPECT_EQ(off + used_[off], last) << "records descend, back to back";
     }
     last = off;
+    // The free record only shrinks: same place, same list, nothing else rewritten.
+    EXPECT_EQ(Head(bucket), free_rec);
+    EXPECT_EQ(free_rec + format::kUsedHeaderSize + FreeLen(FreeAt(free_rec)), off);
     ExpectWholeLists();
   }
   unsigned nonempty = 0;
@@ -140,22 +161,24 @@ TEST_F(FreeZonesTest, CarvingFromTheFrontOfTheZoneKeepsOneWholeFreeRecord) {
   EXPECT_EQ(nonempty, 1u);
 }
 
-TEST_F(FreeZonesTest, TablesAreCutFromTheEndAndRecordsFromTheFront) {
-  // Interleaved, as inserts that push entries down allocate them: the records still
-  // lie back to back from the zone's start, the tables back to back down from its end,
-  // and the space between them stays one free record.
+TEST_F(FreeZonesTest, TablesAreCutFromTheFrontAndRecordsFromTheEnd) {
+  // Interleaved, as inserts that push entries down allocate them: the tables still
+  // lie back to back from the zone's start, the records back to back down from its
+  // end, and the space between them stays one free record.
   uint64_t last_record = 0, last_table = 0;
   for (int i = 0; i < 100; i++) {
     const uint64_t rec = Alloc(116);
-    if (last_record != 0) {
-      EXPECT_EQ(rec, last_record + used_[last_record]) << "records ascend";
+    if (last_record == 0) {
+      EXPECT_EQ(rec + used_[rec], ZoneOff() + kZoneLen) << "the first record ends the zone";
+    } else {
+      EXPECT_EQ(rec + used_[rec], last_record) << "records descend, back to back";
     }
     last_record = rec;
     const uint64_t table = Alloc(i % 2 ? 64 : 512, Use::kHashTable);
     if (last_table == 0) {
-      EXPECT_EQ(table + used_[table], ZoneOff() + kZoneLen) << "the first table ends the zone";
+      EXPECT_EQ(table, ZoneOff() + format::kZoneRecordSize) << "the first table starts it";
     } else {
-      EXPECT_EQ(table + used_[table], last_table) << "tables descend, back to back";
+      EXPECT_EQ(table, last_table + used_[last_table]) << "tables ascend";
     }
     last_table = table;
     ExpectWholeLists();
@@ -175,31 +198,43 @@ TEST_F(FreeZonesTest, AFreedTableIsReusedWhole) {
   ExpectWholeLists();
 }
 
-TEST_F(FreeZonesTest, SplittingTheHeadOfALongListKeepsItsLinks) {
-  // Three free records of one bucket, kept apart by records in use: the list is
-  // [c, b, a] (a free pushes on the head).
-  std::vector<uint64_t> big;
-  for (int i = 0; i < 3; i++) {
-    big.push_back(Alloc(1800));
-    Alloc(40);
-  }
-  Alloc(40);
-  for (uint64_t off : big) Free(off);
+TEST_F(FreeZonesTest, ARecordFromTheHeadOfALongListLeavesItInPlace) {
+  const std::vector<uint64_t> big = FreeThreeOfOneBucket(1800);
   const unsigned bucket = SizeToBucket(1800);
   ASSERT_EQ(Head(bucket), big[2]);
-  ExpectWholeLists();
-  // A small record comes from the head, and what is left stays in the bucket, in the
-  // head's place, ahead of the other two.
+  // A small record comes from the head's end; the head stays, shorter, ahead of the
+  // other two, until it drops to a lower bucket and leaves the list.
+  const uint64_t head_end = big[2] + format::kUsedHeaderSize + FreeLen(FreeAt(big[2]));
   const uint64_t small = Alloc(100);
+  EXPECT_EQ(small + used_[small], head_end);
+  EXPECT_EQ(Head(bucket), big[2]);
+  EXPECT_EQ(FreeAt(big[2]).next, big[1]);
+  ExpectWholeLists();
+  while (Head(bucket) != big[1]) {
+    Alloc(100);
+    ExpectWholeLists();
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_EQ(Head(bucket), big[1]);
+}
+
+TEST_F(FreeZonesTest, ATableFromTheHeadOfALongListKeepsItsLinks) {
+  const std::vector<uint64_t> big = FreeThreeOfOneBucket(1800);
+  const unsigned bucket = SizeToBucket(1800);
+  ASSERT_EQ(Head(bucket), big[2]);
+  // A small table comes from the head's front, and what is left stays in the bucket, in
+  // the head's place, ahead of the other two.
+  const uint64_t small = Alloc(96, Use::kHashTable);
   EXPECT_EQ(small, big[2]);
   const uint64_t rest = Head(bucket);
-  EXPECT_EQ(rest, big[2] + format::kUsedHeaderSize + 104);
+  EXPECT_EQ(rest, big[2] + format::kUsedHeaderSize + 96);
   EXPECT_EQ(FreeAt(rest).next, big[1]);
   ExpectWholeLists();
   // Again until the head's rest drops to a lower bucket and leaves the list.
   while (Head(bucket) != big[1]) {
-    Alloc(100);
+    Alloc(96, Use::kHashTable);
     ExpectWholeLists();
+    if (HasFatalFailure()) return;
   }
   EXPECT_EQ(Head(bucket), big[1]);
 }
