@@ -26,8 +26,8 @@ std::map<uint64_t, int> RangesPerInsert(Db* db, int first, int count) {
   std::map<uint64_t, int> histogram;
   for (int i = first; i < first + count; i++) {
     const uint64_t before = LoggedRanges(db);
-    EXPECT_TRUE(db->Store("key-" + std::to_string(i), std::string(100, 'v'), StoreMode::kInsert)
-                    .ok());
+    EXPECT_TRUE(
+        db->Store("key-" + std::to_string(i), std::string(100, 'v'), StoreMode::kInsert).ok());
     histogram[LoggedRanges(db) - before]++;
   }
   return histogram;
