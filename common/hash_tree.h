@@ -79,6 +79,9 @@ struct HashLocation {
 template <class S>
 class HashTree {
  public:
+  // Groups in a sub-group made by a push-down.
+  static constexpr unsigned kFirstGroups = 2;
+
   using Hasher = uint64_t (*)(const void* ctx, const void* key, size_t len);
 
   HashTree(S* storage, FreeZones<S>* zones, StatCounters* stats, Hasher hasher,
@@ -420,7 +423,7 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     if (count[b] > count[victim]) victim = b;
   }
   const bool chain = loc->level + 1 > format::kMaxSubLevels;
-  uint64_t child_slots[format::kChainSlots + 1] = {};
+  uint64_t child_slots[std::max<size_t>(format::kChainSlots + 1, 8 * kFirstGroups)] = {};
   uint64_t kept[8] = {};
   unsigned chain_used = 0;
   for (uint64_t e : slots) {
@@ -438,7 +441,8 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     PTDB_RETURN_IF_ERROR(RecordHash(off, &h));
     const unsigned b = HashBits(h, loc->bits_used, format::kBucketBits);
     const unsigned x = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
-    PlaceInGroup(child_slots, format::MakeEntry(off, b, x, false));
+    const unsigned g = (x >> (format::kExtraHashBits - format::kSubGroupBits)) & (kFirstGroups - 1);
+    PlaceInGroup(&child_slots[8 * g], format::MakeEntry(off, b, x, false));
   }
   uint64_t child;
   if (chain) {
@@ -446,10 +450,11 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
         AllocTable(format::kChainMagic, child_slots, format::kChainDataLen, &child));
     stats_->alloc_chain++;
   } else {
-    PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, child_slots, 64, &child));
+    PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, child_slots, 64 * kFirstGroups, &child));
     stats_->alloc_subhash++;
   }
-  kept[victim] = format::MakeEntry(child, victim, 0, true);
+  kept[victim] =
+      format::MakeEntry(child, victim, chain ? 0 : format::SubGroupSizeCode(kFirstGroups), true);
   for (uint64_t e : slots) {
     if (e != 0 && !format::EntryIsSubHash(e) && format::EntryBucket(e) != victim) {
       PlaceInGroup(kept, e);

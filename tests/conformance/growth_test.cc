@@ -136,6 +136,27 @@ TEST_P(GrowthTest, ThreeValuedHash) {
   EXPECT_GT(stats.alloc_subhash, 0u);
 }
 
+// A bucket pushed down gets a sub-group of two groups (16 slots): one of one group filled
+// up and doubled at once for most buckets, and each doubling copies the sub-group and
+// frees the old one.
+TEST_P(GrowthTest, APushedDownBucketStartsWithTwoGroups) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db, kNoSync));
+  // 1,024 top-level buckets in groups of 8 slots: this many keys push many of them down.
+  for (int i = 0; i < 6000; i++) {
+    PTDB_ASSERT_OK(db->Store("key-" + std::to_string(i), "v", StoreMode::kInsert));
+  }
+  Stats stats;
+  PTDB_ASSERT_OK(db->GetStats(&stats));
+  ASSERT_GT(stats.alloc_subhash, 0u);
+  std::string report;
+  PTDB_ASSERT_OK(db->Summary(false, &report));
+  const size_t at = report.find("(8 slots: ");
+  ASSERT_NE(at, std::string::npos) << report;
+  EXPECT_EQ(report.compare(at, 12, "(8 slots: 0,"), 0) << report.substr(at, 80);
+  PTDB_EXPECT_OK(db->Check());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModes, GrowthTest, ::testing::ValuesIn(AllModes()), ParamName);
 
 // One mode only: this is about volume, not about the backend. Sanitizer and Debug builds
