@@ -382,10 +382,12 @@ Status Engine<S>::WriteRecord(uint64_t off, uint64_t room, std::string_view key,
                (unsigned long long)info.key_len, (unsigned long long)info.data_len);
   }
   // A small record is assembled here and written at once: one bounds check, one copy
-  // (one undo-log range in a pool) instead of four.
+  // (one undo-log range in a pool) instead of four. That includes a replace in place,
+  // whose key is already there: writing its bytes again keeps the header and the data in
+  // one range, where they were two whenever they fell in different 64-byte blocks.
   const uint64_t total =
       format::kUsedHeaderSize + info.key_len + info.data_len + (info.padding != 0 ? 1 : 0);
-  if (!key_in_place && total <= kSmallRecord) {
+  if (total <= kSmallRecord) {
     uint8_t buf[kSmallRecord];
     uint8_t* p = buf;
     std::memcpy(p, &hdr, sizeof(hdr));
@@ -462,7 +464,7 @@ Status Engine<S>::StoreHashed(std::string_view key, uint64_t h, std::string_view
   if (loc.found) {
     if (mode == StoreMode::kInsert) return Status(Error::kExists, "");
     if (loc.rec.Capacity() >= key.size() + data.size()) {
-      // In place: the new data, then the header that makes it visible (the key is there).
+      // In place (the key is there already).
       return WriteRecord(loc.rec_off, loc.rec.Capacity(), key, data, {}, RecordHashBits(h),
                          loc.rec.grown, true);
     }

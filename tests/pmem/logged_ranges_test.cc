@@ -51,6 +51,29 @@ TEST(PmemLoggedRangesTest, AnInsertLogsTheFreeRecordsLengthAndTheHashSlot) {
   PTDB_ASSERT_OK(db->Check());
 }
 
+TEST(PmemLoggedRangesTest, AReplaceInPlaceLogsTheRecordOnce) {
+  TempDir dir;
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Db::Open(dir.File("db.pool"), PmemCreateOptions(), &db));
+  // Keys of 8 lengths put the records at every offset modulo 64, so some have their
+  // header and their data in different blocks: one write of the whole record logs them
+  // as one range.
+  const auto key = [](int i) { return std::string(1 + i % 8, 'k') + std::to_string(i); };
+  for (int i = 0; i < 200; i++) {
+    PTDB_ASSERT_OK(db->Store(key(i), std::string(100, 'v'), StoreMode::kInsert));
+  }
+  std::map<uint64_t, int> histogram;
+  for (int i = 0; i < 200; i++) {
+    const uint64_t before = LoggedRanges(db.get());
+    PTDB_ASSERT_OK(db->Store(key(i), std::string(100, 'w'), StoreMode::kModify));
+    histogram[LoggedRanges(db.get()) - before]++;
+  }
+  EXPECT_EQ(histogram, (std::map<uint64_t, int>{{1, 200}}));
+  std::string value;
+  PTDB_ASSERT_OK(db->Fetch(key(7), &value));
+  EXPECT_EQ(value, std::string(100, 'w'));
+}
+
 TEST(PmemLoggedRangesTest, FilesLogNothing) {
   TempDir dir;
   std::unique_ptr<Db> db;
