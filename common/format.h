@@ -189,6 +189,11 @@ constexpr uint64_t EntryOffset(uint64_t e) { return e & kEntryOffsetMask; }
 constexpr unsigned EntryBucket(uint64_t e) { return unsigned(e & kEntryBucketMask); }
 constexpr unsigned EntryExtra(uint64_t e) { return unsigned(e >> kEntryExtraShift); }
 constexpr bool EntryIsSubHash(uint64_t e) { return (e >> kEntrySubHashBit) & 1; }
+// The group a record entry with these extra bits belongs in, in a sub-group of `groups`
+// groups: the group bits follow the bucket bits, so they are the top of the extra bits.
+constexpr unsigned GroupOfExtra(unsigned extra, unsigned groups) {
+  return (extra >> (kExtraHashBits - kSubGroupBits)) & (groups - 1);
+}
 
 // In a sub-hash entry the extra bits hold log2 of the child sub-group's group count
 // (0 for a chain), so a lookup goes to the right group without reading the child's header.

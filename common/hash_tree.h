@@ -388,8 +388,7 @@ Status HashTree<S>::Double(HashLocation* loc) {
   for (unsigned i = 0; i < loc->table_groups * 8; i++) {
     const uint64_t e = old[i];
     if (e == 0) continue;
-    const unsigned g =
-        (format::EntryExtra(e) >> (format::kExtraHashBits - format::kSubGroupBits)) & (groups - 1);
+    const unsigned g = format::GroupOfExtra(format::EntryExtra(e), groups);
     if (!PlaceInGroup(&slots[g * 8], e)) {
       return Err(Error::kCorrupt, "sub-group at %llu holds more entries than fit",
                  (unsigned long long)old_off);
@@ -441,8 +440,8 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     PTDB_RETURN_IF_ERROR(RecordHash(off, &h));
     const unsigned b = HashBits(h, loc->bits_used, format::kBucketBits);
     const unsigned x = HashBits(h, loc->bits_used + format::kBucketBits, format::kExtraHashBits);
-    const unsigned g = (x >> (format::kExtraHashBits - format::kSubGroupBits)) & (kFirstGroups - 1);
-    PlaceInGroup(&child_slots[8 * g], format::MakeEntry(off, b, x, false));
+    PlaceInGroup(&child_slots[8 * format::GroupOfExtra(x, kFirstGroups)],
+                 format::MakeEntry(off, b, x, false));
   }
   uint64_t child;
   if (chain) {

@@ -124,9 +124,8 @@ class HashWalker {
         slots_off = next_link + format::kUsedHeaderSize;
       }
     } else if (trail.levels > 0) {
-      const unsigned gb =
-          format::EntryExtra(entry) >> (format::kExtraHashBits - format::kSubGroupBits);
-      slots_off += 64 * uint64_t(gb & (nslots / format::kGroupSlots - 1));
+      slots_off += 64 * uint64_t(format::GroupOfExtra(format::EntryExtra(entry),
+                                                      nslots / format::kGroupSlots));
     }
     static_assert(format::kChainSlots == format::kGroupSlots, "a chain link is one group");
     uint64_t buf[format::kGroupSlots];
