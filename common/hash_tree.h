@@ -80,7 +80,7 @@ template <class S>
 class HashTree {
  public:
   // Groups in a sub-group made by a push-down.
-  static constexpr unsigned kFirstGroups = 2;
+  static constexpr unsigned kFirstGroups = 4;
 
   using Hasher = uint64_t (*)(const void* ctx, const void* key, size_t len);
 
