@@ -88,14 +88,14 @@ TEST_P(TxOverlayTest, NearbyWrittenRunsJoinButUnwrittenWordsSplitThem) {
                 {16, std::string("x") + std::string(15, '\0') + "y"}, {200, "p"}, {216, "q"}}));
 }
 
-TEST_P(TxOverlayTest, RunsSplitAtTheJoinGapOfEqualWrittenWords) {
-  // One written stretch: words 0-2 differ, 3 is equal (joined: 8 bytes), 4 differs, 5 and
-  // 6 are equal (split: 16 bytes), 7 differs, 8-9 equal up to the stretch's end.
+TEST_P(TxOverlayTest, AWrittenStretchIsOneRunFromItsFirstToItsLastChangedByte) {
+  // One written stretch: words 0-2 differ, 3 is equal, 4 differs, 5 and 6 are equal, 7
+  // differs, 8-9 are equal up to the stretch's end. The equal words inside go along; the
+  // equal bytes at either end do not.
   std::string bytes(80, '\0');
   for (size_t w : {0, 1, 2, 4, 7}) bytes[8 * w + 3] = 'd';
   ASSERT_TRUE(overlay_.Write(64, bytes.data(), bytes.size()).ok());
-  EXPECT_EQ(Changes(),
-            (std::vector<Change>{{64 + 3, bytes.substr(3, 33)}, {64 + 59, bytes.substr(59, 1)}}));
+  EXPECT_EQ(Changes(), (std::vector<Change>{{64 + 3, bytes.substr(3, 57)}}));
 }
 
 TEST_P(TxOverlayTest, ReadsSeeTheTransactionsBytesAcrossPages) {
