@@ -16,6 +16,7 @@
 
 #include <libpmemobj.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -54,9 +55,15 @@ class FreshSpace {
 
   // The range at p will be written without a snapshot: flush it before the commit.
   void Written(uint8_t* p, size_t len) {
-    if (!written_.empty() && written_.back().p + written_.back().len == p) {
-      written_.back().len += len;  // records allocated one after another
-      return;
+    if (!written_.empty()) {
+      // Records allocated one after another: each cut from a free record's end lies just
+      // below the one before.
+      Range& last = written_.back();
+      if (last.p + last.len == p || p + len == last.p) {
+        last.p = std::min(last.p, p);
+        last.len += len;
+        return;
+      }
     }
     written_.push_back({p, len});
   }

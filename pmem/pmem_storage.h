@@ -84,7 +84,7 @@ class PmemStorage {
   void SpaceReused(uint64_t off, uint64_t len) {
     Region r;
     if (!op_tx_ || len == 0 || !fresh_.FreeAtStart(off, len) || !Locate(off, len, &r)) return;
-    logged_.AddRange(r.p, r.p + len);
+    logged_.AddFresh(r.p, r.p + len);
     fresh_.Written(r.p, len);
   }
 
