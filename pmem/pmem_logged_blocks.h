@@ -126,7 +126,7 @@ class LoggedBlocks {
   }
 
   std::vector<Entry> slots_;
-  std::vector<uint32_t> used_;  // the slots in use, to clear them
+  std::vector<uint32_t> used_;             // the slots in use, to clear them
   uintptr_t fresh_lo_ = 0, fresh_hi_ = 0;  // the run of fresh bytes: [lo, hi)
 };
 
