@@ -156,8 +156,8 @@ class TxOverlay {
       };
       // Each stretch of words the transaction wrote becomes one run, trimmed to its first
       // and last differing bytes. Equal words inside a stretch go along: comparing every
-      // word to split them out was half a 10-record commit's bundle building, and all
-      // but a few bytes of what a transaction writes differ anyway.
+      // word to split them out was a fifth of building a 10-record commit's bundle, and
+      // all but a few bytes of what a transaction writes differ anyway.
       for (size_t w = pg.NextWritten(0); w < limit_words;) {
         const size_t written_end = std::min(limit_words, pg.NextUnwritten(w + 1));
         size_t first = w;
