@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/dir_sync.h"
 #include "common/format.h"
 #include "common/hash.h"
 #include "common/header_checks.h"
@@ -208,7 +209,10 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
       hash.seed = options.seed ? *options.seed : RandomHashSeed();
       Status st = CreateFile(fd, hash, mutex_mode, stats, &storage);
       if (!st.ok()) return fail(st);
+      // Durable when Open returns, kNoSync or not: creating is rare, and a database
+      // lost whole to a power cut is worse than losing its latest commits.
       PTDB_RETURN_IF_ERROR(storage->Sync());
+      PTDB_RETURN_IF_ERROR(SyncParentDirectory(name));
     } else {
       if (size < format::kHeaderSize)
         return fail(Err(Error::kCorrupt, "%s is %llu bytes, shorter than a ptdb header",

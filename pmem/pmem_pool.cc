@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/dir_sync.h"
 #include "common/errors.h"
 #include "pmem/pmem_layout.h"
 
@@ -69,7 +70,13 @@ Status CreatePool(const std::string& name, const Options& options, bool exists, 
     *pop = pmemobj_create(name.c_str(), pmem_layout::kLayoutName, size, mode_t(options.mode));
   }
   if (*pop == nullptr) return PoolError("create", name, errno);
-  return Status::OK();
+  // libpmemobj makes the pool's bytes durable, not the directory entry that names it.
+  Status st = SyncParentDirectory(name);
+  if (!st.ok()) {
+    pmemobj_close(*pop);
+    *pop = nullptr;
+  }
+  return st;
 }
 
 }  // namespace
