@@ -11,6 +11,7 @@
 #include "tools/cli.h"
 #include "tools/db_open.h"
 #include "tools/dump_format.h"
+#include "tools/output_file.h"
 #include "tools/progress.h"
 
 namespace ptdb::cli {
@@ -100,18 +101,8 @@ int RunDump(const Invocation& inv) {
     st = WriteDump(db.get(), stdout, "standard output");
     return st.ok() ? kExitOk : Fail(inv, st);
   }
-  FILE* out = fopen(out_path->c_str(), "w");
-  if (out == nullptr) {
-    return Fail(inv, kExitError, "cannot create " + *out_path + ": " + strerror(errno));
-  }
-  st = WriteDump(db.get(), out, *out_path);
-  if (fclose(out) != 0 && st.ok()) {
-    st = Status(Error::kIo, "cannot write " + *out_path + ": " + strerror(errno));
-  }
-  if (st.ok()) return kExitOk;
-  // A partial dump would be refused by restore anyway (no end line); do not leave one.
-  unlink(out_path->c_str());
-  return Fail(inv, st);
+  st = WriteOutputFile(*out_path, [&](FILE* out) { return WriteDump(db.get(), out, *out_path); });
+  return st.ok() ? kExitOk : Fail(inv, st);
 }
 
 // kExists carries restore's own complete message; anything else is the library's.
@@ -170,18 +161,26 @@ int RunRestore(const Invocation& inv) {
                        });
     if (!st.ok()) return FailRestore(inv, st);
   }
+  // One transaction: a restore that fails half way (a key twice in the dump, a full disk)
+  // or is killed changes nothing, and one that exits 0 is on the disk (the commit's sync).
+  st = db->TransactionStart();
+  if (!st.ok()) return Fail(inv, st);
   st = ForEachRecord(
       input, "restore",
       [&](const DumpReader& reader, const std::string& key, const std::string& data) {
         Status s = db->Store(key, data, replace ? StoreMode::kReplace : StoreMode::kInsert);
         if (s.code() != Error::kExists) return s;
         // Only a dump listing a key twice gets here: the keys were checked above.
-        return Status(Error::kExists,
-                      in_name + ": line " + std::to_string(reader.record_line()) + ": key " +
-                          QuoteKey(key) +
-                          " appears twice in the dump; the records before it were restored");
+        return Status(Error::kExists, in_name + ": line " + std::to_string(reader.record_line()) +
+                                          ": key " + QuoteKey(key) +
+                                          " appears twice in the dump; nothing was restored");
       });
-  return st.ok() ? kExitOk : FailRestore(inv, st);
+  if (!st.ok()) {
+    (void)db->TransactionCancel();
+    return FailRestore(inv, st);
+  }
+  st = db->TransactionCommit();
+  return st.ok() ? kExitOk : Fail(inv, st);
 }
 
 constexpr char kFormatHelp[] =
@@ -206,11 +205,13 @@ void AddDumpCommands(std::vector<Command>* commands) {
        "dump FILE [-o OUT]",
        "Write every record as text",
        std::string("Writes every record of FILE to OUT (default, or \"-\": standard\n"
-                   "output). If the dump fails, OUT is removed. Shows progress on\n"
-                   "stderr when stderr is a terminal. The dump is one state of the\n"
-                   "database: it holds the read lock on every record (lockall_read)\n"
-                   "while it runs, so writers in other processes wait until it ends:\n"
-                   "on a database in use, dump with -o rather than into a slow pipe.\n"
+                   "output). OUT is on the disk (synced, with its directory entry)\n"
+                   "when dump exits 0; if the dump fails, OUT is removed. Shows\n"
+                   "progress on stderr when stderr is a terminal. The dump is one\n"
+                   "state of the database: it holds the read lock on every record\n"
+                   "(lockall_read) while it runs, so writers in other processes wait\n"
+                   "until it ends: on a database in use, dump with -o rather than\n"
+                   "into a slow pipe.\n"
                    "\n"
                    "  -o OUT   write to OUT instead of standard output\n"
                    "\n") +
@@ -229,7 +230,9 @@ void AddDumpCommands(std::vector<Command>* commands) {
                    "with an existing FILE they are an error. The whole dump is checked first:\n"
                    "a malformed or truncated dump is reported with its line number and changes\n"
                    "nothing. A key that FILE already has is an error (exit 1, nothing written)\n"
-                   "unless --replace is given. Shows progress on stderr when stderr is a\n"
+                   "unless --replace is given. The records are stored in one transaction: a\n"
+                   "restore that fails or is killed half way changes nothing, and one that\n"
+                   "exits 0 is on the disk. Shows progress on stderr when stderr is a\n"
                    "terminal.\n"
                    "\n"
                    "  -i IN             read the dump from IN instead of standard input\n"

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -480,6 +482,64 @@ TEST_F(CliTest, RestoreOfMalformedDumpNamesTheLineAndChangesNothing) {
   r = Run({"restore", db, "-i", Path("no-such-file")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, RestoreThatFailsHalfWayRestoresNothing) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  Ok({"set", db, "kept", "old"});
+  // Well formed, but "b" comes twice: found only when the second one is stored.
+  const std::string dump =
+      "# ptdb dump v1\nkey=1:a\ndata=1:x\nkey=1:b\ndata=1:y\nkey=1:b\ndata=1:z\n# end 3\n";
+  Result r = Run({"restore", db}, dump);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 6: key 'b' appears twice in the dump; nothing was restored"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Ok({"keys", db}), "kept\n");
+  EXPECT_NE(Ok({"check", db}).find("ok, 1 records"), std::string::npos);
+}
+
+// Killed at any moment, a restore leaves the database as it was or with every record:
+// check() passes either way.
+TEST_F(CliTest, RestoreKilledAnywhereLeavesAllOrNothing) {
+  constexpr int kRecords = 20000;
+  std::string dump = "# ptdb dump v1\n";
+  for (int i = 0; i < kRecords; i++) {
+    const std::string key = "key" + std::to_string(i);
+    dump += "key=" + std::to_string(key.size()) + ":" + key + "\ndata=40:" + std::string(40, 'v') +
+            "\n";
+  }
+  dump += "# end " + std::to_string(kRecords) + "\n";
+  WriteFile(Path("dump"), dump);
+  // How long a whole restore takes here: the kills are spread over that and a bit more.
+  const auto start = std::chrono::steady_clock::now();
+  Ok({"restore", Path("timed"), "-i", Path("dump")});
+  const auto whole = std::chrono::steady_clock::now() - start;
+  constexpr int kAttempts = 12;
+  int all = 0, none = 0;
+  for (int attempt = 0; attempt < kAttempts; attempt++) {
+    const std::string db = Path("db" + std::to_string(attempt));
+    Ok({"create", db});
+    Ok({"set", db, "kept", "old"});
+    const pid_t pid = Spawn({"restore", db, "-i", Path("dump")}, Path("dump"), Path("stdout"),
+                            Path("stderr"), -1);
+    std::this_thread::sleep_for(whole * attempt / (kAttempts - 2));
+    kill(pid, SIGKILL);
+    Wait(pid);
+    const std::string checked = Ok({"check", db});
+    if (checked.find("ok, 1 records") != std::string::npos) {
+      none++;
+      EXPECT_EQ(Ok({"get", db, "kept"}), "old");
+    } else {
+      EXPECT_NE(checked.find("ok, " + std::to_string(kRecords + 1) + " records"), std::string::npos)
+          << "attempt " << attempt << ": " << checked;
+      all++;
+    }
+  }
+  RecordProperty("all", all);
+  RecordProperty("none", none);
+  EXPECT_GT(none, 0) << "no kill landed before the restore ended";
 }
 
 TEST_F(CliTest, ProgressIsSilentWhenStderrIsNotATerminal) {
