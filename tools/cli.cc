@@ -25,6 +25,17 @@ int Fail(const Invocation& inv, int code, const std::string& message) {
   return code;
 }
 
+Status InTransaction(Db* db, const std::function<Status()>& change) {
+  Status st = db->TransactionStart();
+  if (!st.ok()) return st;
+  st = change();
+  if (!st.ok()) {
+    (void)db->TransactionCancel();
+    return st;
+  }
+  return db->TransactionCommit();
+}
+
 int Fail(const Invocation& inv, const Status& status) {
   return Fail(inv, kExitError, status.ToString());
 }

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ptdb/db.h"
 #include "ptdb/status.h"
 #include "tools/args.h"
 
@@ -61,6 +63,11 @@ Status ReadAll(int fd, const std::string& name, std::string* out);
 // Writes all of `bytes`; check FlushOutput at the end, which catches delayed errors.
 Status WriteOut(FILE* f, std::string_view bytes, const std::string& name);
 Status FlushOutput(FILE* f, const std::string& name);
+
+// Runs `change` as one transaction of `db`: every change the tool makes is one, so a
+// command killed half way changes nothing, and one that succeeds is on the disk (the
+// commit's sync), as a user of an admin tool expects. A failed change is cancelled.
+Status InTransaction(Db* db, const std::function<Status()>& change);
 
 // A KEY or VALUE argument: taken literally, or decoded from hex with --hex.
 // False (after printing a usage error) if the hex is malformed.

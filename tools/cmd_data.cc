@@ -49,7 +49,7 @@ int RunSet(const Invocation& inv) {
                                                     : StoreMode::kReplace;
   std::unique_ptr<Db> db;
   Status st = OpenExistingDb(inv.args[0], O_RDWR, &db);
-  if (st.ok()) st = db->Store(key, value, mode);
+  if (st.ok()) st = InTransaction(db.get(), [&] { return db->Store(key, value, mode); });
   if (st.code() == Error::kExists) return Fail(inv, kExitError, "key exists: " + QuoteKey(key));
   if (st.IsNoExist()) return Fail(inv, kExitNotFound, "no such key: " + QuoteKey(key));
   return st.ok() ? kExitOk : Fail(inv, st);
@@ -61,7 +61,7 @@ int RunDelete(const Invocation& inv) {
   if (!DecodeArg(inv, inv.args[1], "KEY", &key, &code)) return code;
   std::unique_ptr<Db> db;
   Status st = OpenExistingDb(inv.args[0], O_RDWR, &db);
-  if (st.ok()) st = db->Delete(key);
+  if (st.ok()) st = InTransaction(db.get(), [&] { return db->Delete(key); });
   if (st.IsNoExist()) return Fail(inv, kExitNotFound, "no such key: " + QuoteKey(key));
   return st.ok() ? kExitOk : Fail(inv, st);
 }
@@ -108,7 +108,8 @@ void AddDataCommands(std::vector<Command>* commands) {
        "set FILE KEY VALUE [--insert | --modify] [--hex]",
        "Store a value",
        "Stores VALUE under KEY, replacing any value it had. VALUE \"-\" reads the value\n"
-       "from standard input, all of it, bytes as they come.\n"
+       "from standard input, all of it, bytes as they come. The store is a transaction:\n"
+       "on the disk (synced) when set exits 0.\n"
        "\n"
        "  --insert   fail (exit 1) if KEY exists\n"
        "  --modify   fail (exit 4) if KEY is absent\n"
@@ -121,7 +122,8 @@ void AddDataCommands(std::vector<Command>* commands) {
   commands->push_back({"delete",
                        "delete FILE KEY [--hex]",
                        "Delete a key",
-                       "Deletes KEY and its value. Exits 4 when KEY is absent.\n"
+                       "Deletes KEY and its value, in a transaction: on the disk (synced)\n"
+                       "when delete exits 0. Exits 4 when KEY is absent.\n"
                        "\n"
                        "  --hex   KEY is hex digits\n",
                        {{"--hex", false}},

@@ -161,26 +161,21 @@ int RunRestore(const Invocation& inv) {
                        });
     if (!st.ok()) return FailRestore(inv, st);
   }
-  // One transaction: a restore that fails half way (a key twice in the dump, a full disk)
-  // or is killed changes nothing, and one that exits 0 is on the disk (the commit's sync).
-  st = db->TransactionStart();
-  if (!st.ok()) return Fail(inv, st);
-  st = ForEachRecord(
-      input, "restore",
-      [&](const DumpReader& reader, const std::string& key, const std::string& data) {
-        Status s = db->Store(key, data, replace ? StoreMode::kReplace : StoreMode::kInsert);
-        if (s.code() != Error::kExists) return s;
-        // Only a dump listing a key twice gets here: the keys were checked above.
-        return Status(Error::kExists, in_name + ": line " + std::to_string(reader.record_line()) +
-                                          ": key " + QuoteKey(key) +
-                                          " appears twice in the dump; nothing was restored");
-      });
-  if (!st.ok()) {
-    (void)db->TransactionCancel();
-    return FailRestore(inv, st);
-  }
-  st = db->TransactionCommit();
-  return st.ok() ? kExitOk : Fail(inv, st);
+  // One transaction (InTransaction): a restore that fails half way (a key twice in the
+  // dump, a full disk) or is killed changes nothing.
+  st = InTransaction(db.get(), [&] {
+    return ForEachRecord(
+        input, "restore",
+        [&](const DumpReader& reader, const std::string& key, const std::string& data) {
+          Status s = db->Store(key, data, replace ? StoreMode::kReplace : StoreMode::kInsert);
+          if (s.code() != Error::kExists) return s;
+          // Only a dump listing a key twice gets here: the keys were checked above.
+          return Status(Error::kExists, in_name + ": line " + std::to_string(reader.record_line()) +
+                                            ": key " + QuoteKey(key) +
+                                            " appears twice in the dump; nothing was restored");
+        });
+  });
+  return st.ok() ? kExitOk : FailRestore(inv, st);
 }
 
 constexpr char kFormatHelp[] =

@@ -484,6 +484,32 @@ TEST_F(CliTest, RestoreOfMalformedDumpNamesTheLineAndChangesNothing) {
   EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
 }
 
+// Every change the tool makes is a transaction (atomic, and synced by its commit): the
+// file's counter of committed transactions goes up by one for each set or delete that
+// succeeds, and not for one that fails.
+TEST_F(CliTest, SetAndDeleteAreOneTransactionEach) {
+  const std::string db = Path("db");
+  Ok({"create", db});
+  const uint64_t created = TxCounter(db);
+  Ok({"set", db, "k", "v1"});
+  EXPECT_EQ(TxCounter(db), created + 1);
+  Ok({"set", db, "k", "v2"});
+  EXPECT_EQ(TxCounter(db), created + 2);
+  EXPECT_EQ(Run({"set", db, "k", "v3", "--insert"}).exit_code, 1);
+  EXPECT_EQ(TxCounter(db), created + 2);
+  Ok({"delete", db, "k"});
+  EXPECT_EQ(TxCounter(db), created + 3);
+  EXPECT_EQ(Run({"delete", db, "k"}).exit_code, 4);
+  EXPECT_EQ(TxCounter(db), created + 3);
+  Ok({"restore", db}, "# ptdb dump v1\nkey=1:a\ndata=1:x\nkey=1:b\ndata=1:y\n# end 2\n");
+  EXPECT_EQ(TxCounter(db), created + 4) << "a restore is one transaction, not one per record";
+  EXPECT_EQ(Ok({"get", db, "a"}), "x");
+  EXPECT_EQ(Ok({"get", db, "b"}), "y");
+  Ok({"wipe", db, "--yes"});
+  EXPECT_EQ(TxCounter(db), created + 5);
+  EXPECT_EQ(Ok({"keys", db}), "");
+}
+
 TEST_F(CliTest, RestoreThatFailsHalfWayRestoresNothing) {
   const std::string db = Path("db");
   Ok({"create", db});
