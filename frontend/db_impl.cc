@@ -171,8 +171,21 @@ Status DbImpl::NextKey(std::string* key) noexcept {
 
 Status DbImpl::WipeAll() noexcept {
   Status st = CheckWritable("wipe_all");
+  if (st.ok()) st = CheckTransactionThread();
   if (!st.ok()) return Report(st);
-  return AfterWrite(Run([&] { return backend_->Wipe(); }));
+  // A transaction of its own, as Repack: a wipe cut short by a crash must not leave half
+  // a tree, and one that returns is durable. Not under the caller's chain lock or lockall,
+  // where no transaction may start: there it is a plain write, as any other.
+  const bool own = tx_depth_.load() == 0 && !LockSet::ThreadHoldsRecordLocks();
+  if (!own) return AfterWrite(Run([&] { return backend_->Wipe(); }));
+  PTDB_RETURN_IF_ERROR(TransactionStart());
+  st = Guard([&] { return backend_->Wipe(); });
+  if (st.ok() && (flags_ & kSeqnum)) st = backend_->BumpSeqnum();
+  if (!st.ok()) {
+    (void)TransactionCancel();
+    return Report(st);
+  }
+  return TransactionCommit();
 }
 
 Status DbImpl::GetFeatures(uint64_t* used, uint64_t* offered) noexcept {

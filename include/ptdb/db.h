@@ -65,8 +65,11 @@ class PTDB_EXPORT Db {
   virtual Status FirstKey(std::string* key) noexcept = 0;
   virtual Status NextKey(std::string* key) noexcept = 0;
 
-  // Deletes every record. A file database gives its space back: it keeps only its first
-  // zone, and the file is cut when no other process has it open (else at the last close).
+  // Deletes every record, inside a transaction: the caller's, or one of its own (then
+  // durable like any commit, and kNoSync applies), except under the caller's chain lock
+  // or lockall, where no transaction may start and it is a plain write. A file database
+  // gives its space back: it keeps only its first zone, and the file is cut when no other
+  // process has it open (else at the last close).
   virtual Status WipeAll() noexcept = 0;
   // Rewrites every record compactly and gives back the space left over, inside a
   // transaction: the caller's, or one of its own (then durable like any commit, and

@@ -529,6 +529,31 @@ TEST_P(ApiTest, WipeAllEmptiesAndDbStaysUsable) {
   PTDB_EXPECT_OK(db->Check());
 }
 
+// Outside a transaction, WipeAll is one of its own (as Repack): a crash cannot leave half
+// a tree, and a wipe that returns is committed. Under the caller's lockall, where no
+// transaction may start, it is a plain write as any other.
+TEST_P(ApiTest, WipeAllIsATransactionOfItsOwn) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  StoreNumbered(db.get(), 50);
+  Stats before, after;
+  PTDB_ASSERT_OK(db->GetStats(&before));
+  PTDB_ASSERT_OK(db->WipeAll());
+  PTDB_ASSERT_OK(db->GetStats(&after));
+  EXPECT_EQ(after.transactions, before.transactions + 1);
+  EXPECT_EQ(DumpDb(db.get()), Dump{});
+
+  StoreNumbered(db.get(), 50);
+  PTDB_ASSERT_OK(db->LockAll());
+  PTDB_ASSERT_OK(db->GetStats(&before));
+  PTDB_ASSERT_OK(db->WipeAll());
+  PTDB_ASSERT_OK(db->GetStats(&after));
+  PTDB_ASSERT_OK(db->UnlockAll());
+  EXPECT_EQ(after.transactions, before.transactions);
+  EXPECT_EQ(DumpDb(db.get()), Dump{});
+  PTDB_EXPECT_OK(db->Check());
+}
+
 uint64_t Seqnum(Db* db) {
   uint64_t seqnum = 0;
   const Status s = db->GetSeqnum(&seqnum);
