@@ -201,8 +201,20 @@ Status FileStorage::Sync() {
   // mapping (they are the file's page cache), so an msync first would be a second,
   // redundant flush.
   syncs_.fetch_add(1, std::memory_order_relaxed);
-  if (fdatasync(fd_) != 0) return Err(Error::kIo, "fdatasync failed: %s", strerror(errno));
+  if (fdatasync(fd_) != 0) {
+    const int err = errno;
+    NoteSyncFailed();
+    return Err(Error::kIo, "fdatasync failed: %s", strerror(err));
+  }
   return Status::OK();
+}
+
+Status FileStorage::CheckNoSyncFailed() const {
+  if (!sync_failed_.load(std::memory_order_acquire)) return Status::OK();
+  return Err(Error::kIo,
+             "an earlier sync of this database failed, so data written before it may not be "
+             "on the disk: writes are refused until the database is closed (every handle in "
+             "this process) and opened again, which recovers what the last commits wrote");
 }
 
 }  // namespace ptdb

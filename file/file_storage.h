@@ -69,6 +69,16 @@ class FileStorage {
   // Makes every write so far durable (fdatasync; it covers writes through the mapping).
   Status Sync();
 
+  // A sync of this file failed in this process (here, or one a CommitIo reported). Linux
+  // marks the pages it could not write back as clean, so a later sync that succeeds does
+  // not make them durable, and nothing may be declared durable on its word any more:
+  // writes are refused until every handle of the file in this process is closed and the
+  // file opened again, when recovery replays the bundles that cover what may have been
+  // lost (docs/transactions.md, "A failed sync").
+  void NoteSyncFailed() { sync_failed_.store(true, std::memory_order_release); }
+  // kIo once a sync has failed, else OK.
+  Status CheckNoSyncFailed() const;
+
  private:
   FileStorage() = default;
   // Makes the mapping cover [0, size). REQUIRES: map_mu_.
@@ -84,6 +94,7 @@ class FileStorage {
   uint64_t mapped_ = 0;    // bytes of the reservation mapped (whole pages)
   std::vector<std::pair<uint8_t*, uint64_t>> retired_;  // outgrown reservations
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<bool> sync_failed_{false};
 };
 
 }  // namespace ptdb

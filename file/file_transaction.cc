@@ -26,6 +26,28 @@ CommitIoFactory& Factory() {
   return *factory;
 }
 
+// Another CommitIo's failed sync counts as the file's own (FileStorage::Sync notes those).
+class SyncFailureNoting final : public CommitIo {
+ public:
+  SyncFailureNoting(FileStorage* file, std::unique_ptr<CommitIo> io)
+      : file_(file), io_(std::move(io)) {}
+  Status Read(uint64_t off, size_t len, void* buf) override { return io_->Read(off, len, buf); }
+  Status Write(uint64_t off, const void* data, size_t len) override {
+    return io_->Write(off, data, len);
+  }
+  Status Sync() override {
+    Status st = io_->Sync();
+    if (!st.ok()) file_->NoteSyncFailed();
+    return st;
+  }
+  Status Extend(uint64_t size) override { return io_->Extend(size); }
+  uint64_t Size() override { return io_->Size(); }
+
+ private:
+  FileStorage* const file_;
+  const std::unique_ptr<CommitIo> io_;
+};
+
 uint64_t AlignUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
@@ -37,7 +59,7 @@ void SetCommitIoFactoryForTesting(CommitIoFactory factory) {
 
 std::unique_ptr<CommitIo> MakeCommitIo(FileStorage* file) {
   std::lock_guard<std::mutex> g(FactoryMutex());
-  if (Factory()) return Factory()(file);
+  if (Factory()) return std::make_unique<SyncFailureNoting>(file, Factory()(file));
   return std::make_unique<FileCommitIo>(file);
 }
 
@@ -48,6 +70,7 @@ FileTransaction::~FileTransaction() {
 Status FileTransaction::Start() {
   LockSet* locks = view_->locks();
   const void* owner = view_->owner();
+  PTDB_RETURN_IF_ERROR(view_->file()->CheckNoSyncFailed());
   PTDB_RETURN_IF_ERROR(view_->RecoverIfPending());
   if (locks != nullptr) {
     if (locks->HoldsAny(owner)) {
@@ -165,6 +188,9 @@ Status FileTransaction::Prepare(bool nosync, CommitIo* io) {
     prepared_ = true;  // nothing to make durable
     return Status::OK();
   }
+  // Our sync would not cover pages an earlier failed one lost, and Apply would then drop
+  // the previous bundle, the only copy of them.
+  PTDB_RETURN_IF_ERROR(view_->file()->CheckNoSyncFailed());
   PTDB_RETURN_IF_ERROR(BuildBundle());
   uint64_t area;
   PTDB_RETURN_IF_ERROR(ChooseArea(io, counter_, bundle_.bytes.size(), &area));
@@ -252,7 +278,8 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
     // a caller told of a failure might run the transaction again). If even that fails,
     // Commit leaves the writer gate closed, and the next writer or opener replays it.
     int replayed;
-    const Status replay = RecoverFile(io, true, &replayed);
+    Status replay = view_->file()->CheckNoSyncFailed();
+    if (replay.ok()) replay = RecoverFile(io, true, &replayed);
     st = replay.ok() ? Status::OK()
                      : Err(replay.code(),
                            "the transaction is committed but not yet in place (%.*s; replaying "

@@ -163,6 +163,8 @@ Status FileView::RefreshIfGrown() {
 }
 
 Status FileView::LockForPlainWrite(LockId id) {
+  // Marking the last commit replayed (below) would count on a sync.
+  PTDB_RETURN_IF_ERROR(fs_->CheckNoSyncFailed());
   for (;;) {
     PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, LockType::kWrite));
     // Pairs with the fence a transaction or reader makes between setting its flag and
@@ -218,6 +220,8 @@ Status FileView::LockForPlainWrite(LockId id) {
 }
 
 Status FileView::ReplayBundles() {
+  // Replaying ends with a sync and marks the bundles replayed: not on a failed sync's word.
+  PTDB_RETURN_IF_ERROR(fs_->CheckNoSyncFailed());
   // A bundle may lie past the size this process last saw.
   PTDB_RETURN_IF_ERROR(fs_->Refresh());
   FileCommitIo io(fs_);

@@ -125,6 +125,9 @@ Status SharedFile::RetireAndShrinkIfAlone(bool staying) {
 }
 
 Status SharedFile::RetireAndShrink() {
+  // After a failed sync the last bundles stay for the next opener: they may be the only
+  // copy of pages the kernel dropped (FileStorage::NoteSyncFailed).
+  if (!storage_->CheckNoSyncFailed().ok()) return Status::OK();
   // A commit or replay that died half-way (tx_applying) still needs its bundle.
   uint64_t words[3];  // tx_counter, tx_replayed, tx_applying
   static_assert(offsetof(format::Header, tx_applying) == offsetof(format::Header, tx_counter) + 16);
