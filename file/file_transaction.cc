@@ -388,8 +388,13 @@ Status FileTransaction::End(bool bundle_pending) {
   bundle_area_ = 0;
   LockSet* locks = view_->locks();
   if (locks == nullptr) {
-    // No gate without locks: the handle, the file's one user, recovers at its next lock.
-    if (bundle_pending) view_->set_recovery_pending();
+    // No gate without locks: the handle, the file's one user, recovers at its next lock,
+    // and retires a commit's bundle at its next plain write.
+    if (bundle_pending) {
+      view_->set_recovery_pending();
+    } else {
+      view_->set_retire_pending();
+    }
     return Status::OK();
   }
   Status st =

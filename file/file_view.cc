@@ -95,6 +95,10 @@ std::vector<Extent> FileView::Extents() {
 
 Status FileView::LockSlow(LockId id, LockType type) {
   if (tx_ == nullptr) PTDB_RETURN_IF_ERROR(RecoverIfPending());
+  if (locks_ == nullptr && tx_ == nullptr && retire_pending_ && type == LockType::kWrite) {
+    PTDB_RETURN_IF_ERROR(RetireLastCommit());
+    retire_pending_ = false;
+  }
   if (locks_ == nullptr || StagedAlone(id)) {
     NoteTxWriteLock(id, type);
     return Status::OK();
@@ -162,36 +166,42 @@ Status FileView::RefreshIfGrown() {
   return end > fs_->size() ? fs_->Refresh() : Status::OK();
 }
 
+Status FileView::RetireLastCommit() {
+  // Marking the last commit replayed counts on a sync.
+  PTDB_RETURN_IF_ERROR(fs_->CheckNoSyncFailed());
+  uint64_t counter = 0, replayed = 0;
+  PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, tx_counter), &counter));
+  PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, tx_replayed), &replayed));
+  if (replayed >= counter) return Status::OK();
+  // The commit applied its bundle in place without a sync; make that durable before
+  // saying it needs no replay, or a power cut could keep the word and lose the commit.
+  // Once per commit, on the first plain write after it.
+  PTDB_RETURN_IF_ERROR(MakeCommitIo(fs_)->Sync());
+  PTDB_RETURN_IF_ERROR(WriteFileWord(offsetof(format::Header, tx_replayed), counter));
+  // Then the areas go: this write and later ones may grow the zones over them, and a
+  // record's bytes there must never pass for a bundle (recovery.h).
+  for (uint64_t slot = 0; slot < 2; slot++) {
+    PTDB_RETURN_IF_ERROR(WriteFileWord(offsetof(format::Header, recovery) + 8 * slot, 0));
+  }
+  return Status::OK();
+}
+
 Status FileView::LockForPlainWrite(LockId id) {
-  // Marking the last commit replayed (below) would count on a sync.
   PTDB_RETURN_IF_ERROR(fs_->CheckNoSyncFailed());
   for (;;) {
     PTDB_RETURN_IF_ERROR(locks_->Lock(owner_, id, LockType::kWrite));
     // Pairs with the fence a transaction or reader makes between setting its flag and
     // sweeping: either it sees our lock taken, or we see its flag.
     FullFence();
-    uint64_t gate = 0, applying = 0, counter = 0, replayed = 0;
+    uint64_t gate = 0, applying = 0;
     Status st = ReadFileWord(offsetof(format::Header, tx_gate), &gate);
     if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_applying), &applying);
-    if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_counter), &counter);
-    if (st.ok()) st = ReadFileWord(offsetof(format::Header, tx_replayed), &replayed);
     // Readers in a read-only transaction must see nothing change until they end.
     const bool readers = st.ok() && ro_ != nullptr && ro_->ReadersPresent();
     if (st.ok() && gate == 0 && applying == 0 && !readers) {
       // The last commit's bundle must not be replayed over what we are about to write:
       // after a crash recovery would undo us (docs/transactions.md, "plain writes").
-      if (replayed < counter) {
-        // The commit applied its bundle in place without a sync; make that durable
-        // before saying it needs no replay, or a power cut could keep the word and lose
-        // the commit. Once per commit, on the first plain write after it.
-        st = MakeCommitIo(fs_)->Sync();
-        if (st.ok()) st = WriteFileWord(offsetof(format::Header, tx_replayed), counter);
-        // Then the areas go: this write and later ones may grow the zones over them, and
-        // a record's bytes there must never pass for a bundle (recovery.h).
-        for (uint64_t slot = 0; st.ok() && slot < 2; slot++) {
-          st = WriteFileWord(offsetof(format::Header, recovery) + 8 * slot, 0);
-        }
-      }
+      st = RetireLastCommit();
       if (st.ok()) st = RefreshIfGrown();
       if (st.ok()) return st;
     }

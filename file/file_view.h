@@ -98,7 +98,10 @@ class FileView {
   // for a group or zone while a write transaction stages (StagedAlone). Inline for the
   // handle that takes no locks: every operation asks twice.
   Status Lock(LockId id, LockType type) {
-    if (locks_ == nullptr && tx_ == nullptr && !recovery_pending_) return Status::OK();
+    if (locks_ == nullptr && tx_ == nullptr && !recovery_pending_ &&
+        (!retire_pending_ || type == LockType::kRead)) {
+      return Status::OK();
+    }
     return LockSlow(id, type);
   }
   Status Unlock(LockId id, LockType type) {
@@ -162,6 +165,9 @@ class FileView {
   // (locked handles leave the gate closed instead): its next lock, or transaction,
   // replays the bundle first, before anything it writes could be undone by that replay.
   void set_recovery_pending() { recovery_pending_ = true; }
+  // A handle without locks after a commit: its next plain write retires the commit's
+  // bundle first (RetireLastCommit), as a locked handle's does (LockForPlainWrite).
+  void set_retire_pending() { retire_pending_ = true; }
   Status RecoverIfPending() {
     return __builtin_expect(recovery_pending_, 0) ? RecoverPending() : Status::OK();
   }
@@ -298,6 +304,10 @@ class FileView {
   // A write lock for a plain (non-transactional) write: waits while a transaction holds
   // the writer gate.
   Status LockForPlainWrite(LockId id);
+  // Before a plain write after a commit: the commit's bundle must never be replayed over
+  // it, so the commit's in-place writes are synced and the bundle marked replayed, and
+  // the recovery areas forgotten (docs/transactions.md, "plain writes").
+  Status RetireLastCommit();
 
   FileStorage* fs_;
   LockSet* locks_;
@@ -308,6 +318,7 @@ class FileView {
 
   bool use_map_;
   bool recovery_pending_ = false;
+  bool retire_pending_ = false;
   TxOverlay* tx_ = nullptr;
   // Reads and writes go straight to the mapping: mapped and outside a transaction. One
   // flag for the two, since every read and write asks.
