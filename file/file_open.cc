@@ -294,8 +294,11 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
     }
     file = std::make_shared<SharedFile>(sb.st_dev, sb.st_ino, std::move(storage), std::move(bytes),
                                         mutex_mode, shared_map, shared_map_len, mutex_fd);
+    // A kNoLock opener promised that no other process uses the file: it is alone, and
+    // recovers what an earlier user's crash left (as tdb's open does under TDB_NOLOCK).
+    // Not recovering let its plain writes land under a bundle the next opener replayed.
+    bool alone = nolock;
     if (!nolock) {
-      bool alone = false;
       PTDB_RETURN_IF_ERROR(
           JoinUsers(file.get(), fd, mutex_fd >= 0 ? mutex_fd : (writable ? fd : -1), &alone));
       // The size read above may be stale: a last user closing before we joined found
@@ -305,8 +308,8 @@ Status FileBackend::Open(const std::string& name, const Options& options, StatCo
       // and wrote its bundle past the end, a SIGBUS in about one `ptdb-torture -t -k` run
       // in 100.
       PTDB_RETURN_IF_ERROR(file->storage()->Refresh());
-      if (alone) PTDB_RETURN_IF_ERROR(RecoverIfNeeded(file.get(), writable, name));
     }
+    if (alone) PTDB_RETURN_IF_ERROR(RecoverIfNeeded(file.get(), writable, name));
     release_open();
     SharedFile::Register(file);
   }

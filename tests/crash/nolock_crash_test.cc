@@ -1,9 +1,10 @@
 // A handle opened with kNoLock (one process, no locks) that dies between two calls leaves
-// a whole file holding everything those calls did. The case that broke it: a commit, then
-// plain writes, then the crash. The commit's bundle stayed pending, so the next open
-// replayed it over the plain writes: a record moved by a plain write came back at its
-// old, freed place, and check() found the free lists corrupt. The first plain write after
-// a commit now retires the bundle, as a locked handle's does.
+// a whole file holding everything those calls did. The cases that broke it: a commit,
+// then plain writes (by the same handle, or by the next kNoLock process), then the crash.
+// The commit's bundle stayed pending, so the next locked open replayed it over the plain
+// writes: a record moved by a plain write came back at its old, freed place, and check()
+// found the free lists corrupt. Now the first plain write after a commit retires the
+// bundle, as a locked handle's does, and a kNoLock open recovers as a lone opener does.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -111,6 +112,30 @@ TEST_P(NoLockCrashTest, CommitsBetweenPlainWritesSurviveACrash) {
           }
           if (round % 2 == 1) Remove(db, m, "tx3");
         }
+      },
+      &model));
+  ExpectFileHolds(model);
+}
+
+// The commit and the plain writes in two processes, one after the other, each dying
+// without a close: the second one's open must retire (replay) the first one's bundle
+// before it writes, as an opener that is alone does.
+TEST_P(NoLockCrashTest, PlainWritesOfTheNextProcessSurviveACrash) {
+  Dump model;
+  ASSERT_NO_FATAL_FAILURE(RunAndDie(
+      [](Db* db, Dump* m) {
+        for (int i = 0; i < 100; i++) Put(db, m, "plain" + std::to_string(i), "before");
+        InTransaction(db, [&] {
+          Put(db, m, "k", "v1");
+          Remove(db, m, "plain8");
+        });
+      },
+      &model));
+  ASSERT_NO_FATAL_FAILURE(RunAndDie(
+      [](Db* db, Dump* m) {
+        Put(db, m, "k", std::string(500, 'z'));
+        Remove(db, m, "plain5");
+        for (int i = 0; i < 20; i++) Put(db, m, "after" + std::to_string(i), "a plain write");
       },
       &model));
   ExpectFileHolds(model);

@@ -26,12 +26,14 @@ struct Config {
   bool kill = false;
   bool kill_between_calls = false;
   bool transactions = false;
+  bool tx_mix = false;  // some operations in transactions, the rest alone
   LockMode mode = LockMode::kMutex;
   std::string dir = ".";
   unsigned keys = 2000;
   unsigned value_size = 100;
   unsigned threads = 1;
   bool no_mmap = false;
+  bool no_lock = false;  // the child opens with kNoLock (one process, one thread)
   bool keep = false;
   unsigned stall_seconds = 120;
   unsigned kill_interval_ms = 10;

@@ -49,9 +49,9 @@ const unsigned kOpWeights[kNumOps] = {0,  150, 50, 50, 120, 100, 150, 50,
 
 const char kUsage[] =
     "Usage: ptdb-torture [-n PROCS] [-l LOOPS] [-s SEED] [-k] [-t] [-m mutex|fcntl] [-d DIR]\n"
-    "                    [--threads N] [--keys N] [--value-size N] [--no-mmap] [--keep]\n"
-    "                    [--kill-between-calls] [--kill-interval MS] [--ops LIST]\n"
-    "                    [--stall-timeout SECONDS]\n"
+    "                    [--threads N] [--keys N] [--value-size N] [--no-mmap] [--no-lock]\n"
+    "                    [--keep] [--kill-between-calls] [--kill-interval MS] [--tx-mix]\n"
+    "                    [--ops LIST] [--stall-timeout SECONDS]\n"
     "\n"
     "PROCS processes (default 4) each do LOOPS random operations (default 5000) on one\n"
     "database, DIR/torture.ptdb (DIR defaults to the current directory): store, insert,\n"
@@ -68,12 +68,18 @@ const char kUsage[] =
     "  -t                   run every operation inside a transaction of 1 to 20\n"
     "                       operations, committed (or one in 8 cancelled); with -k the\n"
     "                       kills may land anywhere, commits included\n"
+    "  --tx-mix             now and then run a few operations in a transaction, the rest\n"
+    "                       alone: commits followed by plain writes (with -k, needs\n"
+    "                       --kill-between-calls: plain writes are not crash-safe)\n"
     "  -m MODE              lock mode of the new database: mutex (default) or fcntl\n"
     "  -d DIR               where to create torture.ptdb\n"
     "  --threads N          threads per process sharing its handle (1..16, default 1)\n"
     "  --keys N             distinct keys (default 2000; fewer means more contention)\n"
     "  --value-size N       largest ordinary value chunk in bytes (default 100)\n"
     "  --no-mmap            open with kNoMmap (pread/pwrite)\n"
+    "  --no-lock            the process opens with kNoLock (it promises to be the only\n"
+    "                       writer): needs -n 1 and --threads 1; a killed process is\n"
+    "                       replaced only once it is gone, and the check opens with locks\n"
     "  --keep               keep the database after a clean run\n"
     "  --kill-between-calls with -k, a process dies only between two API calls (perhaps\n"
     "                       holding a chain or allrecord lock), never inside one: the\n"
@@ -107,22 +113,15 @@ int Usage(const std::string& error) {
 
 int Main(int argc, char** argv) {
   const std::vector<cli::OptionSpec> specs = {
-      {"-n", true},
-      {"-l", true},
-      {"-s", true},
-      {"-k", false},
-      {"-t", false},
-      {"-m", true},
-      {"-d", true},
-      {"--threads", true},
-      {"--keys", true},
-      {"--value-size", true},
-      {"--no-mmap", false},
-      {"--keep", false},
-      {"--kill-between-calls", false},
-      {"--kill-interval", true},
-      {"--ops", true},
-      {"--stall-timeout", true},
+      {"-n", true},         {"-l", true},
+      {"-s", true},         {"-k", false},
+      {"-t", false},        {"-m", true},
+      {"-d", true},         {"--threads", true},
+      {"--keys", true},     {"--value-size", true},
+      {"--no-mmap", false}, {"--no-lock", false},
+      {"--keep", false},    {"--kill-between-calls", false},
+      {"--tx-mix", false},  {"--kill-interval", true},
+      {"--ops", true},      {"--stall-timeout", true},
   };
   cli::Args args;
   std::string error;
@@ -174,14 +173,24 @@ int Main(int argc, char** argv) {
   cfg.kill = args.Has("-k");
   cfg.kill_between_calls = args.Has("--kill-between-calls");
   cfg.transactions = args.Has("-t");
+  cfg.tx_mix = args.Has("--tx-mix");
   // A transaction belongs to its handle, which the threads of a process share.
   if (cfg.transactions && cfg.threads > 1) return Usage("-t needs --threads 1");
+  if (cfg.tx_mix && cfg.threads > 1) return Usage("--tx-mix needs --threads 1");
+  if (cfg.tx_mix && cfg.transactions) return Usage("--tx-mix and -t exclude each other");
+  if (cfg.tx_mix && cfg.kill && !cfg.kill_between_calls) {
+    return Usage("--tx-mix with -k needs --kill-between-calls (plain writes are not crash-safe)");
+  }
   if (cfg.kill_between_calls && !cfg.kill) return Usage("--kill-between-calls needs -k");
   // Another thread of the process could be inside a call when one thread kills it.
   if (cfg.kill_between_calls && cfg.threads > 1) {
     return Usage("--kill-between-calls needs --threads 1");
   }
   cfg.no_mmap = args.Has("--no-mmap");
+  cfg.no_lock = args.Has("--no-lock");
+  if (cfg.no_lock && (cfg.procs != 1 || cfg.threads != 1)) {
+    return Usage("--no-lock needs -n 1 and --threads 1 (kNoLock: one writer)");
+  }
   cfg.keep = args.Has("--keep");
   if (const std::string* d = args.Value("-d")) cfg.dir = *d;
   cfg.weights.assign(std::begin(kOpWeights), std::end(kOpWeights));

@@ -31,11 +31,14 @@ Parent::~Parent() {
 
 int Parent::Run() {
   printf("ptdb-torture: %u processes x %u threads, %" PRIu64 " loops, seed=%" PRIu64
-         ", mode=%s%s%s%s\n",
+         ", mode=%s%s%s%s%s\n",
          cfg_.procs, cfg_.threads, cfg_.loops, cfg_.seed,
          cfg_.mode == LockMode::kMutex ? "mutex" : "fcntl",
          cfg_.kill ? (cfg_.kill_between_calls ? ", kill between calls" : ", kill") : "",
-         cfg_.no_mmap ? ", no-mmap" : "", cfg_.transactions ? ", transactions" : "");
+         cfg_.no_mmap ? ", no-mmap" : "", cfg_.no_lock ? ", no-lock" : "",
+         cfg_.transactions ? ", transactions"
+         : cfg_.tx_mix     ? ", some transactions"
+                           : "");
   fflush(stdout);
   if (!Create()) return kExitFailed;
   void* mem =

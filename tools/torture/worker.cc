@@ -24,10 +24,12 @@ namespace {
 
 // A value that grew past this by appends is replaced rather than appended to.
 constexpr size_t kMaxValue = 32 << 10;
-// With -t, operations per transaction (1 to this), and one transaction in this many is
-// cancelled rather than committed.
+// With -t or --tx-mix, operations per transaction (1 to this), and one transaction in this
+// many is cancelled rather than committed.
 constexpr unsigned kMaxTransactionOps = 20;
 constexpr unsigned kCancelOneIn = 8;
+// With --tx-mix, how often an operation outside a transaction starts one.
+constexpr unsigned kMixTransactionOneIn = 8;
 
 // ---------------------------------------------------------------------------------------
 // One worker: a thread of a child process, doing random operations on the shared handle.
@@ -57,11 +59,12 @@ class Worker {
   Status Run() {
     unsigned total = 0;
     for (unsigned w : cfg_.weights) total += w;
-    unsigned tx_left = 0;  // operations left in the open transaction (-t)
+    unsigned tx_left = 0;  // operations left in the open transaction (-t, --tx-mix)
     while (!shared_->stop.load() && slot_->claimed.fetch_add(1) < cfg_.loops) {
-      if (cfg_.transactions && tx_left == 0) {
+      if (tx_left == 0 && (cfg_.transactions || (cfg_.tx_mix && OneIn(kMixTransactionOneIn)))) {
         PTDB_RETURN_IF_ERROR(Allow(db_->TransactionStart(), "transaction_start"));
         tx_left = 1 + Below(kMaxTransactionOps);
+        in_transaction_ = true;
       }
       unsigned r = Below(total);
       int op = 0;
@@ -90,6 +93,7 @@ class Worker {
   // Commits the open transaction (or now and then cancels it), then counts its
   // increments as stored, or drops them.
   Status EndTransaction() {
+    in_transaction_ = false;
     if (OneIn(kCancelOneIn)) {
       for (auto& n : state_->tx_increments) n = 0;
       return Allow(db_->TransactionCancel(), "transaction_cancel");
@@ -245,7 +249,7 @@ class Worker {
     }
     const std::string next = std::to_string(n + 1);
     SafePoint(true);
-    if (cfg_.transactions) {
+    if (in_transaction_) {
       // Counted when (and if) the transaction commits.
       s = db_->Store(k, next);
       if (s.ok()) state_->tx_increments[c]++;
@@ -264,7 +268,9 @@ class Worker {
   Status CounterRmw() { return Increment(true); }
 
   // A write under a read lock is a caller's error: it must fail, not deadlock or succeed.
+  // A kNoLock handle takes no locks, so it has nothing to refuse with.
   Status ExpectWriteRefused(const std::string& k, const char* lock) {
+    if (cfg_.no_lock) return Status::OK();
     t_refusal_expected = true;
     const Status s = db_->Store(k, NewValue(k));
     t_refusal_expected = false;
@@ -371,6 +377,7 @@ class Worker {
   SlotState* const slot_;
   WorkerState* const state_;
   std::mt19937_64 rng_;
+  bool in_transaction_ = false;  // between TransactionStart and EndTransaction
 };
 
 }  // namespace
@@ -387,7 +394,7 @@ int ChildMain(const Config& cfg, Shared* shared, unsigned slot, unsigned generat
       "ptdb-torture: child " + std::to_string(slot) + " (pid " + std::to_string(getpid()) + ")";
   Options o;
   o.open_flags = O_RDWR;
-  o.flags = cfg.no_mmap ? kNoMmap : kDefault;
+  o.flags = (cfg.no_mmap ? kNoMmap : kDefault) | (cfg.no_lock ? kNoLock : kDefault);
   o.log = [&who](LogLevel, Error, std::string_view msg) {
     if (t_refusal_expected) return;
     fprintf(stderr, "%s: log: %.*s\n", who.c_str(), int(msg.size()), msg.data());
