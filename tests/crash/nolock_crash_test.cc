@@ -77,22 +77,30 @@ void InTransaction(Db* db, const std::function<void()>& body) {
   if (db != nullptr && !db->TransactionCommit().ok()) _exit(7);
 }
 
+// A commit over plain records, then plain writes over what it did: a value that no
+// longer fits moves its record, a delete frees one, and new records may reuse the space
+// the transaction freed.
+void Commit(Db* db, Dump* m) {
+  for (int i = 0; i < 100; i++) Put(db, m, "plain" + std::to_string(i), "before");
+  InTransaction(db, [&] {
+    Put(db, m, "k", "v1");
+    Put(db, m, "plain7", "changed in the transaction");
+    Remove(db, m, "plain8");
+  });
+}
+void PlainWritesAfter(Db* db, Dump* m) {
+  Put(db, m, "k", std::string(500, 'z'));
+  Remove(db, m, "plain5");
+  Put(db, m, "plain7", "changed again, by a plain write");
+  for (int i = 0; i < 20; i++) Put(db, m, "after" + std::to_string(i), "a plain write");
+}
+
 TEST_P(NoLockCrashTest, PlainWritesAfterACommitSurviveACrash) {
   Dump model;
   ASSERT_NO_FATAL_FAILURE(RunAndDie(
       [](Db* db, Dump* m) {
-        for (int i = 0; i < 100; i++) Put(db, m, "plain" + std::to_string(i), "before");
-        InTransaction(db, [&] {
-          Put(db, m, "k", "v1");
-          Put(db, m, "plain7", "changed in the transaction");
-          Remove(db, m, "plain8");
-        });
-        // After the commit: a value that no longer fits moves its record, a delete frees
-        // one, and new records may reuse the space the transaction freed.
-        Put(db, m, "k", std::string(500, 'z'));
-        Remove(db, m, "plain5");
-        Put(db, m, "plain7", "changed again, by a plain write");
-        for (int i = 0; i < 20; i++) Put(db, m, "after" + std::to_string(i), "a plain write");
+        Commit(db, m);
+        PlainWritesAfter(db, m);
       },
       &model));
   ExpectFileHolds(model);
@@ -122,22 +130,8 @@ TEST_P(NoLockCrashTest, CommitsBetweenPlainWritesSurviveACrash) {
 // before it writes, as an opener that is alone does.
 TEST_P(NoLockCrashTest, PlainWritesOfTheNextProcessSurviveACrash) {
   Dump model;
-  ASSERT_NO_FATAL_FAILURE(RunAndDie(
-      [](Db* db, Dump* m) {
-        for (int i = 0; i < 100; i++) Put(db, m, "plain" + std::to_string(i), "before");
-        InTransaction(db, [&] {
-          Put(db, m, "k", "v1");
-          Remove(db, m, "plain8");
-        });
-      },
-      &model));
-  ASSERT_NO_FATAL_FAILURE(RunAndDie(
-      [](Db* db, Dump* m) {
-        Put(db, m, "k", std::string(500, 'z'));
-        Remove(db, m, "plain5");
-        for (int i = 0; i < 20; i++) Put(db, m, "after" + std::to_string(i), "a plain write");
-      },
-      &model));
+  ASSERT_NO_FATAL_FAILURE(RunAndDie(Commit, &model));
+  ASSERT_NO_FATAL_FAILURE(RunAndDie(PlainWritesAfter, &model));
   ExpectFileHolds(model);
 }
 
