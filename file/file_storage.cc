@@ -209,8 +209,7 @@ Status FileStorage::Sync() {
   return Status::OK();
 }
 
-Status FileStorage::CheckNoSyncFailed() const {
-  if (!sync_failed_.load(std::memory_order_acquire)) return Status::OK();
+Status FileStorage::SyncFailedError() const {
   return Err(Error::kIo,
              "an earlier sync of this database failed, so data written before it may not be "
              "on the disk: writes are refused until the database is closed (every handle in "

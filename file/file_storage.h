@@ -76,13 +76,17 @@ class FileStorage {
   // file opened again, when recovery replays the bundles that cover what may have been
   // lost (docs/transactions.md, "A failed sync").
   void NoteSyncFailed() { sync_failed_.store(true, std::memory_order_release); }
-  // kIo once a sync has failed, else OK.
-  Status CheckNoSyncFailed() const;
+  // kIo once a sync has failed, else OK. Inline: every plain write's lock asks.
+  Status CheckNoSyncFailed() const {
+    if (__builtin_expect(!sync_failed_.load(std::memory_order_acquire), 1)) return Status::OK();
+    return SyncFailedError();
+  }
 
  private:
   FileStorage() = default;
   // Makes the mapping cover [0, size). REQUIRES: map_mu_.
   Status MapLocked(uint64_t size);
+  Status SyncFailedError() const;
 
   int fd_ = -1;
   bool writable_ = false;

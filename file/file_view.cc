@@ -167,12 +167,12 @@ Status FileView::RefreshIfGrown() {
 }
 
 Status FileView::RetireLastCommit() {
-  // Marking the last commit replayed counts on a sync.
-  PTDB_RETURN_IF_ERROR(fs_->CheckNoSyncFailed());
   uint64_t counter = 0, replayed = 0;
   PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, tx_counter), &counter));
   PTDB_RETURN_IF_ERROR(ReadFileWord(offsetof(format::Header, tx_replayed), &replayed));
   if (replayed >= counter) return Status::OK();
+  // Marking the last commit replayed counts on a sync.
+  PTDB_RETURN_IF_ERROR(fs_->CheckNoSyncFailed());
   // The commit applied its bundle in place without a sync; make that durable before
   // saying it needs no replay, or a power cut could keep the word and lose the commit.
   // Once per commit, on the first plain write after it.
