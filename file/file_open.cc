@@ -99,7 +99,6 @@ Status RecoverIfNeeded(SharedFile* file, bool writable, const std::string& name)
                "open it read-write once",
                name.c_str());
   }
-  PTDB_RETURN_IF_ERROR(file->storage()->CheckNoSyncFailed());
   int replayed;
   return RecoverFile(io.get(), true, &replayed);
 }

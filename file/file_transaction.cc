@@ -278,8 +278,7 @@ Status FileTransaction::Apply(CommitIo* io, bool* started) {
     // a caller told of a failure might run the transaction again). If even that fails,
     // Commit leaves the writer gate closed, and the next writer or opener replays it.
     int replayed;
-    Status replay = view_->file()->CheckNoSyncFailed();
-    if (replay.ok()) replay = RecoverFile(io, true, &replayed);
+    const Status replay = RecoverFile(io, true, &replayed);
     st = replay.ok() ? Status::OK()
                      : Err(replay.code(),
                            "the transaction is committed but not yet in place (%.*s; replaying "

@@ -176,10 +176,14 @@ Status DbImpl::WipeAll() noexcept {
   // A transaction of its own, as Repack: a wipe cut short by a crash must not leave half
   // a tree, and one that returns is durable. Not under the caller's chain lock or lockall,
   // where no transaction may start: there it is a plain write, as any other.
-  const bool own = tx_depth_.load() == 0 && !LockSet::ThreadHoldsRecordLocks();
-  if (!own) return AfterWrite(Run([&] { return backend_->Wipe(); }));
+  const auto wipe = [&] { return backend_->Wipe(); };
+  if (tx_depth_.load() != 0 || LockSet::ThreadHoldsRecordLocks()) return AfterWrite(Run(wipe));
+  return InOwnTransaction(wipe);
+}
+
+Status DbImpl::InOwnTransaction(const std::function<Status()>& change) {
   PTDB_RETURN_IF_ERROR(TransactionStart());
-  st = Guard([&] { return backend_->Wipe(); });
+  Status st = Guard(change);
   if (st.ok() && (flags_ & kSeqnum)) st = backend_->BumpSeqnum();
   if (!st.ok()) {
     (void)TransactionCancel();
@@ -197,9 +201,7 @@ Status DbImpl::Repack(const ProgressFn& progress) noexcept {
   if (st.ok()) st = CheckTransactionThread();
   if (st.ok()) st = ApplyDeferred();
   if (!st.ok()) return Report(st);
-  const bool own = tx_depth_.load() == 0;
-  if (own) PTDB_RETURN_IF_ERROR(TransactionStart());
-  st = Guard([&] {
+  const auto rebuild = [&]() -> Status {
     constexpr uint64_t kProgressEvery = 4096;
     std::vector<std::pair<std::string, std::string>> records;
     PTDB_RETURN_IF_ERROR(backend_->Traverse(
@@ -220,14 +222,11 @@ Status DbImpl::Repack(const ProgressFn& progress) noexcept {
       if (progress && (done % kProgressEvery == 0 || done == total)) progress(done, total);
     }
     return Status::OK();
-  });
+  };
+  if (tx_depth_.load() == 0) return InOwnTransaction(rebuild);
+  st = Guard(rebuild);
   if (st.ok() && (flags_ & kSeqnum)) st = backend_->BumpSeqnum();
-  if (!own) return Report(st);
-  if (!st.ok()) {
-    (void)TransactionCancel();
-    return Report(st);
-  }
-  return TransactionCommit();
+  return Report(st);
 }
 
 Status DbImpl::ChainOp(std::string_view key, LockType type, bool lock) {

@@ -5,6 +5,7 @@
 #define PTDB_FRONTEND_DB_IMPL_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -82,6 +83,9 @@ class DbImpl final : public Db {
   // no exception escapes.
   template <class F>
   Status Run(F&& f);
+  // A whole-database change (wipe, repack) as a transaction of its own, with the seqnum
+  // bumped inside it: a crash cannot leave half of it, and one that returns is committed.
+  Status InOwnTransaction(const std::function<Status()>& change);
   // kLock when another thread has this handle in a transaction. Inline for every call
   // made outside a transaction.
   Status CheckTransactionThread() const {
