@@ -10,6 +10,7 @@
 #include "common/hash.h"
 #include "common/hash_bits.h"
 #include "common/record.h"
+#include "common/tree_path.h"
 
 namespace ptdb {
 
@@ -22,25 +23,6 @@ using format::UsedHeader;
 using format::ZoneBody;
 
 namespace {
-
-// One level of the path from the top to a table: where an entry was found.
-struct Step {
-  unsigned level;
-  unsigned group;   // physical group within the table
-  unsigned groups;  // groups in the table
-  unsigned bucket;  // home bucket
-};
-
-struct Path {
-  Step steps[format::kMaxSubLevels + 1];
-  unsigned n = 0;
-
-  Path With(const Step& s) const {
-    Path p = *this;
-    p.steps[p.n++] = s;
-    return p;
-  }
-};
 
 class Checker {
  public:
@@ -56,7 +38,7 @@ class Checker {
     if (Status s = CheckCapabilities(); !s.ok()) return s;
     if (Status s = CheckFreeLists(); !s.ok()) return s;
     if (Status s =
-            WalkTable(format::kTopHashOffset, header_.top_hash, format::kTopSlots, 0, Path());
+            WalkTable(format::kTopHashOffset, header_.top_hash, format::kTopSlots, 0, TreePath());
         !s.ok()) {
       return s;
     }
@@ -75,10 +57,10 @@ class Checker {
   Status CheckFreeLists();
   Status CheckFreeList(uint32_t zone, unsigned bucket);
   Status WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned nslots, unsigned level,
-                   const Path& path);
-  Status WalkChain(uint64_t off, const Path& path);
+                   const TreePath& path);
+  Status WalkChain(uint64_t off, const TreePath& path);
   Status CheckRecordEntry(uint64_t entry, uint64_t slot_off, unsigned level, bool chain,
-                          const Path& path);
+                          const TreePath& path);
   Status CheckDuplicates();
   Status CheckTotals();
 
@@ -249,7 +231,7 @@ Status Checker::CheckFreeList(uint32_t z, unsigned b) {
 }
 
 Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned nslots,
-                          unsigned level, const Path& path) {
+                          unsigned level, const TreePath& path) {
   const unsigned groups = nslots / format::kGroupSlots;
   for (unsigned g = 0; g < groups; g++) {
     const uint64_t* group = slots + g * format::kGroupSlots;
@@ -267,7 +249,7 @@ Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
           return Corrupt("sub-hash entry at ", slot_off, ": home bucket ", b,
                          " but stored in bucket ", s);
         }
-        const Path child_path = path.With(Step{level, g, groups, s});
+        const TreePath child_path = path.With(TreeStep{level, g, groups, s});
         const ScannedRecord* child;
         if (level == format::kMaxSubLevels) {
           if (format::EntryExtra(e) != 0) {
@@ -319,7 +301,7 @@ Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
         }
       }
       if (Status st =
-              CheckRecordEntry(e, slot_off, level, false, path.With(Step{level, g, groups, b}));
+              CheckRecordEntry(e, slot_off, level, false, path.With(TreeStep{level, g, groups, b}));
           !st.ok()) {
         return st;
       }
@@ -328,7 +310,7 @@ Status Checker::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
   return Status::OK();
 }
 
-Status Checker::WalkChain(uint64_t off, const Path& path) {
+Status Checker::WalkChain(uint64_t off, const TreePath& path) {
   // Reach() marks every chain, so a cyclic next link ends the walk with kCorrupt.
   for (;;) {
     uint64_t words[format::kChainSlots + 1];
@@ -374,7 +356,7 @@ Status Checker::ReadKeyData(const ScannedRecord& r, std::string_view* key, std::
 }
 
 Status Checker::CheckRecordEntry(uint64_t entry, uint64_t slot_off, unsigned level, bool chain,
-                                 const Path& path) {
+                                 const TreePath& path) {
   const ScannedRecord* r;
   if (Status s = Reach(format::EntryOffset(entry), RecordKind::kUsed, slot_off, "hash entry", &r);
       !s.ok()) {
@@ -384,18 +366,15 @@ Status Checker::CheckRecordEntry(uint64_t entry, uint64_t slot_off, unsigned lev
   // The data is read only for the callback: a file without a mapping copies it.
   if (Status s = ReadKeyData(*r, &key, fn_ ? &data : nullptr); !s.ok()) return s;
   const uint64_t h = hash_(key.data(), key.size());
-  for (unsigned i = 0; i < path.n; i++) {
-    const Step& st = path.steps[i];
-    const unsigned hg = LevelGroup(h, st.level) & (st.groups - 1);
-    if (hg != st.group) {
+  if (const TreeStep* st = path.Mismatch(h)) {
+    const unsigned hg = LevelGroup(h, st->level) & (st->groups - 1);
+    if (hg != st->group) {
       return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives group ", hg, " at level ",
-                     st.level, " but stored in group ", st.group);
+                     st->level, " but stored in group ", st->group);
     }
-    const unsigned hb = LevelBucket(h, st.level);
-    if (hb != st.bucket) {
-      return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives bucket ", hb, " at level ",
-                     st.level, " but stored in bucket ", st.bucket);
-    }
+    return Corrupt("record at ", r->off, ": hash ", Hex{h}, " gives bucket ",
+                   LevelBucket(h, st->level), " at level ", st->level, " but stored in bucket ",
+                   st->bucket);
   }
   if (!chain && LevelExtra(h, level) != format::EntryExtra(entry)) {
     return Corrupt("entry at ", slot_off, ": extra hash bits ", format::EntryExtra(entry),

@@ -75,8 +75,10 @@ Status CheckInternalHeader(const RecordInfo& info, uint64_t off) {
   return Status::OK();
 }
 
-Status ParseUsed(SpaceReader& space, uint64_t off, uint64_t left, const UsedHeader& h,
-                 ScannedRecord* rec) {
+}  // namespace
+
+Status ParseUsedRecord(SpaceReader& space, uint64_t off, uint64_t left, const UsedHeader& h,
+                       ScannedRecord* rec) {
   const RecordInfo info = DecodeUsedHeader(h);
   UsedHeader again;
   if (!EncodeUsedHeader(info, &again) || again.magic_and_meta != h.magic_and_meta ||
@@ -146,6 +148,8 @@ Status ParseUsed(SpaceReader& space, uint64_t off, uint64_t left, const UsedHead
   return Status::OK();
 }
 
+namespace {
+
 Status ScanZoneRecords(SpaceReader& space, uint64_t start, uint64_t end, uint32_t zone,
                        std::vector<ScannedRecord>* out) {
   uint64_t off = start;
@@ -176,7 +180,7 @@ Status ScanZoneRecords(SpaceReader& space, uint64_t start, uint64_t end, uint32_
       rec.data_len = len;
       rec.bucket = FreeBucket(f);
     } else {
-      if (Status s = ParseUsed(space, off, left, UsedHeader{w[0], w[1]}, &rec); !s.ok()) {
+      if (Status s = ParseUsedRecord(space, off, left, UsedHeader{w[0], w[1]}, &rec); !s.ok()) {
         return s;
       }
     }

@@ -47,6 +47,12 @@ struct ScannedSpace {
 // Reads the header (kCorrupt if the space cannot hold one).
 Status ReadHeader(SpaceReader& space, format::Header* header);
 
+// Parses the record at off whose first two words h are not a free record's, with `left`
+// bytes to the end of its zone: a well-formed header of a used, sub-group, chain or
+// capability record that fits. Fills in rec's kind, size and lengths (not its zone).
+Status ParseUsedRecord(SpaceReader& space, uint64_t off, uint64_t left, const format::UsedHeader& h,
+                       ScannedRecord* rec);
+
 // Walks the zones from first_zone, checks that they tile every extent exactly, and parses
 // every record in them: each must be a well-formed used, sub-group, chain, capability or
 // free record inside its zone. Does not look at free lists or the hash tree.

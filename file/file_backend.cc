@@ -2,6 +2,7 @@
 
 #include "common/check.h"
 #include "common/format.h"
+#include "common/rescue.h"
 #include "common/space_reader.h"
 #include "common/summary.h"
 
@@ -117,6 +118,15 @@ Status FileBackend::Check(const CheckFn& fn) {
     const HashConfig hash = engine_.hash();
     return CheckDatabase(
         reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn);
+  });
+}
+
+Status FileBackend::Rescue(const RescueFn& fn, RescueReport* report) {
+  return UnderAllRecordRead([&] {
+    StorageReader<FileView> reader(&view_);
+    const HashConfig hash = engine_.hash();
+    return RescueDatabase(
+        reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report);
   });
 }
 

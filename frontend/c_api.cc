@@ -498,6 +498,27 @@ enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
   });
 }
 
+enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx,
+                            enum PTDB_ERROR (*rescue)(struct ptdb_data key, struct ptdb_data data,
+                                                      void* p),
+                            void* p, struct ptdb_rescue_report* report) {
+  return ptdb::Call(ctx, "ptdb_rescue", [&] {
+    if (rescue == nullptr) return Status(ptdb::Error::kEinval, "ptdb_rescue: no callback");
+    ptdb::RescueReport found;
+    Status st = ctx->db->Rescue(
+        [&](std::string_view k, std::string_view d) {
+          return Status(static_cast<ptdb::Error>(rescue(ptdb::Data(k), ptdb::Data(d), p)),
+                        "the rescue callback stopped it");
+        },
+        &found);
+    if (report != nullptr) {
+      *report = ptdb_rescue_report{found.records, found.lost_entries, found.duplicates,
+                                   found.space_scanned ? 1 : 0, found.unreachable};
+    }
+    return st;
+  });
+}
+
 enum PTDB_ERROR ptdb_summary(struct ptdb_context* ctx, enum ptdb_summary_flags flags,
                              char** summary) {
   return ptdb::Call(ctx, "ptdb_summary", [&] {

@@ -411,6 +411,14 @@ Status DbImpl::Check(const CheckFn& fn) noexcept {
   return Report(Run([&] { return backend_->Check(fn); }));
 }
 
+Status DbImpl::Rescue(const RescueFn& fn, RescueReport* report) noexcept {
+  if (flags_ & kCantCheck) {
+    return Report(Status(Error::kEinval,
+                         name_ + ": has a capability rescue does not understand; not rescued"));
+  }
+  return Report(Run([&] { return backend_->Rescue(fn, report); }));
+}
+
 Status DbImpl::Summary(bool histograms, std::string* report) noexcept {
   return Report(Run([&] { return backend_->Summary(histograms, report); }));
 }

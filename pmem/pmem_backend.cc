@@ -5,6 +5,7 @@
 #include <shared_mutex>
 
 #include "common/check.h"
+#include "common/rescue.h"
 #include "common/space_reader.h"
 #include "common/summary.h"
 
@@ -176,6 +177,14 @@ Status PmemBackend::Check(const CheckFn& fn) {
   const HashConfig hash = engine_.hash();
   return CheckDatabase(
       reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn);
+}
+
+Status PmemBackend::Rescue(const RescueFn& fn, RescueReport* report) {
+  std::lock_guard<HandleMutex> lock(mu_);
+  StorageReader<PmemStorage> reader(storage_.get());
+  const HashConfig hash = engine_.hash();
+  return RescueDatabase(
+      reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report);
 }
 
 Status PmemBackend::Summary(bool histograms, std::string* report) {

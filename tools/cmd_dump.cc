@@ -1,4 +1,4 @@
-// dump and restore: every record as text (tools/DUMP_FORMAT.md) and back.
+// dump, rescue and restore: every record as text (tools/DUMP_FORMAT.md) and back.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tools/cli.h"
 #include "tools/db_open.h"
@@ -43,6 +46,34 @@ bool SameFile(const std::string& a, const std::string& b) {
          sa.st_ino == sb.st_ino;
 }
 
+// Writes a dump in batches: the header, then each record, then the end line.
+class DumpOut {
+ public:
+  DumpOut(FILE* out, const std::string& name) : out_(out), name_(name) {
+    AppendDumpHeader(&batch_);
+  }
+  Status Add(std::string_view key, std::string_view value) {
+    AppendDumpRecord(key, value, &batch_);
+    records_++;
+    if (batch_.size() < kWriteBatch) return Status::OK();
+    Status st = WriteOut(out_, batch_, name_);
+    batch_.clear();
+    return st;
+  }
+  Status Finish() {
+    AppendDumpEnd(records_, &batch_);
+    if (Status st = WriteOut(out_, batch_, name_); !st.ok()) return st;
+    return FlushOutput(out_, name_);
+  }
+  uint64_t records() const { return records_; }
+
+ private:
+  FILE* out_;
+  const std::string& name_;
+  std::string batch_;
+  uint64_t records_ = 0;
+};
+
 // Every record, sorted by key: equal contents give byte-identical dumps, whatever the
 // seed or the order of the writes, so dumps can be compared and diffed. REQUIRES: nothing
 // writes meanwhile (WriteDump's lock), or the dump may mix states.
@@ -59,23 +90,14 @@ Status WriteDumpLocked(Db* db, FILE* out, const std::string& out_name) {
   }
   std::sort(keys.begin(), keys.end());
   Progress progress("dump", "records", keys.size());
-  std::string batch;
-  AppendDumpHeader(&batch);
-  uint64_t records = 0;
+  DumpOut dump(out, out_name);
   std::string value;
   for (const std::string& key : keys) {
     if (Status st = db->Fetch(key, &value); !st.ok()) return st;
-    AppendDumpRecord(key, value, &batch);
-    records++;
-    if (batch.size() >= kWriteBatch) {
-      if (Status st = WriteOut(out, batch, out_name); !st.ok()) return st;
-      batch.clear();
-    }
-    progress.Update(records);
+    if (Status st = dump.Add(key, value); !st.ok()) return st;
+    progress.Update(dump.records());
   }
-  AppendDumpEnd(records, &batch);
-  if (Status st = WriteOut(out, batch, out_name); !st.ok()) return st;
-  return FlushOutput(out, out_name);
+  return dump.Finish();
 }
 
 // A dump is one state of the database, as a backup must be: the allrecord read lock keeps
@@ -103,6 +125,70 @@ int RunDump(const Invocation& inv) {
   }
   st = WriteOutputFile(*out_path, [&](FILE* out) { return WriteDump(db.get(), out, *out_path); });
   return st.ok() ? kExitOk : Fail(inv, st);
+}
+
+// What Rescue saves, sorted by key as in a dump (so it can be compared with an earlier
+// dump). The records are held in memory to be sorted.
+Status WriteRescue(Db* db, FILE* out, const std::string& out_name, RescueReport* report) {
+  std::vector<std::pair<std::string, std::string>> records;
+  {
+    Progress progress("rescue: reading", "records", 0);
+    Status st = db->Rescue(
+        [&](std::string_view key, std::string_view data) {
+          records.emplace_back(key, data);
+          progress.Update(records.size());
+          return Status::OK();
+        },
+        report);
+    if (!st.ok()) return st;
+  }
+  std::sort(records.begin(), records.end());
+  Progress progress("rescue", "records", records.size());
+  DumpOut dump(out, out_name);
+  for (const auto& [key, data] : records) {
+    if (Status st = dump.Add(key, data); !st.ok()) return st;
+    progress.Update(dump.records());
+  }
+  return dump.Finish();
+}
+
+int RunRescue(const Invocation& inv) {
+  const std::string& path = inv.args[0];
+  const std::string* out_path = inv.args.Value("-o");
+  if (out_path != nullptr && *out_path == "-") out_path = nullptr;
+  if (out_path != nullptr && SameFile(path, *out_path)) {
+    return Fail(inv, kExitError, "-o " + *out_path + " is the database itself");
+  }
+  std::unique_ptr<Db> db;
+  Status st = OpenExistingDb(path, O_RDONLY, &db);
+  if (!st.ok()) return Fail(inv, st);
+  RescueReport report;
+  if (out_path == nullptr) {
+    st = WriteRescue(db.get(), stdout, "standard output", &report);
+  } else {
+    st = WriteOutputFile(*out_path,
+                         [&](FILE* out) { return WriteRescue(db.get(), out, *out_path, &report); });
+  }
+  if (!st.ok()) return Fail(inv, st);
+  std::string said = path + ": saved " + std::to_string(report.records) + " records";
+  if (report.lost_entries > 0) {
+    said += "; " + std::to_string(report.lost_entries) +
+            " hash entries led to damage, and what they held is lost";
+  }
+  if (report.duplicates > 0) {
+    said += "; " + std::to_string(report.duplicates) + " entries repeated a key, left out";
+  }
+  if (!report.space_scanned) {
+    said += "; the space could not be parsed, so records no entry leads to were not counted";
+  } else if (report.unreachable > 0) {
+    said += "; " + std::to_string(report.unreachable) +
+            " records no entry leads to were left out (unfinished writes)";
+  }
+  fprintf(stderr, "ptdb rescue: %s\n", said.c_str());
+  if (!report.first_problem.empty()) {
+    fprintf(stderr, "ptdb rescue: first damage: %s\n", report.first_problem.c_str());
+  }
+  return report.lost_entries > 0 ? kExitCorrupt : kExitOk;
 }
 
 // kExists carries restore's own complete message; anything else is the library's.
@@ -215,6 +301,30 @@ void AddDumpCommands(std::vector<Command>* commands) {
        1,
        1,
        RunDump});
+  commands->push_back(
+      {"rescue",
+       "rescue FILE [-o OUT]",
+       "Save what a damaged database still holds",
+       std::string("For a database that check calls corrupt, as one a process was killed in\n"
+                   "the middle of a plain (non-transactional) write can be. Writes, as a dump,\n"
+                   "every record that FILE's hash tree still leads to soundly (a well-formed\n"
+                   "record inside the file whose key hashes to where it was found; data has no\n"
+                   "checksum), each key once, passing over whatever is damaged. FILE is opened\n"
+                   "read-only and never changed: restore the dump into a new database\n"
+                   "(ptdb restore NEW -i OUT). Records that no hash entry leads to are left\n"
+                   "out: after a kill they are a store that never returned or a record a\n"
+                   "delete had unlinked. A report on stderr says what was saved and what was\n"
+                   "passed over. Exits 0 when every hash entry led to a sound record, 3 when\n"
+                   "some led to damage (what they held is lost; the dump is still written),\n"
+                   "1 when nothing could be saved. The records are sorted in memory before\n"
+                   "they are written. OUT is synced when rescue exits 0 or 3, and removed if\n"
+                   "writing it fails.\n"
+                   "\n"
+                   "  -o OUT   write to OUT instead of standard output\n"),
+       {{"-o", true}},
+       1,
+       1,
+       RunRescue});
   commands->push_back(
       {"restore",
        "restore FILE [-i IN] [--replace] [--backend file|pmem] [--pool-size SIZE] [--seed N]",

@@ -30,6 +30,22 @@ using TraverseFn = std::function<bool(std::string_view key, std::string_view dat
 using ParseFn = std::function<Status(std::string_view key, std::string_view data)>;
 // Called by Check for every record; a non-OK result aborts the check with it.
 using CheckFn = std::function<Status(std::string_view key, std::string_view data)>;
+// Called by Rescue for every record it saves; a non-OK result stops it with that result.
+using RescueFn = std::function<Status(std::string_view key, std::string_view data)>;
+
+// What Rescue found.
+struct RescueReport {
+  uint64_t records = 0;       // handed to the callback
+  uint64_t lost_entries = 0;  // hash entries leading to nothing sound: what they held is lost
+  uint64_t duplicates = 0;    // further entries for a key already handed over, skipped
+  // Whether the space could be parsed record by record; only then is `unreachable` known.
+  bool space_scanned = false;
+  // Sound records that no hash entry leads to, not handed over. After a kill inside a
+  // plain write these are a store that never returned or a delete that had unlinked its
+  // record: not part of the database.
+  uint64_t unreachable = 0;
+  std::string first_problem;  // the first damage met, empty if none
+};
 
 class PTDB_EXPORT Db {
  public:
@@ -134,6 +150,14 @@ class PTDB_EXPORT Db {
   virtual Status Check(const CheckFn& fn = nullptr) noexcept = 0;
   // A multi-line text report on space use; with histograms, size distributions too.
   virtual Status Summary(bool histograms, std::string* report) noexcept = 0;
+  // Salvage, for a database Check calls corrupt (as after a process killed inside a plain
+  // write): hands fn every record the hash tree still leads to soundly, each key once,
+  // passing over whatever is damaged instead of stopping there. A record counts as sound
+  // when its header is well formed, it lies inside the space and its key hashes to where
+  // it was found; data has no checksum. Writes nothing: store what fn gets in a new
+  // database. kCorrupt only if the header is unreadable; report (may be null) says what was
+  // saved and what was passed over.
+  virtual Status Rescue(const RescueFn& fn, RescueReport* report = nullptr) noexcept = 0;
 
   // The sequence number (bumped by writes when kSeqnum is set).
   virtual Status GetSeqnum(uint64_t* seqnum) noexcept = 0;

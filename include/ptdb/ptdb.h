@@ -274,6 +274,24 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
                                                                 struct ptdb_data data, void* p),
                                        void* p);
 
+// What ptdb_rescue found (ptdb::RescueReport).
+struct ptdb_rescue_report {
+  uint64_t records;       // handed to the callback
+  uint64_t lost_entries;  // hash entries leading to nothing sound: what they held is lost
+  uint64_t duplicates;    // further entries for a key already handed over, skipped
+  int space_scanned;      // whether the space could be parsed, so that unreachable is known
+  uint64_t unreachable;   // sound records no hash entry leads to, not handed over
+};
+
+// Salvage from a database ptdb_check calls corrupt (ptdb::Db::Rescue): rescue is called
+// for every record the hash tree still leads to soundly, each key once; damage is passed
+// over. A result other than PTDB_SUCCESS stops it with that result. Writes nothing.
+// report may be NULL.
+PTDB_EXPORT enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx,
+                                        enum PTDB_ERROR (*rescue)(struct ptdb_data key,
+                                                                  struct ptdb_data data, void* p),
+                                        void* p, struct ptdb_rescue_report* report);
+
 // A malloc'd multi-line report on space use (with PTDB_SUMMARY_HISTOGRAMS, histograms).
 PTDB_EXPORT enum PTDB_ERROR ptdb_summary(struct ptdb_context* ctx, enum ptdb_summary_flags flags,
                                          char** summary);

@@ -1,4 +1,4 @@
-// The sequence number, check, summary, flags, name, fd and foreach.
+// The sequence number, check, rescue, summary, flags, name, fd and foreach.
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stdio.h>
@@ -80,6 +80,34 @@ static void CheckCallsBackForEveryRecord(void) {
   CHECK_EQ(ptdb_check(ctx, CountRecord, &seen), PTDB_ERR_EXISTS);
   CHECK_EQ(ptdb_error(ctx), PTDB_ERR_EXISTS);
   CHECK_EQ(seen.calls, 5);
+  ptdb_close(ctx);
+}
+
+static void RescueCallsBackAndReports(void) {
+  struct ptdb_context* ctx = OpenFresh("rescue.tdb", PTDB_DEFAULT);
+  if (ctx == NULL) return;
+  for (int i = 0; i < 40; i++) {
+    char key[16], value[17];
+    snprintf(key, sizeof(key), "k%d", i);
+    snprintf(value, sizeof(value), "v%s", key);
+    CHECK_EQ(ptdb_store(ctx, Str(key), Str(value), PTDB_INSERT), PTDB_SUCCESS);
+  }
+  struct CheckSeen seen = {0, 0};
+  struct ptdb_rescue_report report;
+  memset(&report, 0xff, sizeof(report));
+  CHECK_EQ(ptdb_rescue(ctx, CountRecord, &seen, &report), PTDB_SUCCESS);
+  CHECK_EQ(seen.calls, 40);
+  CHECK_EQ(report.records, 40);
+  CHECK_EQ(report.lost_entries, 0);
+  CHECK_EQ(report.duplicates, 0);
+  CHECK_EQ(report.space_scanned, 1);
+  CHECK_EQ(report.unreachable, 0);
+
+  seen.calls = 0;
+  seen.fail_at = 7;
+  CHECK_EQ(ptdb_rescue(ctx, CountRecord, &seen, NULL), PTDB_ERR_EXISTS);
+  CHECK_EQ(seen.calls, 7);
+  CHECK_EQ(ptdb_rescue(ctx, NULL, NULL, NULL), PTDB_ERR_EINVAL);
   ptdb_close(ctx);
 }
 
@@ -291,6 +319,7 @@ static void RepackKeepsRecordsAndShrinks(void) {
 int main(void) {
   RUN(SeqnumCountsWritesOnlyWithTheFlag);
   RUN(CheckCallsBackForEveryRecord);
+  RUN(RescueCallsBackAndReports);
   RUN(SummaryIsAMallocdReport);
   RUN(FlagsCanBeAddedAndRemoved);
   RUN(ReadOnlyOpenCannotDropRdonly);

@@ -151,41 +151,14 @@ TEST_F(CheckTest, SeveralZonesAndFreeLists) {
   EXPECT_EQ(seen_.size(), 4u);
 }
 
-// top -> 64-slot sub-group (level 1) -> 8-slot sub-group (level 2), with records at each
-// level.
-struct Tree {
-  std::vector<std::string> deep, mid, top;  // keys in the 8-slot, 64-slot and top tables
-  std::map<std::string, uint64_t> recs;
-  uint64_t sg1 = 0, sg2 = 0;
-};
-
-void BuildSubGroupTree(Layout* l, Tree* t) {
-  const uint64_t base = l->Hash("anchor");
-  t->deep = test::FindKeys(l->hasher(), base, PathMask(1), 3, "deep");
-  // Same top group and bucket, another level-1 bucket: stays in the 64-slot sub-group.
-  t->mid = test::FindKeys(l->hasher(), base ^ (1ULL << 51), PathMask(0) | (7ULL << 51), 2, "mid");
-  t->top = test::FindKeys(l->hasher(), base ^ (1ULL << 57), PathMask(0), 1, "top");
-  l->BeginZone(8192);
-  t->sg1 = l->AddSubGroup(64);
-  t->sg2 = l->AddSubGroup(8, 24);
-  ASSERT_TRUE(l->LinkChild(base, 0, t->sg1));
-  ASSERT_TRUE(l->LinkChild(base, 1, t->sg2));
-  for (const auto* set : {&t->deep, &t->mid, &t->top}) {
-    for (const auto& k : *set) {
-      t->recs[k] = l->AddRecord(k, "data of " + k);
-      ASSERT_NE(t->recs[k], 0u);
-    }
-  }
-}
-
 // Whether the slot at `at` lies in the table whose record is at `table`.
 bool InTable(uint64_t at, uint64_t table, unsigned slots) {
   return at >= table + 16 && at < table + 16 + 8 * slots;
 }
 
 TEST_F(CheckTest, SubGroupTree) {
-  Tree t;
-  BuildSubGroupTree(&layout_, &t);
+  test::SubGroupTree t;
+  test::BuildSubGroupTree(&layout_, &t);
   for (const auto& k : t.deep) EXPECT_TRUE(InTable(Slot(t.recs[k]), t.sg2, 8)) << k;
   for (const auto& k : t.mid) EXPECT_TRUE(InTable(Slot(t.recs[k]), t.sg1, 64)) << k;
   for (const auto& k : t.top) EXPECT_LT(Slot(t.recs[k]), format::kHeaderSize) << k;
@@ -757,8 +730,8 @@ TEST_F(CheckTest, DuplicateKey) {
 TEST_F(ChainCheckTest, DuplicateKeyInChain) { ExpectCorrupt(Build(4, true), "same key"); }
 
 TEST_F(CheckTest, SubHashNotAtHomeSlot) {
-  Tree t;
-  BuildSubGroupTree(&layout_, &t);
+  test::SubGroupTree t;
+  test::BuildSubGroupTree(&layout_, &t);
   const uint64_t at = Slot(t.sg1);
   const unsigned b = format::EntryBucket(layout_.Get64(at));
   const uint64_t next = at - 8 * b + 8 * ((b + 1) % 8);
@@ -809,8 +782,8 @@ TEST_F(CheckTest, RecordHomedOnSubHashBucket) {
 }
 
 TEST_F(CheckTest, RecordUnderWrongSubGroupBucket) {
-  Tree t;
-  BuildSubGroupTree(&layout_, &t);
+  test::SubGroupTree t;
+  test::BuildSubGroupTree(&layout_, &t);
   // Move the 8-slot sub-group's pointer to another bucket of the 64-slot one.
   const uint64_t at = Slot(t.sg2);
   const unsigned b = format::EntryBucket(layout_.Get64(at));
@@ -823,8 +796,8 @@ TEST_F(CheckTest, RecordUnderWrongSubGroupBucket) {
 }
 
 TEST_F(CheckTest, SubGroupReachedTwice) {
-  Tree t;
-  BuildSubGroupTree(&layout_, &t);
+  test::SubGroupTree t;
+  test::BuildSubGroupTree(&layout_, &t);
   // A second, well-placed sub-hash entry for it in a later slot of the 64-slot sub-group.
   uint64_t at = Slot(t.sg2) + 8;
   while (layout_.Get64(at) != 0) at += 8;
@@ -837,8 +810,8 @@ TEST_F(CheckTest, SubGroupReachedTwice) {
 // ---- Random damage: any result but a crash, a hang or a non-corrupt error ----
 
 TEST_F(CheckTest, RandomDamageNeverCrashes) {
-  Tree t;
-  BuildSubGroupTree(&layout_, &t);
+  test::SubGroupTree t;
+  test::BuildSubGroupTree(&layout_, &t);
   layout_.AddFree(64);
   layout_.AddFree(64);
   layout_.AddCapability(5);

@@ -875,6 +875,43 @@ TEST_P(ApiTest, CheckCallbackSeesEveryRecordOnce) {
   PTDB_EXPECT_OK(db->Check());
 }
 
+// On a sound database a rescue is a complete, read-only walk.
+TEST_P(ApiTest, RescueOfASoundDatabaseGivesEveryRecordAndNoDamage) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  Dump expected = StoreNumbered(db.get(), 3000);
+  for (int i = 0; i < 3000; i += 7) {
+    const std::string key = "key-" + std::to_string(i);
+    PTDB_ASSERT_OK(db->Delete(key));
+    expected.erase(key);
+  }
+  PTDB_ASSERT_OK(db->Append("key-1", std::string(500, 'x')));
+  expected["key-1"] += std::string(500, 'x');
+  Dump saved;
+  RescueReport report;
+  PTDB_ASSERT_OK(db->Rescue(
+      [&](std::string_view k, std::string_view d) {
+        EXPECT_TRUE(saved.emplace(std::string(k), std::string(d)).second) << "twice: " << k;
+        return Status::OK();
+      },
+      &report));
+  EXPECT_EQ(saved, expected);
+  EXPECT_EQ(report.records, expected.size());
+  EXPECT_EQ(report.lost_entries, 0u);
+  EXPECT_EQ(report.duplicates, 0u);
+  EXPECT_TRUE(report.space_scanned);
+  EXPECT_EQ(report.unreachable, 0u);
+  EXPECT_EQ(report.first_problem, "");
+  EXPECT_EQ(DumpDb(db.get()), expected);
+
+  int calls = 0;
+  const Status s = db->Rescue([&](std::string_view, std::string_view) {
+    return ++calls == 3 ? Status(Error::kExists, "stop here") : Status::OK();
+  });
+  EXPECT_EQ(s.code(), Error::kExists);
+  EXPECT_EQ(calls, 3);
+}
+
 TEST_P(FileApiTest, ReopenSeesSameData) {
   Dump expected;
   uint64_t seqnum = 0;

@@ -305,4 +305,23 @@ uint64_t Layout::SlotOf(uint64_t target) const {
   return 0;
 }
 
+void BuildSubGroupTree(Layout* l, SubGroupTree* t) {
+  const uint64_t base = l->Hash("anchor");
+  t->deep = FindKeys(l->hasher(), base, PathMask(1), 3, "deep");
+  // Same top group and bucket, another level-1 bucket: stays in the 64-slot sub-group.
+  t->mid = FindKeys(l->hasher(), base ^ (1ULL << 51), PathMask(0) | (7ULL << 51), 2, "mid");
+  t->top = FindKeys(l->hasher(), base ^ (1ULL << 57), PathMask(0), 1, "top");
+  l->BeginZone(8192);
+  t->sg1 = l->AddSubGroup(64);
+  t->sg2 = l->AddSubGroup(8, 24);
+  ASSERT_TRUE(l->LinkChild(base, 0, t->sg1));
+  ASSERT_TRUE(l->LinkChild(base, 1, t->sg2));
+  for (const auto* set : {&t->deep, &t->mid, &t->top}) {
+    for (const auto& k : *set) {
+      t->recs[k] = l->AddRecord(k, "data of " + k);
+      ASSERT_NE(t->recs[k], 0u);
+    }
+  }
+}
+
 }  // namespace ptdb::test

@@ -9,6 +9,7 @@
 #define PTDB_TESTS_SUPPORT_LAYOUT_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,17 @@ class Layout {
   uint64_t last_cap_ = 0;
   std::vector<uint64_t> tables_;  // sub-groups and chains, for SlotOf
 };
+
+// top -> 64-slot sub-group (level 1) -> 8-slot sub-group (level 2), with records at each
+// level.
+struct SubGroupTree {
+  std::vector<std::string> deep, mid, top;  // keys in the 8-slot, 64-slot and top tables
+  std::map<std::string, uint64_t> recs;     // key -> record offset
+  uint64_t sg1 = 0, sg2 = 0;
+};
+
+// Builds that tree in a new zone of l; each record's data is "data of <key>".
+void BuildSubGroupTree(Layout* l, SubGroupTree* t);
 
 }  // namespace ptdb::test
 
