@@ -109,22 +109,33 @@ Status WriteDump(Db* db, FILE* out, const std::string& out_name) {
   return st.ok() ? un : st;
 }
 
-int RunDump(const Invocation& inv) {
+using WriteFn = std::function<Status(Db* db, FILE* out, const std::string& out_name)>;
+
+// What dump and rescue share: opens FILE read-only and has write fill -o OUT (synced, and
+// removed if writing fails) or standard output. False after reporting a failure, with
+// its exit code in *code.
+bool WriteFromDb(const Invocation& inv, const WriteFn& write, int* code) {
   const std::string& path = inv.args[0];
   const std::string* out_path = inv.args.Value("-o");
   if (out_path != nullptr && *out_path == "-") out_path = nullptr;
   if (out_path != nullptr && SameFile(path, *out_path)) {
-    return Fail(inv, kExitError, "-o " + *out_path + " is the database itself");
+    *code = Fail(inv, kExitError, "-o " + *out_path + " is the database itself");
+    return false;
   }
   std::unique_ptr<Db> db;
   Status st = OpenExistingDb(path, O_RDONLY, &db);
-  if (!st.ok()) return Fail(inv, st);
-  if (out_path == nullptr) {
-    st = WriteDump(db.get(), stdout, "standard output");
-    return st.ok() ? kExitOk : Fail(inv, st);
+  if (st.ok() && out_path == nullptr) st = write(db.get(), stdout, "standard output");
+  if (st.ok() && out_path != nullptr) {
+    st = WriteOutputFile(*out_path, [&](FILE* out) { return write(db.get(), out, *out_path); });
   }
-  st = WriteOutputFile(*out_path, [&](FILE* out) { return WriteDump(db.get(), out, *out_path); });
-  return st.ok() ? kExitOk : Fail(inv, st);
+  if (!st.ok()) *code = Fail(inv, st);
+  return st.ok();
+}
+
+int RunDump(const Invocation& inv) {
+  int code = kExitOk;
+  WriteFromDb(inv, WriteDump, &code);
+  return code;
 }
 
 // What Rescue saves, sorted by key as in a dump (so it can be compared with an earlier
@@ -153,23 +164,17 @@ Status WriteRescue(Db* db, FILE* out, const std::string& out_name, RescueReport*
 }
 
 int RunRescue(const Invocation& inv) {
-  const std::string& path = inv.args[0];
-  const std::string* out_path = inv.args.Value("-o");
-  if (out_path != nullptr && *out_path == "-") out_path = nullptr;
-  if (out_path != nullptr && SameFile(path, *out_path)) {
-    return Fail(inv, kExitError, "-o " + *out_path + " is the database itself");
-  }
-  std::unique_ptr<Db> db;
-  Status st = OpenExistingDb(path, O_RDONLY, &db);
-  if (!st.ok()) return Fail(inv, st);
   RescueReport report;
-  if (out_path == nullptr) {
-    st = WriteRescue(db.get(), stdout, "standard output", &report);
-  } else {
-    st = WriteOutputFile(*out_path,
-                         [&](FILE* out) { return WriteRescue(db.get(), out, *out_path, &report); });
+  int code;
+  if (!WriteFromDb(
+          inv,
+          [&](Db* db, FILE* out, const std::string& out_name) {
+            return WriteRescue(db, out, out_name, &report);
+          },
+          &code)) {
+    return code;
   }
-  if (!st.ok()) return Fail(inv, st);
+  const std::string& path = inv.args[0];
   std::string said = path + ": saved " + std::to_string(report.records) + " records";
   if (report.lost_entries > 0) {
     said += "; " + std::to_string(report.lost_entries) +

@@ -61,15 +61,20 @@ static enum PTDB_ERROR CountRecord(struct ptdb_data key, struct ptdb_data data, 
   return seen->fail_at != 0 && seen->calls == seen->fail_at ? PTDB_ERR_EXISTS : PTDB_SUCCESS;
 }
 
-static void CheckCallsBackForEveryRecord(void) {
-  struct ptdb_context* ctx = OpenFresh("check.tdb", PTDB_DEFAULT);
-  if (ctx == NULL) return;
-  for (int i = 0; i < 50; i++) {
+// Stores n records "k<i>" whose values are "v" followed by the key (as CountRecord wants).
+static void StoreKeys(struct ptdb_context* ctx, int n) {
+  for (int i = 0; i < n; i++) {
     char key[16], value[17];
     snprintf(key, sizeof(key), "k%d", i);
     snprintf(value, sizeof(value), "v%s", key);
     CHECK_EQ(ptdb_store(ctx, Str(key), Str(value), PTDB_INSERT), PTDB_SUCCESS);
   }
+}
+
+static void CheckCallsBackForEveryRecord(void) {
+  struct ptdb_context* ctx = OpenFresh("check.tdb", PTDB_DEFAULT);
+  if (ctx == NULL) return;
+  StoreKeys(ctx, 50);
   struct CheckSeen seen = {0, 0};
   CHECK_EQ(ptdb_check(ctx, CountRecord, &seen), PTDB_SUCCESS);
   CHECK_EQ(seen.calls, 50);
@@ -86,12 +91,7 @@ static void CheckCallsBackForEveryRecord(void) {
 static void RescueCallsBackAndReports(void) {
   struct ptdb_context* ctx = OpenFresh("rescue.tdb", PTDB_DEFAULT);
   if (ctx == NULL) return;
-  for (int i = 0; i < 40; i++) {
-    char key[16], value[17];
-    snprintf(key, sizeof(key), "k%d", i);
-    snprintf(value, sizeof(value), "v%s", key);
-    CHECK_EQ(ptdb_store(ctx, Str(key), Str(value), PTDB_INSERT), PTDB_SUCCESS);
-  }
+  StoreKeys(ctx, 40);
   struct CheckSeen seen = {0, 0};
   struct ptdb_rescue_report report;
   memset(&report, 0xff, sizeof(report));
