@@ -174,7 +174,12 @@ int RunCheck(const Invocation& inv) {
       return Status::OK();
     });
   }
-  if (st.IsCorrupt()) return Fail(inv, kExitCorrupt, st.ToString());
+  if (st.IsCorrupt()) {
+    Fail(inv, kExitCorrupt, st.ToString());
+    fprintf(stderr, "ptdb check: 'ptdb rescue %s -o OUT' saves what it still holds\n",
+            path.c_str());
+    return kExitCorrupt;
+  }
   if (!st.ok()) return Fail(inv, st);
   printf("%s: ok, %" PRIu64 " records\n", path.c_str(), records);
   st = FlushOutput(stdout, "standard output");
@@ -305,7 +310,8 @@ void AddAdminCommands(std::vector<Command>* commands) {
        "the checker's description on stderr when it is corrupt (or a pool libpmemobj\n"
        "opened holds a damaged database), and 1 when FILE cannot be read or is not a\n"
        "ptdb database (a pool of another program is not). Shows progress on stderr\n"
-       "when stderr is a terminal.\n",
+       "when stderr is a terminal. ptdb rescue saves what a corrupt database still\n"
+       "holds.\n",
        {},
        1,
        1,

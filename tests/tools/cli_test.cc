@@ -351,6 +351,9 @@ TEST_F(CliTest, CheckExitCodes) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("ptdb check: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Corrupt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'ptdb rescue " + db + " -o OUT' saves what it still holds"),
+            std::string::npos)
+      << r.err;
 
   WriteFile(Path("text"), std::string(20000, 'x'));
   r = Run({"check", Path("text")});
