@@ -9,7 +9,8 @@ namespace bench {
 const std::vector<std::string>& AllPhaseNames() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> list = PhaseNames();
-    for (const char* later : {"tx10-nosync", "tx10-durable", "bulk", "mix1", "mix2"}) {
+    for (const char* later :
+         {"tx10-nosync", "tx1-nosync", "tx10-durable", "bulk", "mix1", "mix2"}) {
       list.push_back(later);
     }
     return list;
@@ -31,7 +32,7 @@ void RunAllPhases(Store* store, const StoreConfig& config, const PhasePlan& plan
   const bool in_place_durable =
       plan.on_disk && has_records && traits.durable && plan.Runs("tx10-durable");
   if (!traits.transactions) {
-    for (const char* phase : {"tx10-nosync", "tx10-durable", "bulk"}) {
+    for (const char* phase : {"tx10-nosync", "tx1-nosync", "tx10-durable", "bulk"}) {
       report(SkippedPhase(phase, "unsupported (no transactions)"));
     }
   } else {
@@ -40,6 +41,9 @@ void RunAllPhases(Store* store, const StoreConfig& config, const PhasePlan& plan
     const uint64_t live_first = plan.Runs("churn") ? config.n : 0;
     if (plan.Runs("tx10-nosync")) {
       on_phase(RunTx10NoSync(store, live_first, config.n, plan, first_failure));
+    }
+    if (plan.Runs("tx1-nosync")) {
+      on_phase(RunTx1NoSync(store, live_first, config.n, plan, first_failure));
     }
     if (in_place_durable) {
       const uint64_t fresh_first = 2 * config.n + plan.txns * kInsertedPerTx;

@@ -110,7 +110,8 @@ bool CheckPhases(const std::vector<std::string>& listed, std::vector<std::string
   }
   bool has_records = false;
   for (const std::string& phase : *phases) {
-    const bool core = Contains(PhaseNames(), phase) || phase == "tx10-nosync";
+    const bool core =
+        Contains(PhaseNames(), phase) || phase == "tx10-nosync" || phase == "tx1-nosync";
     if (phase == "add" || phase == "re-add") {
       if (phase == "re-add" && !Contains(*phases, "delete")) {
         *error = "--phases: re-add needs delete";
@@ -155,9 +156,9 @@ std::string Usage() {
          "\n"
          "Runs the phases of tdb2's speed tool (add, find, miss, traverse, delete, re-add,\n"
          "append, churn) and find from two threads sharing one handle (find2t), then\n"
-         "transactions (tx10-nosync, tx10-durable, bulk) and a one- and two-process\n"
-         "fetch/store mix (mix1, mix2) on every store, each in its own child process and\n"
-         "directory, and prints ops/s per phase with ratios between stores.\n"
+         "transactions (tx10-nosync, tx1-nosync, tx10-durable, bulk) and a one- and\n"
+         "two-process fetch/store mix (mix1, mix2) on every store, each in its own child\n"
+         "process and directory, and prints ops/s per phase with ratios between stores.\n"
          "\n"
          "  --n N            records (default 1000000; k and M suffixes allowed)\n"
          "  --quick          same as --n 100000 --txns 200 --durable-txns 50\n"
@@ -180,7 +181,8 @@ std::string Usage() {
          "  --disk-dir DIR   where tx10-durable's and @disk stores' databases go (default: a\n"
          "                   fresh directory under /var/tmp, removed afterwards)\n"
          "  --durable-n N    records in tx10-durable's database (default: --n)\n"
-         "  --txns T         transactions of 10 records in tx10-nosync (default 1000)\n"
+         "  --txns T         transactions of 10 records in tx10-nosync (default 1000);\n"
+         "                   tx1-nosync runs 100 x T of one record, for at most 3 s\n"
          "  --durable-txns D in tx10-durable (default n/1000, at least 50, at most T: a\n"
          "                   durable commit costs milliseconds on a disk)\n"
          "  --mix-ops M      operations per process in mix1 and mix2 (default: --n)\n"

@@ -1,6 +1,8 @@
 // The transaction phases. A tx10 transaction replaces 5 existing records (chosen at random
 // before the clock starts) and inserts 5 new ones, the mix of updates and growth a
-// Samba-style service commits; bulk is the other end, one transaction loading a database.
+// Samba-style service commits; a tx1 transaction replaces one, what a program pays to make
+// each write atomic on its own (LMDB's every write); bulk is the other end, one
+// transaction loading a database.
 #include "bench/phases_tx.h"
 
 #include <fcntl.h>
@@ -31,11 +33,26 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-PhaseResult RunTx10(const char* name, Store* store, uint64_t live_first, uint64_t live_count,
-                    uint64_t fresh_first, uint64_t txns, std::string* first_failure) {
+// What each transaction of a phase does: replace `replaced` live records with new values
+// (the workload value of record + value_offset: same size, new bytes) and insert
+// `inserted` new ones.
+struct TxShape {
+  uint64_t replaced;
+  uint64_t inserted;
+  uint64_t value_offset;
+};
+
+constexpr TxShape kTx10{kReplacedPerTx, kInsertedPerTx, kReplacedValueOffset};
+// tx1 runs after tx10 on the same records: its own offset, so that what it stores differs.
+constexpr TxShape kTx1{1, 0, 2 * kReplacedValueOffset};
+
+// Up to `txns` transactions of `shape`, stopping early once `limit` has passed.
+PhaseResult RunTransactions(const char* name, Store* store, const TxShape& shape,
+                            uint64_t live_first, uint64_t live_count, uint64_t fresh_first,
+                            uint64_t txns, Clock::duration limit, std::string* first_failure) {
   FailureLog log(name, first_failure);
   Workload workload(store->config().key_size, store->config().value_size);
-  std::vector<uint64_t> replaced(txns * kReplacedPerTx);
+  std::vector<uint64_t> replaced(txns * shape.replaced);
   for (uint64_t i = 0; i < replaced.size(); ++i) {
     replaced[i] = live_first + Mix64(kPickSeed + i) % live_count;
   }
@@ -43,41 +60,49 @@ PhaseResult RunTx10(const char* name, Store* store, uint64_t live_first, uint64_
   rss.Start();
   const SyncCounts before = CurrentSyncCounts();
   const auto start = Clock::now();
-  for (uint64_t t = 0; t < txns; ++t) {
-    log.ExpectOk(*store, store->TxBegin(), "start of transaction", t);
-    for (uint64_t j = 0; j < kReplacedPerTx; ++j) {
-      const uint64_t i = replaced[t * kReplacedPerTx + j];
-      log.Expect(*store, store->Replace(workload.Key(i), workload.Value(i + kReplacedValueOffset)),
+  uint64_t done = 0;
+  for (; done < txns && Clock::now() - start < limit; ++done) {
+    log.ExpectOk(*store, store->TxBegin(), "start of transaction", done);
+    for (uint64_t j = 0; j < shape.replaced; ++j) {
+      const uint64_t i = replaced[done * shape.replaced + j];
+      log.Expect(*store, store->Replace(workload.Key(i), workload.Value(i + shape.value_offset)),
                  Result::kOk, i);
     }
-    for (uint64_t j = 0; j < kInsertedPerTx; ++j) {
-      const uint64_t i = fresh_first + t * kInsertedPerTx + j;
+    for (uint64_t j = 0; j < shape.inserted; ++j) {
+      const uint64_t i = fresh_first + done * shape.inserted + j;
       log.Expect(*store, store->Insert(workload.Key(i), workload.Value(i)), Result::kOk, i);
     }
-    log.ExpectOk(*store, store->TxCommit(), "commit of transaction", t);
+    log.ExpectOk(*store, store->TxCommit(), "commit of transaction", done);
   }
   const auto end = Clock::now();
   PhaseResult result;
   result.phase = name;
   result.syncs = CurrentSyncCounts() - before;
-  result.ops = txns;
-  result.commits = txns;
+  result.ops = done;
+  result.commits = done;
   result.ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count();
   result.peak_rss_bytes = rss.Bytes();
   result.file_bytes = store->FileBytes();
   // Every record written is there with its latest value.
-  for (const uint64_t i : replaced) {
+  for (uint64_t k = 0; k < done * shape.replaced; ++k) {
+    const uint64_t i = replaced[k];
     std::string_view value;
     const Result got = store->Fetch(workload.Key(i), &value);
-    log.ExpectValue(*store, got, value, workload.Value(i + kReplacedValueOffset), i);
+    log.ExpectValue(*store, got, value, workload.Value(i + shape.value_offset), i);
   }
-  for (uint64_t i = fresh_first; i < fresh_first + txns * kInsertedPerTx; ++i) {
+  for (uint64_t i = fresh_first; i < fresh_first + done * shape.inserted; ++i) {
     std::string_view value;
     const Result got = store->Fetch(workload.Key(i), &value);
     log.ExpectValue(*store, got, value, workload.Value(i), i);
   }
   result.failures = log.count();
   return result;
+}
+
+PhaseResult RunTx10(const char* name, Store* store, uint64_t live_first, uint64_t live_count,
+                    uint64_t fresh_first, uint64_t txns, std::string* first_failure) {
+  return RunTransactions(name, store, kTx10, live_first, live_count, fresh_first, txns,
+                         Clock::duration::max(), first_failure);
 }
 
 PhaseResult Failure(const char* phase, const std::string& what, std::string* first_failure) {
@@ -105,6 +130,12 @@ PhaseResult RunTx10NoSync(Store* store, uint64_t live_first, uint64_t live_count
   // New records follow every record the core phases used (0 .. 2n-1).
   return RunTx10("tx10-nosync", store, live_first, live_count, live_first + live_count, plan.txns,
                  first_failure);
+}
+
+PhaseResult RunTx1NoSync(Store* store, uint64_t live_first, uint64_t live_count,
+                         const PhasePlan& plan, std::string* first_failure) {
+  return RunTransactions("tx1-nosync", store, kTx1, live_first, live_count, 0,
+                         kTx1PerTx10 * plan.txns, kTx1Limit, first_failure);
 }
 
 PhaseResult RunTx10Durable(const StoreConfig& config, const PhasePlan& plan, const NoteFn& note,

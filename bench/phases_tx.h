@@ -1,8 +1,10 @@
-// The transaction phases (issue 5's benchmark): tx10-nosync, tx10-durable and bulk. Each
+// The transaction phases (issue 5's benchmark): tx10-nosync, tx1-nosync, tx10-durable and
+// bulk. Each
 // reports commits and the sync calls its timed loop made (sync_counter.h).
 #ifndef PTDB_BENCH_PHASES_TX_H_
 #define PTDB_BENCH_PHASES_TX_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -22,7 +24,17 @@ constexpr uint64_t kInsertedPerTx = 5;
 PhaseResult RunTx10NoSync(Store* store, uint64_t live_first, uint64_t live_count,
                           const PhasePlan& plan, std::string* first_failure);
 
-// plan.durable_txns such transactions with syncs on, on a database of plan.durable_n records
+// Transactions of one replace in tx1-nosync: this many times plan.txns, for at most
+// kTx1Limit (a store that commits in milliseconds stops there).
+constexpr uint64_t kTx1PerTx10 = 100;
+constexpr std::chrono::seconds kTx1Limit{3};
+
+// Transactions that each replace one of the records [live_first, live_first + live_count)
+// with syncs off.
+PhaseResult RunTx1NoSync(Store* store, uint64_t live_first, uint64_t live_count,
+                         const PhasePlan& plan, std::string* first_failure);
+
+// plan.durable_txns tx10 transactions with syncs on, on a database of plan.durable_n records
 // in a fresh directory under plan.disk_dir (preloaded, then written back with syncfs, untimed).
 PhaseResult RunTx10Durable(const StoreConfig& config, const PhasePlan& plan, const NoteFn& note,
                            std::string* first_failure);

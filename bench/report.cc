@@ -13,6 +13,7 @@
 #include "bench/all_phases.h"
 #include "bench/machine.h"
 #include "bench/numbers.h"
+#include "bench/phases_tx.h"
 #include "bench/summary.h"
 #include "bench/targets.h"
 
@@ -34,7 +35,7 @@ constexpr std::pair<const char*, const char*> kRatios[] = {
 };
 
 // The phases whose rows also show sync calls per commit.
-constexpr const char* kTxPhases[] = {"tx10-nosync", "tx10-durable", "bulk"};
+constexpr const char* kTxPhases[] = {"tx10-nosync", "tx1-nosync", "tx10-durable", "bulk"};
 
 class Table {
  public:
@@ -307,11 +308,12 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
       WithCommas(options.n).c_str(), options.key_size, options.value_size, options.dir.c_str(),
       context.fs.c_str(), options.runs, options.runs == 1 ? "" : "s", options.ptdb_backend.c_str());
   std::fprintf(out,
-               "tx10-nosync: %s transactions of 10 records; tx10-durable: %s on %s (%s), "
-               "%s records; mix: %s ops per process\n",
-               WithCommas(options.txns).c_str(), WithCommas(options.durable_txns).c_str(),
-               context.disk_dir.c_str(), context.disk_fs.c_str(),
-               WithCommas(options.durable_n).c_str(), WithCommas(options.mix_ops).c_str());
+               "tx10-nosync: %s transactions of 10 records; tx1-nosync: up to %s of 1; "
+               "tx10-durable: %s on %s (%s), %s records; mix: %s ops per process\n",
+               WithCommas(options.txns).c_str(), WithCommas(kTx1PerTx10 * options.txns).c_str(),
+               WithCommas(options.durable_txns).c_str(), context.disk_dir.c_str(),
+               context.disk_fs.c_str(), WithCommas(options.durable_n).c_str(),
+               WithCommas(options.mix_ops).c_str());
   for (const std::string& store : options.stores) {
     if (OnDisk(store)) {
       std::fprintf(out, "%s: all databases in %s (%s); tx10-durable on the core phases' database\n",
@@ -353,10 +355,15 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
                  "  nosync on the core phases' database with syncs off, durable on the disk with\n"
                  "  syncs on.\n");
   }
+  if (ran({"tx1-nosync"})) {
+    std::fprintf(out,
+                 "tx1-nosync = transactions per second, each replacing 1 record, with syncs off\n"
+                 "  (at most 3 s of them): the cost of making every write atomic on its own.\n");
+  }
   if (ran({"bulk"})) {
     std::fprintf(out, "bulk = records per second of one durable transaction of n inserts.\n");
   }
-  if (ran({"tx10-nosync", "tx10-durable", "bulk"})) {
+  if (ran({"tx10-nosync", "tx1-nosync", "tx10-durable", "bulk"})) {
     std::fprintf(out,
                  "syncs/commit = calls of fsync, fdatasync, msync(MS_SYNC), sync_file_range, "
                  "sync\n  and writes to O_SYNC/O_DSYNC descriptors, counted during the phase.\n");
