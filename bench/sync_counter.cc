@@ -63,6 +63,8 @@ mode_t ModeArgument(int flags, va_list args) {
 }
 
 std::string Quantity(double value) {
+  // A store that syncs now and then (a log switch) would otherwise show "0" calls.
+  if (value > 0 && value < 0.005) return "<0.01";
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f", value);
   std::string s = text;
