@@ -39,8 +39,7 @@ class Rescuer {
   Status Run(const RescueFn& fn) {
     format::Header header;
     PTDB_RETURN_IF_ERROR(ReadHeader(space_, &header));
-    if (std::memcmp(header.magic_food, format::kMagicFood, sizeof(format::kMagicFood)) != 0 ||
-        header.version != format::kVersion) {
+    if (!IsPtdbHeader(header)) {
       return Status(Error::kCorrupt, "rescue: the header is not a ptdb header");
     }
     extents_ = space_.Extents();
@@ -66,11 +65,15 @@ class Rescuer {
   // Damage (kCorrupt) is noted and passed over; anything else (an I/O error) ends the rescue.
   Status PassOver(const Status& s, const std::string& where) {
     if (!s.IsCorrupt()) return s;
-    // The record parser is the checker's, and says so first.
+    Lost(where + ": " + Finding(s));
+    return Status::OK();
+  }
+  // A damage report of the record parser and the scan, which are the checker's and say
+  // so first.
+  static std::string Finding(const Status& s) {
     std::string_view what = s.message();
     if (what.substr(0, 7) == "check: ") what.remove_prefix(7);
-    Lost(where + ": " + std::string(what));
-    return Status::OK();
+    return std::string(what);
   }
 
   Status WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned nslots, unsigned level,
@@ -275,7 +278,7 @@ Status Rescuer::CountUnreachable(uint64_t first_zone, const std::vector<uint64_t
   Status st = ScanSpace(space_, first_zone, &scan);
   if (!st.ok()) {
     if (!st.IsCorrupt()) return st;
-    Note("the space cannot be parsed record by record: " + std::string(st.message()));
+    Note("the space cannot be parsed record by record: " + Finding(st));
     return Status::OK();
   }
   report_->space_scanned = true;
@@ -301,6 +304,11 @@ Status Rescuer::HandOver(const RescueFn& fn) {
 }
 
 }  // namespace
+
+bool IsPtdbHeader(const format::Header& h) {
+  return std::memcmp(h.magic_food, format::kMagicFood, sizeof(format::kMagicFood)) == 0 &&
+         h.version == format::kVersion;
+}
 
 Status RescueDatabase(SpaceReader& space, const KeyHasher& hash, const RescueFn& fn,
                       RescueReport* report) {

@@ -7,11 +7,16 @@
 #ifndef PTDB_COMMON_RESCUE_H_
 #define PTDB_COMMON_RESCUE_H_
 
+#include "common/format.h"
 #include "common/space_reader.h"
 #include "ptdb/db.h"
 #include "ptdb/status.h"
 
 namespace ptdb {
+
+// Whether h begins as a ptdb header does (magic and version): what a rescue needs to
+// trust the rest of it at all.
+bool IsPtdbHeader(const format::Header& h);
 
 // Hands fn every sound record the tree leads to, each key once, in address order, and
 // fills in *report. kCorrupt only if the header cannot be read or is not a ptdb header;

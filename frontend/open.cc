@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/format.h"
 #include "file/file_backend.h"
+#include "file/file_rescue.h"
 #include "file/shared_file.h"
 #include "frontend/db_impl.h"
 #include "pmem/pmem_backend.h"
@@ -122,6 +123,25 @@ Status Db::Open(std::string_view name, const Options& options, std::unique_ptr<D
     return Err(Error::kIo, "opening %.*s: unexpected exception: %s", int(name.size()), name.data(),
                e.what());
   }
+}
+
+Status Db::RescueFile(std::string_view name, const Options& options, const RescueFn& fn,
+                      RescueReport* report) {
+  const std::string path(name);
+  Status st;
+  try {
+    if (!fn) {
+      st = Err(Error::kEinval, "%s: rescue without a function", path.c_str());
+    } else if (Probe(path) == Content::kPool) {
+      st = Err(Error::kEinval, "%s is a pool: open it and call Rescue on the handle", path.c_str());
+    } else {
+      st = RescueDatabaseFile(path, options, fn, report);
+    }
+  } catch (const std::bad_alloc&) {
+    st = Err(Error::kOom, "out of memory rescuing %s", path.c_str());
+  }
+  if (!st.ok() && options.log) options.log(LogLevel::kError, st.code(), st.message());
+  return st;
 }
 
 }  // namespace ptdb

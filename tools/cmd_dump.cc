@@ -112,9 +112,10 @@ Status WriteDump(Db* db, FILE* out, const std::string& out_name) {
 using WriteFn = std::function<Status(Db* db, FILE* out, const std::string& out_name)>;
 
 // What dump and rescue share: opens FILE read-only and has write fill -o OUT (synced, and
-// removed if writing fails) or standard output. False after reporting a failure, with
-// its exit code in *code.
-bool WriteFromDb(const Invocation& inv, const WriteFn& write, int* code) {
+// removed if writing fails) or standard output. With `unopened`, a database file too
+// damaged to open reaches write as a null handle, after a note on stderr. False after
+// reporting a failure, with its exit code in *code.
+bool WriteFromDb(const Invocation& inv, const WriteFn& write, bool unopened, int* code) {
   const std::string& path = inv.args[0];
   const std::string* out_path = inv.args.Value("-o");
   if (out_path != nullptr && *out_path == "-") out_path = nullptr;
@@ -124,6 +125,11 @@ bool WriteFromDb(const Invocation& inv, const WriteFn& write, int* code) {
   }
   std::unique_ptr<Db> db;
   Status st = OpenExistingDb(path, O_RDONLY, &db);
+  if (!st.ok() && unopened && IsDamagedDatabase(path, st) && !IsPoolFile(path)) {
+    fprintf(stderr, "ptdb %s: %s cannot be opened (%s); reading the file directly\n",
+            inv.command.name, path.c_str(), st.ToString().c_str());
+    st = Status::OK();
+  }
   if (st.ok() && out_path == nullptr) st = write(db.get(), stdout, "standard output");
   if (st.ok() && out_path != nullptr) {
     st = WriteOutputFile(*out_path, [&](FILE* out) { return write(db.get(), out, *out_path); });
@@ -134,23 +140,24 @@ bool WriteFromDb(const Invocation& inv, const WriteFn& write, int* code) {
 
 int RunDump(const Invocation& inv) {
   int code = kExitOk;
-  WriteFromDb(inv, WriteDump, &code);
+  WriteFromDb(inv, WriteDump, false, &code);
   return code;
 }
 
 // What Rescue saves, sorted by key as in a dump (so it can be compared with an earlier
-// dump). The records are held in memory to be sorted.
-Status WriteRescue(Db* db, FILE* out, const std::string& out_name, RescueReport* report) {
+// dump); from the file `path` directly without a handle. The records are held in memory
+// to be sorted.
+Status WriteRescue(Db* db, const std::string& path, FILE* out, const std::string& out_name,
+                   RescueReport* report) {
   std::vector<std::pair<std::string, std::string>> records;
   {
     Progress progress("rescue: reading", "records", 0);
-    Status st = db->Rescue(
-        [&](std::string_view key, std::string_view data) {
-          records.emplace_back(key, data);
-          progress.Update(records.size());
-          return Status::OK();
-        },
-        report);
+    const RescueFn keep = [&](std::string_view key, std::string_view data) {
+      records.emplace_back(key, data);
+      progress.Update(records.size());
+      return Status::OK();
+    };
+    Status st = db ? db->Rescue(keep, report) : Db::RescueFile(path, Options(), keep, report);
     if (!st.ok()) return st;
   }
   std::sort(records.begin(), records.end());
@@ -164,17 +171,17 @@ Status WriteRescue(Db* db, FILE* out, const std::string& out_name, RescueReport*
 }
 
 int RunRescue(const Invocation& inv) {
+  const std::string& path = inv.args[0];
   RescueReport report;
   int code;
   if (!WriteFromDb(
           inv,
           [&](Db* db, FILE* out, const std::string& out_name) {
-            return WriteRescue(db, out, out_name, &report);
+            return WriteRescue(db, path, out, out_name, &report);
           },
-          &code)) {
+          true, &code)) {
     return code;
   }
-  const std::string& path = inv.args[0];
   std::string said = path + ": saved " + std::to_string(report.records) + " records";
   if (report.lost_entries > 0) {
     said += "; " + std::to_string(report.lost_entries) +
@@ -316,7 +323,9 @@ void AddDumpCommands(std::vector<Command>* commands) {
                    "record inside the file whose key hashes to where it was found; data has no\n"
                    "checksum), each key once, passing over whatever is damaged. FILE is opened\n"
                    "read-only and never changed: restore the dump into a new database\n"
-                   "(ptdb restore NEW -i OUT). Records that no hash entry leads to are left\n"
+                   "(ptdb restore NEW -i OUT). A database file too damaged to open (a zone\n"
+                   "record overwritten, say) is read directly instead, without locks: nothing\n"
+                   "may be writing to it. Records that no hash entry leads to are left\n"
                    "out: after a kill they are a store that never returned or a record a\n"
                    "delete had unlinked. A report on stderr says what was saved and what was\n"
                    "passed over. Exits 0 when every hash entry led to a sound record, 3 when\n"

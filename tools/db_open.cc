@@ -118,13 +118,13 @@ bool HasPtdbHeaderStart(const std::string& path) {
   return std::memcmp(h.magic_food, magic, sizeof(magic)) == 0 && h.version == format::kVersion;
 }
 
+}  // namespace
+
 bool IsPoolFile(const std::string& path) {
   char buf[sizeof(kPoolSignature)];
   return ReadStart(path, buf, sizeof(buf)) == ssize_t(sizeof(buf)) &&
          std::memcmp(buf, kPoolSignature, sizeof(buf)) == 0;
 }
-
-}  // namespace
 
 const char kNewDbOptionsHelp[] =
     "  --backend B       file (default): a database file, mmap'd; pmem: a libpmemobj\n"

@@ -43,6 +43,9 @@ Status CreateDb(const std::string& path, int open_flags, const NewDbSpec& spec,
 // Whether an open database is a libpmemobj pool (it has no file descriptor).
 bool IsPool(const Db& db);
 
+// Whether `path` starts with libpmemobj's pool signature.
+bool IsPoolFile(const std::string& path);
+
 // Whether a failure to open `path` with `status` means a damaged ptdb database (check's
 // exit status 3) rather than a file that is not one, or that cannot be read.
 bool IsDamagedDatabase(const std::string& path, const Status& status);

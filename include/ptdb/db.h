@@ -53,6 +53,14 @@ class PTDB_EXPORT Db {
   // only a label and nothing touches the file system.
   static Status Open(std::string_view name, const Options& options, std::unique_ptr<Db>* db);
 
+  // Rescue (below) for a database file that cannot be opened, as when a zone record is
+  // damaged while the hash tree and records are whole: reads the file directly, without
+  // opening it as a database, so it takes no locks (nothing may be writing to it) and
+  // replays no pending commit. Of the options only `hash` is used. A pool must be opened
+  // and rescued through its handle (kEinval here).
+  static Status RescueFile(std::string_view name, const Options& options, const RescueFn& fn,
+                           RescueReport* report = nullptr);
+
   Db() = default;
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -44,6 +44,23 @@ class PmemBadInputTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// A pool is rescued through an open handle (libpmemobj checks it first), not read raw.
+TEST_F(PmemBadInputTest, RescueFileRefusesAPool) {
+  const Dump expected = MakePool(20);
+  const Status s = Db::RescueFile(Path(), Options(),
+                                  [](std::string_view, std::string_view) { return Status::OK(); });
+  EXPECT_EQ(s.code(), Error::kEinval) << s.ToString();
+  EXPECT_NE(s.message().find("is a pool"), std::string_view::npos) << s.ToString();
+  std::unique_ptr<Db> db;
+  ASSERT_TRUE(OpenRw(&db).ok());
+  Dump saved;
+  ASSERT_TRUE(db->Rescue([&](std::string_view k, std::string_view d) {
+                  saved.emplace(k, d);
+                  return Status::OK();
+                }).ok());
+  EXPECT_EQ(saved, expected);
+}
+
 TEST_F(PmemBadInputTest, PoolOfAnotherLayout) {
   PMEMobjpool* pop = pmemobj_create(Path().c_str(), "not-ptdb", pmem_layout::kMinPoolSize, 0600);
   ASSERT_NE(pop, nullptr) << pmemobj_errormsg();

@@ -421,6 +421,32 @@ TEST_F(CliTest, RescueSavesWhatADamagedDatabaseStillHolds) {
   EXPECT_NE(r.err.find("is the database itself"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, RescueReadsAFileTooDamagedToOpen) {
+  const std::string db = Path("db"), out = Path("rescued.dump"), fresh = Path("fresh");
+  Ok({"create", db});
+  for (int i = 0; i < 30; i++) Ok({"set", db, "key" + std::to_string(i), "v" + std::to_string(i)});
+  const std::string dump = Ok({"dump", db});
+  // Overwrite the first zone's record: the hash tree and the records stay whole.
+  format::Header h;
+  const int fd = open(db.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pread(fd, &h, sizeof(h), 0), ssize_t(sizeof(h)));
+  const std::string garbage(16, '\xee');
+  ASSERT_EQ(pwrite(fd, garbage.data(), garbage.size(), off_t(h.first_zone)), 16);
+  close(fd);
+  EXPECT_EQ(Run({"get", db, "key1"}).exit_code, 1);
+  EXPECT_EQ(Run({"check", db}).exit_code, 3);
+
+  const Result r = Run({"rescue", db, "-o", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cannot be opened"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("reading the file directly"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("saved 30 records"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(out), dump);
+  Ok({"restore", fresh, "-i", out});
+  EXPECT_NE(Ok({"check", fresh}).find("ok, 30 records"), std::string::npos);
+}
+
 TEST_F(CliTest, CreateRefusesAnExistingFileUnlessForced) {
   const std::string db = Path("db");
   Ok({"create", db});
