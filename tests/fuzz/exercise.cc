@@ -18,6 +18,8 @@ uint64_t ConstantHash(const void*, size_t, uint64_t) { return 0; }
 }  // namespace
 
 void ExerciseDatabase(const std::string& path, int open_flags, unsigned flags) {
+  const RescueFn ignore = [](std::string_view, std::string_view) { return Status::OK(); };
+  (void)Db::RescueFile(path, ptdb::Options(), ignore);
   ptdb::Options options;
   options.open_flags = open_flags;
   options.flags = flags;
@@ -30,7 +32,7 @@ void ExerciseDatabase(const std::string& path, int open_flags, unsigned flags) {
 
   (void)db->Check();
   RescueReport rescued;
-  (void)db->Rescue([](std::string_view, std::string_view) { return Status::OK(); }, &rescued);
+  (void)db->Rescue(ignore, &rescued);
   std::string first_key;
   uint64_t visited = 0;
   (void)db->Traverse([&](std::string_view key, std::string_view) {

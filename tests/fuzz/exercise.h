@@ -7,9 +7,10 @@
 
 namespace ptdb::test {
 
-// Opens the file at path (open_flags, flags) and runs check, rescue, traverse, first/next key,
-// fetches and, when writable, a store/append/delete. Ignores every Status: the point is
-// that none of it crashes, hangs or trips a sanitizer.
+// Rescues the file at path without opening it, then opens it (open_flags, flags) and runs
+// check, rescue, traverse, first/next key, fetches and, when writable, a
+// store/append/delete. Ignores every Status: the point is that none of it crashes, hangs
+// or trips a sanitizer.
 void ExerciseDatabase(const std::string& path, int open_flags, unsigned flags);
 
 }  // namespace ptdb::test
