@@ -68,6 +68,8 @@ class Rescuer {
     Lost(where + ": " + Finding(s));
     return Status::OK();
   }
+  // Where a lost entry was, for the report (built only when one is lost).
+  static std::string EntryAt(uint64_t slot_off) { return "entry at " + std::to_string(slot_off); }
   // A damage report of the record parser and the scan, which are the checker's and say
   // so first.
   static std::string Finding(const Status& s) {
@@ -108,7 +110,6 @@ Status Rescuer::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
       const uint64_t e = slots[g * format::kGroupSlots + s];
       if (e == 0) continue;
       const uint64_t slot_off = slots_off + 8 * (g * format::kGroupSlots + s);
-      const std::string where = "entry at " + std::to_string(slot_off);
       if (!format::EntryIsSubHash(e)) {
         const TreePath to = path.With(TreeStep{level, g, groups, format::EntryBucket(e)});
         PTDB_RETURN_IF_ERROR(Visit(e, slot_off, level, false, to));
@@ -123,20 +124,20 @@ Status Rescuer::WalkTable(uint64_t slots_off, const uint64_t* slots, unsigned ns
       ScannedRecord child;
       Status st = EnterTable(format::EntryOffset(e), RecordKind::kSubGroup, &child);
       if (!st.ok()) {
-        PTDB_RETURN_IF_ERROR(PassOver(st, where));
+        PTDB_RETURN_IF_ERROR(PassOver(st, EntryAt(slot_off)));
         continue;
       }
       const unsigned child_slots = unsigned(child.data_len / 8);
       if (format::EntryExtra(e) != format::SubGroupSizeCode(child_slots / format::kGroupSlots)) {
-        Lost(where + ": its size bits do not match the sub-group's " + std::to_string(child_slots) +
-             " slots");
+        Lost(EntryAt(slot_off) + ": its size bits do not match the sub-group's " +
+             std::to_string(child_slots) + " slots");
         continue;
       }
       std::vector<uint64_t> table(child_slots);
       const uint64_t child_off = child.off + format::kUsedHeaderSize;
       st = ReadInto(space_, child_off, child.data_len, table.data(), "sub-group");
       if (!st.ok()) {
-        PTDB_RETURN_IF_ERROR(PassOver(st, where));
+        PTDB_RETURN_IF_ERROR(PassOver(st, EntryAt(slot_off)));
         continue;
       }
       PTDB_RETURN_IF_ERROR(WalkTable(child_off, table.data(), child_slots, level + 1, child_path));
@@ -172,7 +173,6 @@ Status Rescuer::WalkChain(uint64_t off, const TreePath& path) {
 
 Status Rescuer::Visit(uint64_t entry, uint64_t slot_off, unsigned level, bool chain,
                       const TreePath& path) {
-  const std::string where = "entry at " + std::to_string(slot_off);
   ScannedRecord r;
   Status st = ReadRecordAt(format::EntryOffset(entry), &r);
   if (st.ok() && r.kind != RecordKind::kUsed) {
@@ -180,13 +180,13 @@ Status Rescuer::Visit(uint64_t entry, uint64_t slot_off, unsigned level, bool ch
   }
   std::string_view key, data;
   if (st.ok()) st = ReadKeyData(r.off, r.key_len, 0, &key, &data);
-  if (!st.ok()) return PassOver(st, where);
+  if (!st.ok()) return PassOver(st, EntryAt(slot_off));
   const uint64_t h = hash_(key.data(), key.size());
   const unsigned low = unsigned(h & ((1u << format::kHashBitsInRecord) - 1));
   if (path.Mismatch(h) != nullptr ||
       (!chain && LevelExtra(h, level) != format::EntryExtra(entry)) || r.hash_bits != low) {
     std::ostringstream os;
-    os << where << ": the key of record " << r.off << " hashes to " << Hex{h}
+    os << EntryAt(slot_off) << ": the key of record " << r.off << " hashes to " << Hex{h}
        << ", which does not lead there";
     Lost(os.str());
     return Status::OK();
