@@ -498,25 +498,76 @@ enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
   });
 }
 
-enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx,
-                            enum PTDB_ERROR (*rescue)(struct ptdb_data key, struct ptdb_data data,
-                                                      void* p),
-                            void* p, struct ptdb_rescue_report* report) {
+namespace ptdb {
+namespace {
+
+using CRescueFn = enum PTDB_ERROR (*)(struct ptdb_data key, struct ptdb_data data, void* p);
+
+RescueFn RescueCallback(CRescueFn rescue, void* p) {
+  return [rescue, p](std::string_view k, std::string_view d) {
+    return Status(static_cast<Error>(rescue(Data(k), Data(d), p)),
+                  "the rescue callback stopped it");
+  };
+}
+
+void FillRescueReport(const RescueReport& found, struct ptdb_rescue_report* report) {
+  if (report == nullptr) return;
+  *report = ptdb_rescue_report{found.records, found.lost_entries, found.duplicates,
+                               found.space_scanned ? 1 : 0, found.unreachable};
+}
+
+}  // namespace
+}  // namespace ptdb
+
+enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx, ptdb::CRescueFn rescue, void* p,
+                            struct ptdb_rescue_report* report) {
   return ptdb::Call(ctx, "ptdb_rescue", [&] {
     if (rescue == nullptr) return Status(ptdb::Error::kEinval, "ptdb_rescue: no callback");
     ptdb::RescueReport found;
-    Status st = ctx->db->Rescue(
-        [&](std::string_view k, std::string_view d) {
-          return Status(static_cast<ptdb::Error>(rescue(ptdb::Data(k), ptdb::Data(d), p)),
-                        "the rescue callback stopped it");
-        },
-        &found);
-    if (report != nullptr) {
-      *report = ptdb_rescue_report{found.records, found.lost_entries, found.duplicates,
-                                   found.space_scanned ? 1 : 0, found.unreachable};
-    }
+    Status st = ctx->db->Rescue(ptdb::RescueCallback(rescue, p), &found);
+    ptdb::FillRescueReport(found, report);
     return st;
   });
+}
+
+enum PTDB_ERROR ptdb_rescue_file(const char* name, union ptdb_attribute* attributes,
+                                 ptdb::CRescueFn rescue, void* p,
+                                 struct ptdb_rescue_report* report) {
+  try {
+    ptdb::Options options;
+    ptdb_attribute_log log = {};
+    for (union ptdb_attribute* a = attributes; a != nullptr; a = a->base.next) {
+      switch (ptdb::AsInt(a->base.attr)) {
+        case PTDB_ATTRIBUTE_LOG:
+          log = a->log;
+          break;
+        case PTDB_ATTRIBUTE_HASH: {
+          const auto fn = a->hash.fn;
+          void* const data = a->hash.data;
+          options.hash = [fn, data](const void* key, size_t len, uint64_t seed) {
+            return fn(key, len, seed, data);
+          };
+          break;
+        }
+        default:
+          return PTDB_ERR_EINVAL;
+      }
+    }
+    if (log.fn != nullptr) {
+      options.log = [log](ptdb::LogLevel level, ptdb::Error code, std::string_view msg) {
+        const std::string text(msg);
+        log.fn(nullptr, static_cast<enum ptdb_log_level>(level), static_cast<enum PTDB_ERROR>(code),
+               text.c_str(), log.data);
+      };
+    }
+    if (name == nullptr || rescue == nullptr) return PTDB_ERR_EINVAL;
+    ptdb::RescueReport found;
+    const Status st = ptdb::Db::RescueFile(name, options, ptdb::RescueCallback(rescue, p), &found);
+    ptdb::FillRescueReport(found, report);
+    return ptdb::Code(st);
+  } catch (const std::bad_alloc&) {
+    return PTDB_ERR_OOM;
+  }
 }
 
 enum PTDB_ERROR ptdb_summary(struct ptdb_context* ctx, enum ptdb_summary_flags flags,

@@ -292,6 +292,18 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx,
                                                                   struct ptdb_data data, void* p),
                                         void* p, struct ptdb_rescue_report* report);
 
+// ptdb_rescue for a database file that ptdb_open refuses as damaged (a zone record
+// overwritten, say): reads the file directly, with no context, no locks and no recovery,
+// so nothing may be writing to it (ptdb::Db::RescueFile). attributes may hold
+// PTDB_ATTRIBUTE_HASH (the file's hash function) and PTDB_ATTRIBUTE_LOG (called with a
+// NULL context); any other is PTDB_ERR_EINVAL. A pool is PTDB_ERR_EINVAL: open it and
+// call ptdb_rescue. report may be NULL.
+PTDB_EXPORT enum PTDB_ERROR ptdb_rescue_file(const char* name, union ptdb_attribute* attributes,
+                                             enum PTDB_ERROR (*rescue)(struct ptdb_data key,
+                                                                       struct ptdb_data data,
+                                                                       void* p),
+                                             void* p, struct ptdb_rescue_report* report);
+
 // A malloc'd multi-line report on space use (with PTDB_SUMMARY_HISTOGRAMS, histograms).
 PTDB_EXPORT enum PTDB_ERROR ptdb_summary(struct ptdb_context* ctx, enum ptdb_summary_flags flags,
                                          char** summary);

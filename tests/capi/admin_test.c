@@ -111,6 +111,58 @@ static void RescueCallsBackAndReports(void) {
   ptdb_close(ctx);
 }
 
+static int logged_calls;
+static enum PTDB_ERROR logged_code;
+
+static void NoteLog(struct ptdb_context* ctx, enum ptdb_log_level level, enum PTDB_ERROR code,
+                    const char* message, void* data) {
+  (void)level;
+  (void)message;
+  (void)data;
+  CHECK(ctx == NULL);
+  logged_calls++;
+  logged_code = code;
+}
+
+static void RescueFileReadsAFileOpenRefuses(void) {
+  struct ptdb_context* ctx = OpenFresh("rescue-file.tdb", PTDB_DEFAULT);
+  if (ctx == NULL) return;
+  StoreKeys(ctx, 30);
+  ptdb_close(ctx);
+  // Overwrite the first zone's record (the header's first_zone word is at byte 88).
+  const char* path = TestFile("rescue-file.tdb");
+  FILE* f = fopen(path, "r+b");
+  CHECK(f != NULL);
+  if (f == NULL) return;
+  uint64_t first_zone = 0;
+  CHECK(fseek(f, 88, SEEK_SET) == 0 && fread(&first_zone, 8, 1, f) == 1);
+  const char junk[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  CHECK(fseek(f, (long)first_zone, SEEK_SET) == 0 && fwrite(junk, 1, sizeof(junk), f) == 16);
+  fclose(f);
+  CHECK(ptdb_open(path, PTDB_DEFAULT, O_RDONLY, 0, NULL) == NULL);
+
+  struct CheckSeen seen = {0, 0};
+  struct ptdb_rescue_report report;
+  CHECK_EQ(ptdb_rescue_file(path, NULL, CountRecord, &seen, &report), PTDB_SUCCESS);
+  CHECK_EQ(seen.calls, 30);
+  CHECK_EQ(report.records, 30);
+  CHECK_EQ(report.lost_entries, 0);
+  CHECK_EQ(report.space_scanned, 0);
+
+  union ptdb_attribute seed;
+  memset(&seed, 0, sizeof(seed));
+  seed.base.attr = PTDB_ATTRIBUTE_SEED;
+  CHECK_EQ(ptdb_rescue_file(path, &seed, CountRecord, &seen, NULL), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_rescue_file(path, NULL, NULL, NULL, NULL), PTDB_ERR_EINVAL);
+  union ptdb_attribute log;
+  memset(&log, 0, sizeof(log));
+  log.base.attr = PTDB_ATTRIBUTE_LOG;
+  log.log.fn = NoteLog;
+  CHECK_EQ(ptdb_rescue_file(TestFile("no-such.tdb"), &log, CountRecord, &seen, NULL), PTDB_ERR_IO);
+  CHECK_EQ(logged_calls, 1);
+  CHECK_EQ(logged_code, PTDB_ERR_IO);
+}
+
 static void SummaryIsAMallocdReport(void) {
   struct ptdb_context* ctx = OpenFresh("summary.tdb", PTDB_DEFAULT);
   if (ctx == NULL) return;
@@ -320,6 +372,7 @@ int main(void) {
   RUN(SeqnumCountsWritesOnlyWithTheFlag);
   RUN(CheckCallsBackForEveryRecord);
   RUN(RescueCallsBackAndReports);
+  RUN(RescueFileReadsAFileOpenRefuses);
   RUN(SummaryIsAMallocdReport);
   RUN(FlagsCanBeAddedAndRemoved);
   RUN(ReadOnlyOpenCannotDropRdonly);
