@@ -65,7 +65,7 @@ class Backend {
   virtual Status ReadTransactionStart() { return LockAll(LockType::kRead); }
   virtual Status ReadTransactionEnd() { return UnlockAll(LockType::kRead); }
   virtual Status Check(const CheckFn& fn) = 0;
-  virtual Status Rescue(const RescueFn& fn, RescueReport* report) = 0;
+  virtual Status Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) = 0;
   virtual Status Summary(bool histograms, std::string* report) = 0;
   virtual Status ReadSeqnum(uint64_t* seqnum) = 0;
   // The seed the key hash uses (fixed at creation).

@@ -33,8 +33,8 @@ struct Found {
 
 class Rescuer {
  public:
-  Rescuer(SpaceReader& space, const KeyHasher& hash, RescueReport* report)
-      : space_(space), hash_(hash), report_(report) {}
+  Rescuer(SpaceReader& space, const KeyHasher& hash, RescueReport* report, unsigned flags)
+      : space_(space), hash_(hash), report_(report), flags_(flags) {}
 
   Status Run(const RescueFn& fn) {
     format::Header header;
@@ -49,7 +49,9 @@ class Rescuer {
     for (size_t i = 0; i < found_.size(); i++) reached[i] = found_[i].off;
     std::sort(reached.begin(), reached.end());
     PTDB_RETURN_IF_ERROR(DropDuplicates());
-    PTDB_RETURN_IF_ERROR(CountUnreachable(header.first_zone, reached));
+    std::vector<uint64_t> unreached;
+    PTDB_RETURN_IF_ERROR(CountUnreachable(header.first_zone, reached, &unreached));
+    if (flags_ & kRescueUnreachable) PTDB_RETURN_IF_ERROR(AddUnreachable(unreached));
     return HandOver(fn);
   }
 
@@ -90,12 +92,19 @@ class Rescuer {
   Status ReadKeyData(uint64_t off, uint64_t key_len, uint64_t data_len, std::string_view* key,
                      std::string_view* data);
   Status DropDuplicates();
-  Status CountUnreachable(uint64_t first_zone, const std::vector<uint64_t>& reached);
+  // Counts the sound used records the walk did not reach, and lists them.
+  Status CountUnreachable(uint64_t first_zone, const std::vector<uint64_t>& reached,
+                          std::vector<uint64_t>* unreached);
+  // Adds to found_ those of them kRescueUnreachable hands over.
+  Status AddUnreachable(const std::vector<uint64_t>& unreached);
+  // Whether a record among `sorted` (by hash) has this key.
+  Status HasKey(const std::vector<Found>& sorted, uint64_t h, const std::string& key, bool* has);
   Status HandOver(const RescueFn& fn);
 
   SpaceReader& space_;
   const KeyHasher& hash_;
   RescueReport* report_;
+  const unsigned flags_;
   std::vector<Extent> extents_;
   std::unordered_set<uint64_t> tables_;  // entered, so that a loop ends
   std::vector<Found> found_;
@@ -273,7 +282,8 @@ Status Rescuer::DropDuplicates() {
   return Status::OK();
 }
 
-Status Rescuer::CountUnreachable(uint64_t first_zone, const std::vector<uint64_t>& reached) {
+Status Rescuer::CountUnreachable(uint64_t first_zone, const std::vector<uint64_t>& reached,
+                                 std::vector<uint64_t>* unreached) {
   ScannedSpace scan;
   Status st = ScanSpace(space_, first_zone, &scan);
   if (!st.ok()) {
@@ -285,9 +295,78 @@ Status Rescuer::CountUnreachable(uint64_t first_zone, const std::vector<uint64_t
   for (const ScannedRecord& r : scan.records) {
     if (r.kind == RecordKind::kUsed && !std::binary_search(reached.begin(), reached.end(), r.off)) {
       report_->unreachable++;
+      unreached->push_back(r.off);
       Note("used record at " + std::to_string(r.off) + " is not reachable from the hash tree");
     }
   }
+  return Status::OK();
+}
+
+Status Rescuer::HasKey(const std::vector<Found>& sorted, uint64_t h, const std::string& key,
+                       bool* has) {
+  *has = false;
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), h,
+                             [](const Found& f, uint64_t v) { return f.hash < v; });
+  for (; it != sorted.end() && it->hash == h && !*has; ++it) {
+    ScannedRecord r;
+    std::string_view other, data;
+    PTDB_RETURN_IF_ERROR(ReadRecordAt(it->off, &r));
+    PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &other, &data));
+    *has = other == key;
+  }
+  return Status::OK();
+}
+
+Status Rescuer::AddUnreachable(const std::vector<uint64_t>& unreached) {
+  std::vector<Found> tree = found_;
+  std::sort(tree.begin(), tree.end(),
+            [](const Found& a, const Found& b) { return a.hash < b.hash; });
+  // Sound and not an old copy of a key the tree has.
+  std::vector<Found> candidates;
+  for (const uint64_t off : unreached) {
+    ScannedRecord r;
+    std::string_view key, data;
+    PTDB_RETURN_IF_ERROR(ReadRecordAt(off, &r));
+    PTDB_RETURN_IF_ERROR(ReadKeyData(off, r.key_len, 0, &key, &data));
+    const uint64_t h = hash_(key.data(), key.size());
+    if (r.hash_bits != unsigned(h & ((1u << format::kHashBitsInRecord) - 1))) {
+      Note("unreachable record at " + std::to_string(off) + ": its key does not hash to its " +
+           "header's hash bits");
+      continue;
+    }
+    bool in_tree;
+    PTDB_RETURN_IF_ERROR(HasKey(tree, h, std::string(key), &in_tree));
+    if (!in_tree) candidates.push_back(Found{h, 0, off});
+  }
+  // A key in two unreachable records: which is the database's is unknown, so neither.
+  // Equal keys hash alike, so only runs of equal hashes are compared.
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Found& a, const Found& b) { return a.hash < b.hash; });
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < candidates.size();) {
+    size_t end = i + 1;
+    while (end < candidates.size() && candidates[end].hash == candidates[i].hash) end++;
+    keys.clear();
+    for (size_t j = i; j < end; j++) {
+      ScannedRecord r;
+      std::string_view key, data;
+      PTDB_RETURN_IF_ERROR(ReadRecordAt(candidates[j].off, &r));
+      PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &key, &data));
+      keys.emplace_back(key);
+    }
+    for (size_t j = i; j < end; j++) {
+      if (std::count(keys.begin(), keys.end(), keys[j - i]) > 1) {
+        Note("unreachable record at " + std::to_string(candidates[j].off) +
+             ": another unreachable record has its key, so neither is saved");
+        continue;
+      }
+      found_.push_back(candidates[j]);
+      report_->unreachable_saved++;
+    }
+    i = end;
+  }
+  std::sort(found_.begin(), found_.end(),
+            [](const Found& a, const Found& b) { return a.off < b.off; });
   return Status::OK();
 }
 
@@ -311,11 +390,11 @@ bool IsPtdbHeader(const format::Header& h) {
 }
 
 Status RescueDatabase(SpaceReader& space, const KeyHasher& hash, const RescueFn& fn,
-                      RescueReport* report) {
+                      RescueReport* report, unsigned flags) {
   RescueReport local;
   if (report == nullptr) report = &local;
   *report = RescueReport();
-  Rescuer rescuer(space, hash, report);
+  Rescuer rescuer(space, hash, report, flags);
   return rescuer.Run(fn);
 }
 

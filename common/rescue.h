@@ -18,11 +18,12 @@ namespace ptdb {
 // trust the rest of it at all.
 bool IsPtdbHeader(const format::Header& h);
 
-// Hands fn every sound record the tree leads to, each key once, in address order, and
-// fills in *report. kCorrupt only if the header cannot be read or is not a ptdb header;
+// Hands fn every sound record the tree leads to, each key once, in address order (with
+// kRescueUnreachable also the unreachable records that flag describes), and fills in
+// *report. kCorrupt only if the header cannot be read or is not a ptdb header;
 // a non-OK result of fn is returned as is.
 Status RescueDatabase(SpaceReader& space, const KeyHasher& hash, const RescueFn& fn,
-                      RescueReport* report);
+                      RescueReport* report, unsigned flags = 0);
 
 }  // namespace ptdb
 

@@ -121,12 +121,12 @@ Status FileBackend::Check(const CheckFn& fn) {
   });
 }
 
-Status FileBackend::Rescue(const RescueFn& fn, RescueReport* report) {
+Status FileBackend::Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) {
   return UnderAllRecordRead([&] {
     StorageReader<FileView> reader(&view_);
     const HashConfig hash = engine_.hash();
     return RescueDatabase(
-        reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report);
+        reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report, flags);
   });
 }
 

@@ -54,7 +54,7 @@ class FileBackend final : public Backend {
   Status ReadTransactionStart() override;
   Status ReadTransactionEnd() override;
   Status Check(const CheckFn& fn) override;
-  Status Rescue(const RescueFn& fn, RescueReport* report) override;
+  Status Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override { return engine_.ReadSeqnum(seqnum); }
   uint64_t HashSeed() const override { return engine_.hash().seed; }

@@ -57,7 +57,7 @@ class MappedSpace final : public SpaceReader {
 }  // namespace
 
 Status RescueDatabaseFile(const std::string& name, const Options& options, const RescueFn& fn,
-                          RescueReport* report) {
+                          RescueReport* report, unsigned flags) {
   const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Err(Error::kIo, "cannot open %s: %s", name.c_str(), strerror(errno));
   struct stat sb;
@@ -94,7 +94,7 @@ Status RescueDatabaseFile(const std::string& name, const Options& options, const
              name.c_str());
   } else {
     st = RescueDatabase(
-        space, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report);
+        space, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report, flags);
   }
   munmap(map, size);
   return st;

@@ -15,7 +15,7 @@ namespace ptdb {
 // opening it as a database: no locks, no recovery, nothing written. Of the options only
 // `hash` is used; the seed comes from the header, whose hash check value must match.
 Status RescueDatabaseFile(const std::string& name, const Options& options, const RescueFn& fn,
-                          RescueReport* report);
+                          RescueReport* report, unsigned flags);
 
 }  // namespace ptdb
 

@@ -512,26 +512,27 @@ RescueFn RescueCallback(CRescueFn rescue, void* p) {
 
 void FillRescueReport(const RescueReport& found, struct ptdb_rescue_report* report) {
   if (report == nullptr) return;
-  *report = ptdb_rescue_report{found.records, found.lost_entries, found.duplicates,
-                               found.space_scanned ? 1 : 0, found.unreachable};
+  *report = ptdb_rescue_report{found.records,     found.lost_entries,
+                               found.duplicates,  found.space_scanned ? 1 : 0,
+                               found.unreachable, found.unreachable_saved};
 }
 
 }  // namespace
 }  // namespace ptdb
 
-enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx, ptdb::CRescueFn rescue, void* p,
-                            struct ptdb_rescue_report* report) {
+enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx, enum ptdb_rescue_flags flags,
+                            ptdb::CRescueFn rescue, void* p, struct ptdb_rescue_report* report) {
   return ptdb::Call(ctx, "ptdb_rescue", [&] {
     if (rescue == nullptr) return Status(ptdb::Error::kEinval, "ptdb_rescue: no callback");
     ptdb::RescueReport found;
-    Status st = ctx->db->Rescue(ptdb::RescueCallback(rescue, p), &found);
+    Status st = ctx->db->Rescue(ptdb::RescueCallback(rescue, p), &found, unsigned(flags));
     ptdb::FillRescueReport(found, report);
     return st;
   });
 }
 
 enum PTDB_ERROR ptdb_rescue_file(const char* name, union ptdb_attribute* attributes,
-                                 ptdb::CRescueFn rescue, void* p,
+                                 enum ptdb_rescue_flags flags, ptdb::CRescueFn rescue, void* p,
                                  struct ptdb_rescue_report* report) {
   try {
     ptdb::Options options;
@@ -562,7 +563,8 @@ enum PTDB_ERROR ptdb_rescue_file(const char* name, union ptdb_attribute* attribu
     }
     if (name == nullptr || rescue == nullptr) return PTDB_ERR_EINVAL;
     ptdb::RescueReport found;
-    const Status st = ptdb::Db::RescueFile(name, options, ptdb::RescueCallback(rescue, p), &found);
+    const Status st = ptdb::Db::RescueFile(name, options, ptdb::RescueCallback(rescue, p), &found,
+                                           unsigned(flags));
     ptdb::FillRescueReport(found, report);
     return ptdb::Code(st);
   } catch (const std::bad_alloc&) {

@@ -411,12 +411,16 @@ Status DbImpl::Check(const CheckFn& fn) noexcept {
   return Report(Run([&] { return backend_->Check(fn); }));
 }
 
-Status DbImpl::Rescue(const RescueFn& fn, RescueReport* report) noexcept {
+Status DbImpl::Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) noexcept {
+  if (flags & ~unsigned(kRescueUnreachable)) {
+    return Report(Err(Error::kEinval, "%s: unknown rescue flags %#x", name_.c_str(),
+                      flags & ~unsigned(kRescueUnreachable)));
+  }
   if (flags_ & kCantCheck) {
     return Report(Status(Error::kEinval,
                          name_ + ": has a capability rescue does not understand; not rescued"));
   }
-  return Report(Run([&] { return backend_->Rescue(fn, report); }));
+  return Report(Run([&] { return backend_->Rescue(fn, report, flags); }));
 }
 
 Status DbImpl::Summary(bool histograms, std::string* report) noexcept {

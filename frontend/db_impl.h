@@ -53,7 +53,7 @@ class DbImpl final : public Db {
   Status ReadTransactionStart() noexcept override;
   Status ReadTransactionEnd() noexcept override;
   Status Check(const CheckFn& fn) noexcept override;
-  Status Rescue(const RescueFn& fn, RescueReport* report) noexcept override;
+  Status Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) noexcept override;
   Status Summary(bool histograms, std::string* report) noexcept override;
   Status GetSeqnum(uint64_t* seqnum) noexcept override;
   unsigned GetFlags() const noexcept override { return flags_.load(std::memory_order_relaxed); }

@@ -126,16 +126,19 @@ Status Db::Open(std::string_view name, const Options& options, std::unique_ptr<D
 }
 
 Status Db::RescueFile(std::string_view name, const Options& options, const RescueFn& fn,
-                      RescueReport* report) {
+                      RescueReport* report, unsigned flags) {
   const std::string path(name);
   Status st;
   try {
     if (!fn) {
       st = Err(Error::kEinval, "%s: rescue without a function", path.c_str());
+    } else if (flags & ~unsigned(kRescueUnreachable)) {
+      st = Err(Error::kEinval, "%s: unknown rescue flags %#x", path.c_str(),
+               flags & ~unsigned(kRescueUnreachable));
     } else if (Probe(path) == Content::kPool) {
       st = Err(Error::kEinval, "%s is a pool: open it and call Rescue on the handle", path.c_str());
     } else {
-      st = RescueDatabaseFile(path, options, fn, report);
+      st = RescueDatabaseFile(path, options, fn, report, flags);
     }
   } catch (const std::bad_alloc&) {
     st = Err(Error::kOom, "out of memory rescuing %s", path.c_str());

@@ -179,12 +179,12 @@ Status PmemBackend::Check(const CheckFn& fn) {
       reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn);
 }
 
-Status PmemBackend::Rescue(const RescueFn& fn, RescueReport* report) {
+Status PmemBackend::Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) {
   std::lock_guard<HandleMutex> lock(mu_);
   StorageReader<PmemStorage> reader(storage_.get());
   const HashConfig hash = engine_.hash();
   return RescueDatabase(
-      reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report);
+      reader, [&hash](const void* key, size_t len) { return hash(key, len); }, fn, report, flags);
 }
 
 Status PmemBackend::Summary(bool histograms, std::string* report) {

@@ -54,7 +54,7 @@ class PmemBackend final : public Backend {
   Status TransactionCommit(bool nosync) override;
   Status TransactionCancel() override;
   Status Check(const CheckFn& fn) override;
-  Status Rescue(const RescueFn& fn, RescueReport* report) override;
+  Status Rescue(const RescueFn& fn, RescueReport* report, unsigned flags) override;
   Status Summary(bool histograms, std::string* report) override;
   Status ReadSeqnum(uint64_t* seqnum) override;
   uint64_t HashSeed() const override { return engine_.hash().seed; }

@@ -147,8 +147,8 @@ int RunDump(const Invocation& inv) {
 // What Rescue saves, sorted by key as in a dump (so it can be compared with an earlier
 // dump); from the file `path` directly without a handle. The records are held in memory
 // to be sorted.
-Status WriteRescue(Db* db, const std::string& path, FILE* out, const std::string& out_name,
-                   RescueReport* report) {
+Status WriteRescue(Db* db, const std::string& path, unsigned flags, FILE* out,
+                   const std::string& out_name, RescueReport* report) {
   std::vector<std::pair<std::string, std::string>> records;
   {
     Progress progress("rescue: reading", "records", 0);
@@ -157,7 +157,8 @@ Status WriteRescue(Db* db, const std::string& path, FILE* out, const std::string
       progress.Update(records.size());
       return Status::OK();
     };
-    Status st = db ? db->Rescue(keep, report) : Db::RescueFile(path, Options(), keep, report);
+    Status st =
+        db ? db->Rescue(keep, report, flags) : Db::RescueFile(path, Options(), keep, report, flags);
     if (!st.ok()) return st;
   }
   std::sort(records.begin(), records.end());
@@ -172,12 +173,13 @@ Status WriteRescue(Db* db, const std::string& path, FILE* out, const std::string
 
 int RunRescue(const Invocation& inv) {
   const std::string& path = inv.args[0];
+  const unsigned flags = inv.args.Has("--unreachable") ? unsigned(kRescueUnreachable) : 0;
   RescueReport report;
   int code;
   if (!WriteFromDb(
           inv,
           [&](Db* db, FILE* out, const std::string& out_name) {
-            return WriteRescue(db, path, out, out_name, &report);
+            return WriteRescue(db, path, flags, out, out_name, &report);
           },
           true, &code)) {
     return code;
@@ -192,9 +194,13 @@ int RunRescue(const Invocation& inv) {
   }
   if (!report.space_scanned) {
     said += "; the space could not be parsed, so records no entry leads to were not counted";
+  } else if (report.unreachable_saved > 0 || (flags && report.unreachable > 0)) {
+    said += "; of " + std::to_string(report.unreachable) + " records no entry leads to, " +
+            std::to_string(report.unreachable_saved) + " saved (a key found nowhere else)";
   } else if (report.unreachable > 0) {
     said += "; " + std::to_string(report.unreachable) +
-            " records no entry leads to were left out (unfinished writes)";
+            " records no entry leads to were left out (unfinished writes; --unreachable saves"
+            " those whose key is nowhere else)";
   }
   fprintf(stderr, "ptdb rescue: %s\n", said.c_str());
   if (!report.first_problem.empty()) {
@@ -315,7 +321,7 @@ void AddDumpCommands(std::vector<Command>* commands) {
        RunDump});
   commands->push_back(
       {"rescue",
-       "rescue FILE [-o OUT]",
+       "rescue FILE [-o OUT] [--unreachable]",
        "Save what a damaged database still holds",
        std::string("For a database that check calls corrupt, as one a process was killed in\n"
                    "the middle of a plain (non-transactional) write can be. Writes, as a dump,\n"
@@ -326,16 +332,19 @@ void AddDumpCommands(std::vector<Command>* commands) {
                    "(ptdb restore NEW -i OUT). A database file too damaged to open (a zone\n"
                    "record overwritten, say) is read directly instead, without locks: nothing\n"
                    "may be writing to it. Records that no hash entry leads to are left\n"
-                   "out: after a kill they are a store that never returned or a record a\n"
-                   "delete had unlinked. A report on stderr says what was saved and what was\n"
+                   "out (after a kill they are a store that never returned or a record a\n"
+                   "delete had unlinked) unless --unreachable is given: then those whose key\n"
+                   "is nowhere else and in no other such record are saved too, which is what\n"
+                   "a damaged table led to. A report on stderr says what was saved and what was\n"
                    "passed over. Exits 0 when every hash entry led to a sound record, 3 when\n"
                    "some led to damage (what they held is lost; the dump is still written),\n"
                    "1 when nothing could be saved. The records are sorted in memory before\n"
                    "they are written. OUT is synced when rescue exits 0 or 3, and removed if\n"
                    "writing it fails.\n"
                    "\n"
-                   "  -o OUT   write to OUT instead of standard output\n"),
-       {{"-o", true}},
+                   "  -o OUT          write to OUT instead of standard output\n"
+                   "  --unreachable   also save the records no hash entry leads to, as above\n"),
+       {{"-o", true}, {"--unreachable", false}},
        1,
        1,
        RunRescue});

@@ -33,6 +33,16 @@ using CheckFn = std::function<Status(std::string_view key, std::string_view data
 // Called by Rescue for every record it saves; a non-OK result stops it with that result.
 using RescueFn = std::function<Status(std::string_view key, std::string_view data)>;
 
+// Rescue flags.
+enum RescueFlag : unsigned {
+  // Also hand over sound records that no hash entry leads to, when their key is nowhere
+  // else in the database and appears in one such record only: what a damaged table held.
+  // After a kill inside a plain write they can also be that write's (a store that never
+  // returned, a record its delete had unlinked), so the key in flight may come back.
+  // Needs the space to parse record by record.
+  kRescueUnreachable = 1,
+};
+
 // What Rescue found.
 struct RescueReport {
   uint64_t records = 0;       // handed to the callback
@@ -40,10 +50,12 @@ struct RescueReport {
   uint64_t duplicates = 0;    // further entries for a key already handed over, skipped
   // Whether the space could be parsed record by record; only then is `unreachable` known.
   bool space_scanned = false;
-  // Sound records that no hash entry leads to, not handed over. After a kill inside a
-  // plain write these are a store that never returned or a delete that had unlinked its
-  // record: not part of the database.
+  // Sound records that no hash entry leads to. After a kill inside a plain write these
+  // are a store that never returned or a delete that had unlinked its record: not part
+  // of the database. Handed over only with kRescueUnreachable, and then as counted in
+  // unreachable_saved.
   uint64_t unreachable = 0;
+  uint64_t unreachable_saved = 0;
   std::string first_problem;  // the first damage met, empty if none
 };
 
@@ -59,7 +71,7 @@ class PTDB_EXPORT Db {
   // replays no pending commit. Of the options only `hash` is used. A pool must be opened
   // and rescued through its handle (kEinval here).
   static Status RescueFile(std::string_view name, const Options& options, const RescueFn& fn,
-                           RescueReport* report = nullptr);
+                           RescueReport* report = nullptr, unsigned flags = 0);
 
   Db() = default;
   Db(const Db&) = delete;
@@ -165,7 +177,9 @@ class PTDB_EXPORT Db {
   // it was found; data has no checksum. Writes nothing: store what fn gets in a new
   // database. kCorrupt only if the header is unreadable; report (may be null) says what was
   // saved and what was passed over.
-  virtual Status Rescue(const RescueFn& fn, RescueReport* report = nullptr) noexcept = 0;
+  // flags: RescueFlag values (kEinval for others).
+  virtual Status Rescue(const RescueFn& fn, RescueReport* report = nullptr,
+                        unsigned flags = 0) noexcept = 0;
 
   // The sequence number (bumped by writes when kSeqnum is set).
   virtual Status GetSeqnum(uint64_t* seqnum) noexcept = 0;

@@ -274,20 +274,24 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
                                                                 struct ptdb_data data, void* p),
                                        void* p);
 
+// ptdb::RescueFlag.
+enum ptdb_rescue_flags { PTDB_RESCUE_UNREACHABLE = 1 };
+
 // What ptdb_rescue found (ptdb::RescueReport).
 struct ptdb_rescue_report {
-  uint64_t records;       // handed to the callback
-  uint64_t lost_entries;  // hash entries leading to nothing sound: what they held is lost
-  uint64_t duplicates;    // further entries for a key already handed over, skipped
-  int space_scanned;      // whether the space could be parsed, so that unreachable is known
-  uint64_t unreachable;   // sound records no hash entry leads to, not handed over
+  uint64_t records;            // handed to the callback
+  uint64_t lost_entries;       // hash entries leading to nothing sound: what they held is lost
+  uint64_t duplicates;         // further entries for a key already handed over, skipped
+  int space_scanned;           // whether the space could be parsed, so that unreachable is known
+  uint64_t unreachable;        // sound records no hash entry leads to
+  uint64_t unreachable_saved;  // of those, handed over (PTDB_RESCUE_UNREACHABLE)
 };
 
 // Salvage from a database ptdb_check calls corrupt (ptdb::Db::Rescue): rescue is called
 // for every record the hash tree still leads to soundly, each key once; damage is passed
 // over. A result other than PTDB_SUCCESS stops it with that result. Writes nothing.
-// report may be NULL.
-PTDB_EXPORT enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx,
+// flags: 0 or PTDB_RESCUE_UNREACHABLE. report may be NULL.
+PTDB_EXPORT enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx, enum ptdb_rescue_flags flags,
                                         enum PTDB_ERROR (*rescue)(struct ptdb_data key,
                                                                   struct ptdb_data data, void* p),
                                         void* p, struct ptdb_rescue_report* report);
@@ -298,11 +302,10 @@ PTDB_EXPORT enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx,
 // PTDB_ATTRIBUTE_HASH (the file's hash function) and PTDB_ATTRIBUTE_LOG (called with a
 // NULL context); any other is PTDB_ERR_EINVAL. A pool is PTDB_ERR_EINVAL: open it and
 // call ptdb_rescue. report may be NULL.
-PTDB_EXPORT enum PTDB_ERROR ptdb_rescue_file(const char* name, union ptdb_attribute* attributes,
-                                             enum PTDB_ERROR (*rescue)(struct ptdb_data key,
-                                                                       struct ptdb_data data,
-                                                                       void* p),
-                                             void* p, struct ptdb_rescue_report* report);
+PTDB_EXPORT enum PTDB_ERROR ptdb_rescue_file(
+    const char* name, union ptdb_attribute* attributes, enum ptdb_rescue_flags flags,
+    enum PTDB_ERROR (*rescue)(struct ptdb_data key, struct ptdb_data data, void* p), void* p,
+    struct ptdb_rescue_report* report);
 
 // A malloc'd multi-line report on space use (with PTDB_SUMMARY_HISTOGRAMS, histograms).
 PTDB_EXPORT enum PTDB_ERROR ptdb_summary(struct ptdb_context* ctx, enum ptdb_summary_flags flags,

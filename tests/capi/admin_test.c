@@ -95,7 +95,7 @@ static void RescueCallsBackAndReports(void) {
   struct CheckSeen seen = {0, 0};
   struct ptdb_rescue_report report;
   memset(&report, 0xff, sizeof(report));
-  CHECK_EQ(ptdb_rescue(ctx, CountRecord, &seen, &report), PTDB_SUCCESS);
+  CHECK_EQ(ptdb_rescue(ctx, 0, CountRecord, &seen, &report), PTDB_SUCCESS);
   CHECK_EQ(seen.calls, 40);
   CHECK_EQ(report.records, 40);
   CHECK_EQ(report.lost_entries, 0);
@@ -105,9 +105,9 @@ static void RescueCallsBackAndReports(void) {
 
   seen.calls = 0;
   seen.fail_at = 7;
-  CHECK_EQ(ptdb_rescue(ctx, CountRecord, &seen, NULL), PTDB_ERR_EXISTS);
+  CHECK_EQ(ptdb_rescue(ctx, 0, CountRecord, &seen, NULL), PTDB_ERR_EXISTS);
   CHECK_EQ(seen.calls, 7);
-  CHECK_EQ(ptdb_rescue(ctx, NULL, NULL, NULL), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_rescue(ctx, 0, NULL, NULL, NULL), PTDB_ERR_EINVAL);
   ptdb_close(ctx);
 }
 
@@ -143,7 +143,8 @@ static void RescueFileReadsAFileOpenRefuses(void) {
 
   struct CheckSeen seen = {0, 0};
   struct ptdb_rescue_report report;
-  CHECK_EQ(ptdb_rescue_file(path, NULL, CountRecord, &seen, &report), PTDB_SUCCESS);
+  CHECK_EQ(ptdb_rescue_file(path, NULL, PTDB_RESCUE_UNREACHABLE, CountRecord, &seen, &report),
+           PTDB_SUCCESS);
   CHECK_EQ(seen.calls, 30);
   CHECK_EQ(report.records, 30);
   CHECK_EQ(report.lost_entries, 0);
@@ -152,13 +153,14 @@ static void RescueFileReadsAFileOpenRefuses(void) {
   union ptdb_attribute seed;
   memset(&seed, 0, sizeof(seed));
   seed.base.attr = PTDB_ATTRIBUTE_SEED;
-  CHECK_EQ(ptdb_rescue_file(path, &seed, CountRecord, &seen, NULL), PTDB_ERR_EINVAL);
-  CHECK_EQ(ptdb_rescue_file(path, NULL, NULL, NULL, NULL), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_rescue_file(path, &seed, 0, CountRecord, &seen, NULL), PTDB_ERR_EINVAL);
+  CHECK_EQ(ptdb_rescue_file(path, NULL, 0, NULL, NULL, NULL), PTDB_ERR_EINVAL);
   union ptdb_attribute log;
   memset(&log, 0, sizeof(log));
   log.base.attr = PTDB_ATTRIBUTE_LOG;
   log.log.fn = NoteLog;
-  CHECK_EQ(ptdb_rescue_file(TestFile("no-such.tdb"), &log, CountRecord, &seen, NULL), PTDB_ERR_IO);
+  CHECK_EQ(ptdb_rescue_file(TestFile("no-such.tdb"), &log, 0, CountRecord, &seen, NULL),
+           PTDB_ERR_IO);
   CHECK_EQ(logged_calls, 1);
   CHECK_EQ(logged_code, PTDB_ERR_IO);
 }

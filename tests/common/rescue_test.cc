@@ -25,7 +25,7 @@ class RescueTest : public ::testing::Test {
  protected:
   // Rescues db into saved_ (every key must come once), through a mapping-style reader
   // unless copy.
-  Status Rescue(const std::vector<uint8_t>& db, bool copy = false) {
+  Status Rescue(const std::vector<uint8_t>& db, bool copy = false, unsigned flags = 0) {
     saved_.clear();
     report_ = RescueReport();
     VectorSpace space(&db, copy);
@@ -36,7 +36,7 @@ class RescueTest : public ::testing::Test {
           saved_[std::string(k)] = std::string(d);
           return Status::OK();
         },
-        &report_);
+        &report_, flags);
   }
 
   // Records "key<i>" with data "value<i>", all in the top-level table.
@@ -225,6 +225,46 @@ TEST_F(RescueTest, UnlinkedRecordIsCountedNotGiven) {
   EXPECT_EQ(report_.unreachable, 1u);
   EXPECT_EQ(report_.lost_entries, 0u);
   EXPECT_NE(report_.first_problem.find("not reachable"), std::string::npos);
+}
+
+TEST_F(RescueTest, UnreachableFlagSavesWhatALostEntryLedTo) {
+  test::SubGroupTree t;
+  test::BuildSubGroupTree(&layout_, &t);
+  // The entry leading to the 8-slot sub-group now leads outside the space.
+  const uint64_t slot = layout_.SlotOf(t.sg2);
+  ASSERT_NE(slot, 0u);
+  layout_.Put64(slot, (layout_.Get64(slot) & ~format::kEntryOffsetMask) | (uint64_t(1) << 40));
+  const auto db = layout_.Finish();
+  ASSERT_TRUE(Rescue(db).ok());
+  ExpectSaved(t.recs, t.deep, "data of ");
+  ASSERT_TRUE(Rescue(db, false, kRescueUnreachable).ok());
+  ExpectSaved(t.recs, {}, "data of ");
+  EXPECT_EQ(report_.lost_entries, 1u);
+  EXPECT_TRUE(report_.space_scanned);
+  EXPECT_EQ(report_.unreachable, t.deep.size());
+  EXPECT_EQ(report_.unreachable_saved, t.deep.size());
+}
+
+TEST_F(RescueTest, UnreachableFlagSkipsOldCopiesAndKeysFoundTwice) {
+  layout_.BeginZone(kZone);
+  auto recs = AddRecords(5);
+  ASSERT_NE(layout_.AddUnlinkedRecord("key2", "an old copy"), 0u);
+  ASSERT_NE(layout_.AddUnlinkedRecord("twice", "one"), 0u);
+  ASSERT_NE(layout_.AddUnlinkedRecord("twice", "two"), 0u);
+  ASSERT_NE(layout_.AddUnlinkedRecord("keyX", "half-stored"), 0u);
+  const auto db = layout_.Finish();
+  ASSERT_TRUE(Rescue(db, false, kRescueUnreachable).ok());
+  EXPECT_EQ(saved_.at("key2"), "value2");
+  EXPECT_EQ(saved_.count("twice"), 0u);
+  EXPECT_EQ(saved_.at("keyX"), "half-stored");
+  EXPECT_EQ(saved_.size(), 6u);
+  EXPECT_EQ(report_.unreachable, 4u);
+  EXPECT_EQ(report_.unreachable_saved, 1u);
+  EXPECT_EQ(report_.records, 6u);
+  // Without the flag none of them.
+  ASSERT_TRUE(Rescue(db).ok());
+  ExpectSaved(recs, {}, "value");
+  EXPECT_EQ(report_.unreachable_saved, 0u);
 }
 
 TEST_F(RescueTest, CallbackErrorStopsIt) {

@@ -910,6 +910,10 @@ TEST_P(ApiTest, RescueOfASoundDatabaseGivesEveryRecordAndNoDamage) {
   });
   EXPECT_EQ(s.code(), Error::kExists);
   EXPECT_EQ(calls, 3);
+  EXPECT_EQ(db->Rescue([](std::string_view, std::string_view) { return Status::OK(); }, nullptr,
+                       kRescueUnreachable << 1)
+                .code(),
+            Error::kEinval);
 }
 
 TEST_P(FileApiTest, ReopenSeesSameData) {

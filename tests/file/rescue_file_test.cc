@@ -151,6 +151,11 @@ TEST_F(RescueFileTest, WhatIsNoDatabaseIsRefused) {
   EXPECT_TRUE(Rescue(&saved, &report).IsCorrupt());
   EXPECT_TRUE(saved.empty());
   EXPECT_EQ(Db::RescueFile(Path(), Options(), nullptr).code(), Error::kEinval);
+  EXPECT_EQ(Db::RescueFile(
+                Path(), Options(), [](std::string_view, std::string_view) { return Status::OK(); },
+                nullptr, 2)
+                .code(),
+            Error::kEinval);
 }
 
 }  // namespace
