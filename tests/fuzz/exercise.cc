@@ -19,7 +19,8 @@ uint64_t ConstantHash(const void*, size_t, uint64_t) { return 0; }
 
 void ExerciseDatabase(const std::string& path, int open_flags, unsigned flags) {
   const RescueFn ignore = [](std::string_view, std::string_view) { return Status::OK(); };
-  (void)Db::RescueFile(path, ptdb::Options(), ignore);
+  // With kRescueUnreachable: the tree walk, then the records nothing leads to as well.
+  (void)Db::RescueFile(path, ptdb::Options(), ignore, nullptr, kRescueUnreachable);
   ptdb::Options options;
   options.open_flags = open_flags;
   options.flags = flags;
@@ -32,7 +33,7 @@ void ExerciseDatabase(const std::string& path, int open_flags, unsigned flags) {
 
   (void)db->Check();
   RescueReport rescued;
-  (void)db->Rescue(ignore, &rescued);
+  (void)db->Rescue(ignore, &rescued, kRescueUnreachable);
   std::string first_key;
   uint64_t visited = 0;
   (void)db->Traverse([&](std::string_view key, std::string_view) {
