@@ -345,6 +345,22 @@ Status GetAttribute(ptdb_context* ctx, union ptdb_attribute* attr) {
   return Status::OK();
 }
 
+using CRescueFn = enum PTDB_ERROR (*)(struct ptdb_data key, struct ptdb_data data, void* p);
+
+RescueFn RescueCallback(CRescueFn rescue, void* p) {
+  return [rescue, p](std::string_view k, std::string_view d) {
+    return Status(static_cast<Error>(rescue(Data(k), Data(d), p)),
+                  "the rescue callback stopped it");
+  };
+}
+
+void FillRescueReport(const RescueReport& found, struct ptdb_rescue_report* report) {
+  if (report == nullptr) return;
+  *report = ptdb_rescue_report{found.records,     found.lost_entries,
+                               found.duplicates,  found.space_scanned ? 1 : 0,
+                               found.unreachable, found.unreachable_saved};
+}
+
 }  // namespace
 }  // namespace ptdb
 
@@ -497,28 +513,6 @@ enum PTDB_ERROR ptdb_check(struct ptdb_context* ctx,
     return ctx->db->Check(fn);
   });
 }
-
-namespace ptdb {
-namespace {
-
-using CRescueFn = enum PTDB_ERROR (*)(struct ptdb_data key, struct ptdb_data data, void* p);
-
-RescueFn RescueCallback(CRescueFn rescue, void* p) {
-  return [rescue, p](std::string_view k, std::string_view d) {
-    return Status(static_cast<Error>(rescue(Data(k), Data(d), p)),
-                  "the rescue callback stopped it");
-  };
-}
-
-void FillRescueReport(const RescueReport& found, struct ptdb_rescue_report* report) {
-  if (report == nullptr) return;
-  *report = ptdb_rescue_report{found.records,     found.lost_entries,
-                               found.duplicates,  found.space_scanned ? 1 : 0,
-                               found.unreachable, found.unreachable_saved};
-}
-
-}  // namespace
-}  // namespace ptdb
 
 enum PTDB_ERROR ptdb_rescue(struct ptdb_context* ctx, enum ptdb_rescue_flags flags,
                             ptdb::CRescueFn rescue, void* p, struct ptdb_rescue_report* report) {
