@@ -1,7 +1,9 @@
 #include "common/rescue.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -91,6 +93,11 @@ class Rescuer {
   // The key and data of a used record; the views last until the next read.
   Status ReadKeyData(uint64_t off, uint64_t key_len, uint64_t data_len, std::string_view* key,
                      std::string_view* data);
+  // Equal keys hash alike, so only records of equal hashes need their keys compared: calls
+  // fn(first, end, keys) for each run [first, end) of `sorted` (by hash) with one hash,
+  // with the run's keys when it has more than one record (else none).
+  using RunFn = std::function<void(size_t first, size_t end, const std::vector<std::string>& keys)>;
+  Status ForEachHashRun(const std::vector<Found>& sorted, const RunFn& fn);
   Status DropDuplicates();
   // Counts the sound used records the walk did not reach, and lists them.
   Status CountUnreachable(uint64_t first_zone, const std::vector<uint64_t>& reached,
@@ -247,36 +254,45 @@ Status Rescuer::ReadKeyData(uint64_t off, uint64_t key_len, uint64_t data_len,
   return Status::OK();
 }
 
+Status Rescuer::ForEachHashRun(const std::vector<Found>& sorted, const RunFn& fn) {
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t end = i + 1;
+    while (end < sorted.size() && sorted[end].hash == sorted[i].hash) end++;
+    keys.clear();
+    for (size_t j = i; j < end && end - i > 1; j++) {
+      ScannedRecord r;
+      std::string_view key, data;
+      PTDB_RETURN_IF_ERROR(ReadRecordAt(sorted[j].off, &r));
+      PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &key, &data));
+      keys.emplace_back(key);
+    }
+    fn(i, end, keys);
+    i = end;
+  }
+  return Status::OK();
+}
+
 Status Rescuer::DropDuplicates() {
-  // Equal keys hash alike, so only records of equal hashes have their keys compared; of
-  // those the walk met first is kept (one record linked twice counts once).
+  // Of records with one key, the one the walk met first is kept (one record linked twice
+  // counts once).
   std::sort(found_.begin(), found_.end(), [](const Found& a, const Found& b) {
     return a.hash != b.hash ? a.hash < b.hash : a.order < b.order;
   });
   std::vector<Found> kept;
   kept.reserve(found_.size());
-  std::vector<std::string> run_keys;
-  for (size_t i = 0; i < found_.size();) {
-    size_t end = i + 1;
-    while (end < found_.size() && found_[end].hash == found_[i].hash) end++;
-    run_keys.clear();
-    for (size_t j = i; j < end; j++) {
-      ScannedRecord r;
-      std::string_view key, data;
-      PTDB_RETURN_IF_ERROR(ReadRecordAt(found_[j].off, &r));
-      if (end - i > 1) {
-        PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &key, &data));
-        if (std::find(run_keys.begin(), run_keys.end(), key) != run_keys.end()) {
-          report_->duplicates++;
-          Note("record at " + std::to_string(r.off) + " has a key handed over already");
-          continue;
+  PTDB_RETURN_IF_ERROR(
+      ForEachHashRun(found_, [&](size_t i, size_t end, const std::vector<std::string>& keys) {
+        for (size_t j = i; j < end; j++) {
+          const auto before = keys.begin() + std::ptrdiff_t(j - i);
+          if (!keys.empty() && std::find(keys.begin(), before, *before) != before) {
+            report_->duplicates++;
+            Note("record at " + std::to_string(found_[j].off) + " has a key handed over already");
+            continue;
+          }
+          kept.push_back(found_[j]);
         }
-        run_keys.emplace_back(key);
-      }
-      kept.push_back(found_[j]);
-    }
-    i = end;
-  }
+      }));
   std::sort(kept.begin(), kept.end(), [](const Found& a, const Found& b) { return a.off < b.off; });
   found_ = std::move(kept);
   return Status::OK();
@@ -339,32 +355,20 @@ Status Rescuer::AddUnreachable(const std::vector<uint64_t>& unreached) {
     if (!in_tree) candidates.push_back(Found{h, 0, off});
   }
   // A key in two unreachable records: which is the database's is unknown, so neither.
-  // Equal keys hash alike, so only runs of equal hashes are compared.
   std::sort(candidates.begin(), candidates.end(),
             [](const Found& a, const Found& b) { return a.hash < b.hash; });
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < candidates.size();) {
-    size_t end = i + 1;
-    while (end < candidates.size() && candidates[end].hash == candidates[i].hash) end++;
-    keys.clear();
-    for (size_t j = i; j < end; j++) {
-      ScannedRecord r;
-      std::string_view key, data;
-      PTDB_RETURN_IF_ERROR(ReadRecordAt(candidates[j].off, &r));
-      PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &key, &data));
-      keys.emplace_back(key);
-    }
-    for (size_t j = i; j < end; j++) {
-      if (std::count(keys.begin(), keys.end(), keys[j - i]) > 1) {
-        Note("unreachable record at " + std::to_string(candidates[j].off) +
-             ": another unreachable record has its key, so neither is saved");
-        continue;
-      }
-      found_.push_back(candidates[j]);
-      report_->unreachable_saved++;
-    }
-    i = end;
-  }
+  PTDB_RETURN_IF_ERROR(
+      ForEachHashRun(candidates, [&](size_t i, size_t end, const std::vector<std::string>& keys) {
+        for (size_t j = i; j < end; j++) {
+          if (!keys.empty() && std::count(keys.begin(), keys.end(), keys[j - i]) > 1) {
+            Note("unreachable record at " + std::to_string(candidates[j].off) +
+                 ": another unreachable record has its key, so neither is saved");
+            continue;
+          }
+          found_.push_back(candidates[j]);
+          report_->unreachable_saved++;
+        }
+      }));
   std::sort(found_.begin(), found_.end(),
             [](const Found& a, const Found& b) { return a.off < b.off; });
   return Status::OK();
