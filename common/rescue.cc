@@ -93,6 +93,9 @@ class Rescuer {
   // The key and data of a used record; the views last until the next read.
   Status ReadKeyData(uint64_t off, uint64_t key_len, uint64_t data_len, std::string_view* key,
                      std::string_view* data);
+  // ReadRecordAt, then the record's key (and, if data is not null, its data).
+  Status ReadRecordKey(uint64_t off, ScannedRecord* r, std::string_view* key,
+                       std::string_view* data = nullptr);
   // Equal keys hash alike, so only records of equal hashes need their keys compared: calls
   // fn(first, end, keys) for each run [first, end) of `sorted` (by hash) with one hash,
   // with the run's keys when it has more than one record (else none).
@@ -254,6 +257,13 @@ Status Rescuer::ReadKeyData(uint64_t off, uint64_t key_len, uint64_t data_len,
   return Status::OK();
 }
 
+Status Rescuer::ReadRecordKey(uint64_t off, ScannedRecord* r, std::string_view* key,
+                              std::string_view* data) {
+  std::string_view none;
+  PTDB_RETURN_IF_ERROR(ReadRecordAt(off, r));
+  return ReadKeyData(r->off, r->key_len, data ? r->data_len : 0, key, data ? data : &none);
+}
+
 Status Rescuer::ForEachHashRun(const std::vector<Found>& sorted, const RunFn& fn) {
   std::vector<std::string> keys;
   for (size_t i = 0; i < sorted.size();) {
@@ -262,9 +272,8 @@ Status Rescuer::ForEachHashRun(const std::vector<Found>& sorted, const RunFn& fn
     keys.clear();
     for (size_t j = i; j < end && end - i > 1; j++) {
       ScannedRecord r;
-      std::string_view key, data;
-      PTDB_RETURN_IF_ERROR(ReadRecordAt(sorted[j].off, &r));
-      PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &key, &data));
+      std::string_view key;
+      PTDB_RETURN_IF_ERROR(ReadRecordKey(sorted[j].off, &r, &key));
       keys.emplace_back(key);
     }
     fn(i, end, keys);
@@ -325,9 +334,8 @@ Status Rescuer::HasKey(const std::vector<Found>& sorted, uint64_t h, const std::
                              [](const Found& f, uint64_t v) { return f.hash < v; });
   for (; it != sorted.end() && it->hash == h && !*has; ++it) {
     ScannedRecord r;
-    std::string_view other, data;
-    PTDB_RETURN_IF_ERROR(ReadRecordAt(it->off, &r));
-    PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, 0, &other, &data));
+    std::string_view other;
+    PTDB_RETURN_IF_ERROR(ReadRecordKey(it->off, &r, &other));
     *has = other == key;
   }
   return Status::OK();
@@ -341,9 +349,8 @@ Status Rescuer::AddUnreachable(const std::vector<uint64_t>& unreached) {
   std::vector<Found> candidates;
   for (const uint64_t off : unreached) {
     ScannedRecord r;
-    std::string_view key, data;
-    PTDB_RETURN_IF_ERROR(ReadRecordAt(off, &r));
-    PTDB_RETURN_IF_ERROR(ReadKeyData(off, r.key_len, 0, &key, &data));
+    std::string_view key;
+    PTDB_RETURN_IF_ERROR(ReadRecordKey(off, &r, &key));
     const uint64_t h = hash_(key.data(), key.size());
     if (r.hash_bits != unsigned(h & ((1u << format::kHashBitsInRecord) - 1))) {
       Note("unreachable record at " + std::to_string(off) + ": its key does not hash to its " +
@@ -378,8 +385,7 @@ Status Rescuer::HandOver(const RescueFn& fn) {
   for (const Found& f : found_) {
     ScannedRecord r;
     std::string_view key, data;
-    PTDB_RETURN_IF_ERROR(ReadRecordAt(f.off, &r));
-    PTDB_RETURN_IF_ERROR(ReadKeyData(r.off, r.key_len, r.data_len, &key, &data));
+    PTDB_RETURN_IF_ERROR(ReadRecordKey(f.off, &r, &key, &data));
     PTDB_RETURN_IF_ERROR(fn(key, data));
     report_->records++;
   }
