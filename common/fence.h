@@ -1,6 +1,7 @@
 // Memory barriers: a full one (store-load ordering) for the flag-then-sweep handshakes
-// (docs/transactions.md: the writer gate, read-only transactions), and the two halves a
-// sequence lock needs (file/change_counts.h).
+// (docs/transactions.md: the writer gate, read-only transactions), the two halves a
+// sequence lock needs (file/change_counts.h), and the compiler-only one that keeps stores
+// in order for a process killed between them (common/group_edit.h).
 #ifndef PTDB_COMMON_FENCE_H_
 #define PTDB_COMMON_FENCE_H_
 
@@ -43,6 +44,11 @@ inline void StoreStoreFence() {
   __atomic_thread_fence(__ATOMIC_RELEASE);
 #endif
 }
+
+// Stores before it reach the mapping before stores after it, as far as a kill of this
+// process can tell: a kill lands between two instructions, and every store retired before
+// it still lands, so only the compiler could reorder them. Emits no instruction.
+inline void KillOrderFence() { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 
 }  // namespace ptdb
 

@@ -19,8 +19,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fence.h"
 #include "common/format.h"
 #include "common/free_zones.h"
+#include "common/group_edit.h"
 #include "common/record.h"
 #include "common/space_io.h"
 #include "common/stat_counters.h"
@@ -126,6 +128,16 @@ class HashTree {
   Status Double(HashLocation* loc);
   Status PushDown(HashLocation* loc, unsigned new_bucket);
   Status RecordHash(uint64_t rec_off, uint64_t* h);
+  // For group_edit.h: writes one slot of the group at group_off, after everything
+  // written before it and before everything written after.
+  auto SlotWriter(uint64_t group_off) {
+    return [this, group_off](unsigned slot, uint64_t entry) {
+      KillOrderFence();
+      const Status st = WriteWord(s_, group_off + 8 * slot, entry);
+      KillOrderFence();
+      return st;
+    };
+  }
 
   S* s_;
   FreeZones<S>* zones_;
@@ -133,19 +145,6 @@ class HashTree {
   Hasher hasher_;
   const void* hash_ctx_;
 };
-
-// Places entry e in the first empty slot from its home bucket; false if the group is full.
-inline bool PlaceInGroup(uint64_t slots[8], uint64_t e) {
-  const unsigned home = format::EntryBucket(e);
-  for (unsigned i = 0; i < format::kGroupSlots; i++) {
-    uint64_t& s = slots[(home + i) % format::kGroupSlots];
-    if (s == 0) {
-      s = e;
-      return true;
-    }
-  }
-  return false;
-}
 
 template <class S>
 Status HashTree<S>::Compare(std::string_view key, uint64_t h, uint64_t off, HashLocation* loc,
@@ -411,26 +410,12 @@ template <class S>
 Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
   uint64_t slots[8];
   PTDB_RETURN_IF_ERROR(ReadGroup(loc->group_off, slots));
-  // The most crowded home bucket, counting the key being added.
-  unsigned count[8] = {};
-  count[new_bucket]++;
-  for (uint64_t e : slots) {
-    if (e != 0 && !format::EntryIsSubHash(e)) count[format::EntryBucket(e)]++;
-  }
-  unsigned victim = new_bucket;
-  for (unsigned b = 0; b < 8; b++) {
-    if (count[b] > count[victim]) victim = b;
-  }
+  const unsigned victim = ChooseVictim(slots, new_bucket);
   const bool chain = loc->level + 1 > format::kMaxSubLevels;
   uint64_t child_slots[std::max<size_t>(format::kChainSlots + 1, 8 * kFirstGroups)] = {};
-  uint64_t kept[8] = {};
   unsigned chain_used = 0;
   for (uint64_t e : slots) {
-    if (e == 0) continue;
-    if (format::EntryIsSubHash(e) || format::EntryBucket(e) != victim) {
-      if (format::EntryIsSubHash(e)) kept[format::EntryBucket(e)] = e;  // always at home
-      continue;
-    }
+    if (!IsPlainEntry(e) || format::EntryBucket(e) != victim) continue;
     uint64_t off = format::EntryOffset(e), h;
     if (chain) {
       child_slots[chain_used++] = format::MakeEntry(off, 0, 0, false);
@@ -443,6 +428,7 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     PlaceInGroup(&child_slots[8 * format::GroupOfExtra(x, kFirstGroups)],
                  format::MakeEntry(off, b, x, false));
   }
+  // The child is whole before the group links to it.
   uint64_t child;
   if (chain) {
     PTDB_RETURN_IF_ERROR(
@@ -452,14 +438,9 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
     PTDB_RETURN_IF_ERROR(AllocTable(format::kSubHashMagic, child_slots, 64 * kFirstGroups, &child));
     stats_->alloc_subhash++;
   }
-  kept[victim] =
+  const uint64_t link =
       format::MakeEntry(child, victim, chain ? 0 : format::SubGroupSizeCode(kFirstGroups), true);
-  for (uint64_t e : slots) {
-    if (e != 0 && !format::EntryIsSubHash(e) && format::EntryBucket(e) != victim) {
-      PlaceInGroup(kept, e);
-    }
-  }
-  return s_->Write(loc->group_off, kept, sizeof(kept));
+  return LinkChild(slots, victim, link, SlotWriter(loc->group_off));
 }
 
 template <class S>
@@ -494,26 +475,8 @@ Status HashTree<S>::Remove(const HashLocation& loc) {
   if (loc.in_chain) return WriteWord(s_, loc.slot_off, 0);
   uint64_t slots[8];
   PTDB_RETURN_IF_ERROR(ReadGroup(loc.group_off, slots));
-  const unsigned gone = unsigned((loc.slot_off - loc.group_off) / 8);
-  slots[gone] = 0;
-  // Linear probing: entries after the hole (up to the next empty slot) may have been
-  // pushed past it; take them out and place them again. Sub-hash entries first: they
-  // must land exactly at home.
-  uint64_t moved[8];
-  unsigned n = 0;
-  for (unsigned i = 1; i < format::kGroupSlots; i++) {
-    uint64_t& s = slots[(gone + i) % format::kGroupSlots];
-    if (s == 0) break;
-    moved[n++] = s;
-    s = 0;
-  }
-  for (unsigned i = 0; i < n; i++) {
-    if (format::EntryIsSubHash(moved[i])) slots[format::EntryBucket(moved[i])] = moved[i];
-  }
-  for (unsigned i = 0; i < n; i++) {
-    if (!format::EntryIsSubHash(moved[i])) PlaceInGroup(slots, moved[i]);
-  }
-  return s_->Write(loc.group_off, slots, sizeof(slots));
+  return RemoveFromGroup(slots, unsigned((loc.slot_off - loc.group_off) / 8),
+                         SlotWriter(loc.group_off));
 }
 
 template <class S>
