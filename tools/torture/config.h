@@ -25,6 +25,8 @@ struct Config {
   uint64_t seed = 0;
   bool kill = false;
   bool kill_between_calls = false;
+  // With --tx-mix: a kill lands anywhere inside a transaction, and between calls outside.
+  bool kill_in_transactions = false;
   bool transactions = false;
   bool tx_mix = false;  // some operations in transactions, the rest alone
   LockMode mode = LockMode::kMutex;
@@ -41,6 +43,9 @@ struct Config {
   std::vector<unsigned> weights;
 
   std::string Path() const { return dir + "/torture.ptdb"; }
+  // A process chosen to die kills itself at its next point between two calls, unless the
+  // parent may kill it at once.
+  bool KillsAtSafePoints() const { return kill_between_calls || kill_in_transactions; }
 };
 
 }  // namespace ptdb::torture

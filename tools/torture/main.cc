@@ -12,7 +12,10 @@
 // in each one's place, which carries on with the loops the dead one had left. With
 // --kill-between-calls a chosen child kills itself at its next point between two API
 // calls instead, often while holding a chain or allrecord lock: the others must not be
-// wedged, and the database stays whole even without crash-safe writes.
+// wedged, and the database stays whole even without crash-safe writes. With --tx-mix and
+// --kill-in-transactions the parent kills at once a child that is inside a transaction,
+// and otherwise lets it die at its next point between calls: commits land anywhere among
+// the plain writes, and every kill inside a transaction may tear it.
 // With -t every operation runs inside a transaction of random size, committed or now
 // and then cancelled, so -k -t may kill anywhere (tdb2torture -k -t): the file must
 // recover to a committed state, and the counters must hold exactly the committed
@@ -50,8 +53,9 @@ const unsigned kOpWeights[kNumOps] = {0,  150, 50, 50, 120, 100, 150, 50,
 const char kUsage[] =
     "Usage: ptdb-torture [-n PROCS] [-l LOOPS] [-s SEED] [-k] [-t] [-m mutex|fcntl] [-d DIR]\n"
     "                    [--threads N] [--keys N] [--value-size N] [--no-mmap] [--no-lock]\n"
-    "                    [--keep] [--kill-between-calls] [--kill-interval MS] [--tx-mix]\n"
-    "                    [--ops LIST] [--stall-timeout SECONDS]\n"
+    "                    [--keep] [--kill-between-calls] [--kill-in-transactions]\n"
+    "                    [--kill-interval MS] [--tx-mix] [--ops LIST]\n"
+    "                    [--stall-timeout SECONDS]\n"
     "\n"
     "PROCS processes (default 4) each do LOOPS random operations (default 5000) on one\n"
     "database, DIR/torture.ptdb (DIR defaults to the current directory): store, insert,\n"
@@ -70,7 +74,8 @@ const char kUsage[] =
     "                       kills may land anywhere, commits included\n"
     "  --tx-mix             now and then run a few operations in a transaction, the rest\n"
     "                       alone: commits followed by plain writes (with -k, needs\n"
-    "                       --kill-between-calls: plain writes are not crash-safe)\n"
+    "                       --kill-between-calls or --kill-in-transactions: plain\n"
+    "                       writes are not crash-safe)\n"
     "  -m MODE              lock mode of the new database: mutex (default) or fcntl\n"
     "  -d DIR               where to create torture.ptdb\n"
     "  --threads N          threads per process sharing its handle (1..16, default 1)\n"
@@ -84,6 +89,9 @@ const char kUsage[] =
     "  --kill-between-calls with -k, a process dies only between two API calls (perhaps\n"
     "                       holding a chain or allrecord lock), never inside one: the\n"
     "                       database stays whole without transactions\n"
+    "  --kill-in-transactions with -k and --tx-mix, a process dies anywhere inside a\n"
+    "                       transaction (its start, operations, commit or cancel), and\n"
+    "                       only between calls outside one\n"
     "  --kill-interval MS   with -k, the mean time between kills (default 10)\n"
     "  --ops LIST           only these operations, comma-separated, to narrow down a\n"
     "                       failure: store insert modify append delete fetch parse\n"
@@ -113,15 +121,25 @@ int Usage(const std::string& error) {
 
 int Main(int argc, char** argv) {
   const std::vector<cli::OptionSpec> specs = {
-      {"-n", true},         {"-l", true},
-      {"-s", true},         {"-k", false},
-      {"-t", false},        {"-m", true},
-      {"-d", true},         {"--threads", true},
-      {"--keys", true},     {"--value-size", true},
-      {"--no-mmap", false}, {"--no-lock", false},
-      {"--keep", false},    {"--kill-between-calls", false},
-      {"--tx-mix", false},  {"--kill-interval", true},
-      {"--ops", true},      {"--stall-timeout", true},
+      {"-n", true},
+      {"-l", true},
+      {"-s", true},
+      {"-k", false},
+      {"-t", false},
+      {"-m", true},
+      {"-d", true},
+      {"--threads", true},
+      {"--keys", true},
+      {"--value-size", true},
+      {"--no-mmap", false},
+      {"--no-lock", false},
+      {"--keep", false},
+      {"--kill-between-calls", false},
+      {"--kill-in-transactions", false},
+      {"--tx-mix", false},
+      {"--kill-interval", true},
+      {"--ops", true},
+      {"--stall-timeout", true},
   };
   cli::Args args;
   std::string error;
@@ -172,16 +190,25 @@ int Main(int argc, char** argv) {
   cfg.kill_interval_ms = unsigned(kill_interval);
   cfg.kill = args.Has("-k");
   cfg.kill_between_calls = args.Has("--kill-between-calls");
+  cfg.kill_in_transactions = args.Has("--kill-in-transactions");
   cfg.transactions = args.Has("-t");
   cfg.tx_mix = args.Has("--tx-mix");
   // A transaction belongs to its handle, which the threads of a process share.
   if (cfg.transactions && cfg.threads > 1) return Usage("-t needs --threads 1");
   if (cfg.tx_mix && cfg.threads > 1) return Usage("--tx-mix needs --threads 1");
   if (cfg.tx_mix && cfg.transactions) return Usage("--tx-mix and -t exclude each other");
-  if (cfg.tx_mix && cfg.kill && !cfg.kill_between_calls) {
-    return Usage("--tx-mix with -k needs --kill-between-calls (plain writes are not crash-safe)");
+  if (cfg.tx_mix && cfg.kill && !cfg.KillsAtSafePoints()) {
+    return Usage(
+        "--tx-mix with -k needs --kill-between-calls or --kill-in-transactions (plain writes are "
+        "not crash-safe)");
   }
   if (cfg.kill_between_calls && !cfg.kill) return Usage("--kill-between-calls needs -k");
+  if (cfg.kill_in_transactions && !(cfg.kill && cfg.tx_mix)) {
+    return Usage("--kill-in-transactions needs -k and --tx-mix");
+  }
+  if (cfg.kill_in_transactions && cfg.kill_between_calls) {
+    return Usage("--kill-in-transactions already kills between calls outside transactions");
+  }
   // Another thread of the process could be inside a call when one thread kills it.
   if (cfg.kill_between_calls && cfg.threads > 1) {
     return Usage("--kill-between-calls needs --threads 1");

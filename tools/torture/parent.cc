@@ -34,7 +34,10 @@ int Parent::Run() {
          ", mode=%s%s%s%s%s\n",
          cfg_.procs, cfg_.threads, cfg_.loops, cfg_.seed,
          cfg_.mode == LockMode::kMutex ? "mutex" : "fcntl",
-         cfg_.kill ? (cfg_.kill_between_calls ? ", kill between calls" : ", kill") : "",
+         !cfg_.kill                  ? ""
+         : cfg_.kill_in_transactions ? ", kill in transactions and between calls"
+         : cfg_.kill_between_calls   ? ", kill between calls"
+                                     : ", kill",
          cfg_.no_mmap ? ", no-mmap" : "", cfg_.no_lock ? ", no-lock" : "",
          cfg_.transactions ? ", transactions"
          : cfg_.tx_mix     ? ", some transactions"
@@ -58,7 +61,11 @@ int Parent::Run() {
             cfg_.seed, cfg_.Path().c_str());
     return kExitFailed;
   }
-  if (cfg_.kill) {
+  if (cfg_.kill_in_transactions) {
+    printf("ptdb-torture: OK (children killed: %" PRIu64 ", %" PRIu64
+           " of them signalled inside a transaction, %" PRIu64 " between calls holding a lock)\n",
+           kills_, kills_in_transactions_, shared_->kills_holding_locks.load());
+  } else if (cfg_.kill) {
     printf("ptdb-torture: OK (children killed: %" PRIu64 ", %" PRIu64 " of them holding a lock)\n",
            kills_, shared_->kills_holding_locks.load());
   } else {
@@ -138,8 +145,15 @@ void Parent::KillOne() {
   }
   if (live.empty()) return;
   const unsigned slot = live[rng_() % live.size()];
-  shared_->slots[slot].kill_requested = true;
-  if (!cfg_.kill_between_calls) kill(pids_[slot], SIGKILL);
+  SlotState& s = shared_->slots[slot];
+  s.kill_requested = true;
+  // With --kill-in-transactions a process has one thread (--tx-mix): see in_transaction.
+  if (!cfg_.KillsAtSafePoints()) {
+    kill(pids_[slot], SIGKILL);
+  } else if (cfg_.kill_in_transactions && s.workers[0].in_transaction.load()) {
+    kills_in_transactions_++;
+    kill(pids_[slot], SIGKILL);
+  }
 }
 
 void Parent::Replace(unsigned slot) {
@@ -149,6 +163,7 @@ void Parent::Replace(unsigned slot) {
     const int c = w.pending_counter.exchange(-1);
     if (c >= 0) shared_->counter_maybe[c]++;
     const bool committing = w.committing.exchange(false);
+    w.in_transaction = false;  // or the next process here could be killed in a plain write
     for (unsigned i = 0; i < kCounters; i++) {
       const uint64_t n = w.tx_increments[i].exchange(0);
       if (committing) shared_->counter_maybe[i] += n;

@@ -50,6 +50,7 @@ class Parent {
   std::vector<pid_t> pids_;
   std::vector<unsigned> generation_;
   uint64_t kills_ = 0;
+  uint64_t kills_in_transactions_ = 0;  // --kill-in-transactions: signalled inside one
   bool start_failed_ = false;
 };
 

@@ -49,6 +49,12 @@ struct WorkerState {
   // they are certainly lost).
   std::atomic<uint64_t> tx_increments[kCounters] = {};
   std::atomic<bool> committing{false};
+  // With --kill-in-transactions: set from before the transaction's start until after its
+  // commit or cancel, when the parent may kill the process at once. The worker clears it
+  // before it looks at kill_requested, and the parent sets kill_requested before it looks
+  // here (both sequentially consistent): so either the parent kills inside the
+  // transaction, or the worker sees the request and dies before its next plain write.
+  std::atomic<bool> in_transaction{false};
 };
 
 struct SlotState {

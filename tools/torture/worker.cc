@@ -62,6 +62,7 @@ class Worker {
     unsigned tx_left = 0;  // operations left in the open transaction (-t, --tx-mix)
     while (!shared_->stop.load() && slot_->claimed.fetch_add(1) < cfg_.loops) {
       if (tx_left == 0 && (cfg_.transactions || (cfg_.tx_mix && OneIn(kMixTransactionOneIn)))) {
+        state_->in_transaction = true;
         PTDB_RETURN_IF_ERROR(Allow(db_->TransactionStart(), "transaction_start"));
         tx_left = 1 + Below(kMaxTransactionOps);
         in_transaction_ = true;
@@ -86,13 +87,20 @@ class Worker {
   // a chain or allrecord lock but never in the middle of a write.
   // `locked`: this thread holds a chain or allrecord lock here.
   void SafePoint(bool locked = false) {
-    if (!cfg_.kill_between_calls || !slot_->kill_requested.load()) return;
+    if (!cfg_.KillsAtSafePoints() || !slot_->kill_requested.load()) return;
     if (locked) shared_->kills_holding_locks++;
     kill(getpid(), SIGKILL);
   }
   // Commits the open transaction (or now and then cancels it), then counts its
   // increments as stored, or drops them.
   Status EndTransaction() {
+    const Status s = CommitOrCancel();
+    // Plain writes may follow: a kill the parent asked for meanwhile happens here.
+    state_->in_transaction = false;
+    SafePoint();
+    return s;
+  }
+  Status CommitOrCancel() {
     in_transaction_ = false;
     if (OneIn(kCancelOneIn)) {
       for (auto& n : state_->tx_increments) n = 0;
