@@ -24,6 +24,7 @@
 #include <cassert>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "common/format.h"
@@ -470,10 +471,11 @@ Status FreeZones<S>::Coalesce(size_t zone) {
       cur = f.next;
     }
   }
+  std::vector<std::pair<uint64_t, uint32_t>> order(frees.size());  // (offset, index)
+  for (uint32_t i = 0; i < order.size(); i++) order[i] = {frees[i].off, i};
+  std::sort(order.begin(), order.end());
   std::vector<uint32_t> by_address(frees.size());
-  for (uint32_t i = 0; i < by_address.size(); i++) by_address[i] = i;
-  std::sort(by_address.begin(), by_address.end(),
-            [&](uint32_t x, uint32_t y) { return frees[x].off < frees[y].off; });
+  for (size_t i = 0; i < order.size(); i++) by_address[i] = order[i].second;
   uint64_t merged = 0;
   for (size_t i = 0; i < by_address.size();) {
     FoundFree& first = frees[by_address[i]];
