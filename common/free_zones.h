@@ -471,21 +471,20 @@ Status FreeZones<S>::Coalesce(size_t zone) {
       cur = f.next;
     }
   }
-  std::vector<std::pair<uint64_t, uint32_t>> order(frees.size());  // (offset, index)
-  for (uint32_t i = 0; i < order.size(); i++) order[i] = {frees[i].off, i};
-  std::sort(order.begin(), order.end());
-  std::vector<uint32_t> by_address(frees.size());
-  for (size_t i = 0; i < order.size(); i++) by_address[i] = order[i].second;
+  std::vector<std::pair<uint64_t, uint32_t>> by_address(frees.size());  // (offset, index)
+  for (uint32_t i = 0; i < by_address.size(); i++) by_address[i] = {frees[i].off, i};
+  std::sort(by_address.begin(), by_address.end());
   uint64_t merged = 0;
   for (size_t i = 0; i < by_address.size();) {
-    FoundFree& first = frees[by_address[i]];
+    FoundFree& first = frees[by_address[i].second];
     uint64_t end = first.off + format::kUsedHeaderSize + first.len;
     size_t j = i + 1;
-    for (; j < by_address.size() && frees[by_address[j]].off <= end; j++) {
-      FoundFree& next = frees[by_address[j]];
+    for (; j < by_address.size() && frees[by_address[j].second].off <= end; j++) {
+      FoundFree& next = frees[by_address[j].second];
       if (next.off < end) {
         return Err(Error::kCorrupt, "free records at %llu and %llu overlap",
-                   (unsigned long long)frees[by_address[j - 1]].off, (unsigned long long)next.off);
+                   (unsigned long long)frees[by_address[j - 1].second].off,
+                   (unsigned long long)next.off);
       }
       end += format::kUsedHeaderSize + next.len;
       next.gone = true;

@@ -22,6 +22,10 @@
 namespace ptdb {
 
 inline bool IsPlainEntry(uint64_t e) { return e != 0 && !format::EntryIsSubHash(e); }
+// A plain entry whose home is `bucket`.
+inline bool IsEntryOf(uint64_t e, unsigned bucket) {
+  return IsPlainEntry(e) && format::EntryBucket(e) == bucket;
+}
 
 // Places entry e in the first empty slot from its home bucket; false if the group is full.
 inline bool PlaceInGroup(uint64_t slots[8], uint64_t e) {
@@ -72,12 +76,9 @@ inline unsigned ChooseVictim(const uint64_t slots[8], unsigned new_bucket) {
   for (unsigned i = 0; i < format::kGroupSlots; i++) {
     if (IsPlainEntry(slots[i])) count[format::EntryBucket(slots[i])]++;
   }
-  auto self_homed = [&](unsigned b) {
-    return IsPlainEntry(slots[b]) && format::EntryBucket(slots[b]) == b;
-  };
-  int best = self_homed(new_bucket) ? int(new_bucket) : -1;
+  int best = IsEntryOf(slots[new_bucket], new_bucket) ? int(new_bucket) : -1;
   for (unsigned b = 0; b < format::kGroupSlots; b++) {
-    if (self_homed(b) && (best < 0 || count[b] > count[best])) best = int(b);
+    if (IsEntryOf(slots[b], b) && (best < 0 || count[b] > count[best])) best = int(b);
   }
   if (best >= 0) return unsigned(best);
   unsigned victim = new_bucket;
@@ -98,17 +99,14 @@ Status LinkChild(uint64_t slots[8], unsigned victim, uint64_t link, WriteSlot&& 
   assert(format::EntryIsSubHash(link) && format::EntryBucket(link) == victim);
   auto next_victim_entry = [&] {
     unsigned i = 0;
-    while (i < format::kGroupSlots &&
-           !(IsPlainEntry(slots[i]) && format::EntryBucket(slots[i]) == victim)) {
-      i++;
-    }
+    while (i < format::kGroupSlots && !IsEntryOf(slots[i], victim)) i++;
     return i;
   };
   unsigned at = next_victim_entry();
   if (at == format::kGroupSlots) {
     return Status(Error::kCorrupt, "a hash group to push down holds no entry to move");
   }
-  if (!(IsPlainEntry(slots[victim]) && format::EntryBucket(slots[victim]) == victim)) {
+  if (!IsEntryOf(slots[victim], victim)) {
     for (unsigned i = 0; i < format::kGroupSlots; i++) {
       if (slots[i] == 0) return Status(Error::kCorrupt, "a hash group to push down is not full");
     }

@@ -415,7 +415,7 @@ Status HashTree<S>::PushDown(HashLocation* loc, unsigned new_bucket) {
   uint64_t child_slots[std::max<size_t>(format::kChainSlots + 1, 8 * kFirstGroups)] = {};
   unsigned chain_used = 0;
   for (uint64_t e : slots) {
-    if (!IsPlainEntry(e) || format::EntryBucket(e) != victim) continue;
+    if (!IsEntryOf(e, victim)) continue;
     uint64_t off = format::EntryOffset(e), h;
     if (chain) {
       child_slots[chain_used++] = format::MakeEntry(off, 0, 0, false);
