@@ -91,6 +91,8 @@ Status PmemStorage::Rescan() {
   end_ = format::kHeaderSize;
   zone_bytes_ = 0;
   for (const Extent& e : found) AddExtent(e);
+  // pmemobj_first lists only committed objects: none of these is the transaction's own.
+  tx_zones_from_ = extents_.size();
   return Status::OK();
 }
 
@@ -108,7 +110,10 @@ void PmemStorage::AddExtent(const Extent& e) {
 Status PmemStorage::Allocate(uint64_t bytes, PMEMoid* oid, bool* full) {
   *full = false;
   errno = 0;
-  *oid = pmemobj_tx_xalloc(bytes, pmem_layout::kZoneType, POBJ_XALLOC_NO_ABORT);
+  // Not flushed whole at commit: only what the transaction writes into it is
+  // (NewInThisTransaction), and the rest of its pages are faulted in as records fill it.
+  *oid =
+      pmemobj_tx_xalloc(bytes, pmem_layout::kZoneType, POBJ_XALLOC_NO_ABORT | POBJ_XALLOC_NO_FLUSH);
   if (!OID_IS_NULL(*oid)) return Status::OK();
   if (errno == ENOMEM) {
     *full = true;
@@ -189,6 +194,9 @@ Status PmemStorage::ReleaseFrom(uint64_t end) {
   end_ = format::kHeaderSize;
   zone_bytes_ = 0;
   for (const Extent& e : kept) AddExtent(e);
+  // Zones the transaction allocated may have moved down the list: those counted as
+  // older are only logged as usual.
+  tx_zones_from_ = std::min(tx_zones_from_, extents_.size());
   return Status::OK();
 }
 
@@ -206,8 +214,7 @@ Status PmemStorage::BeginUserTransaction() {
   // error instead of aborting the whole transaction, so one failed operation never costs
   // the user the operations before it.
   pmemobj_tx_set_failure_behavior(POBJ_TX_FAILURE_RETURN);
-  logged_.Clear();
-  fresh_.Clear();
+  BeginTracking();
   op_undo_.Clear();
   user_tx_ = op_tx_ = true;
   return Status::OK();
@@ -310,6 +317,11 @@ Status PmemStorage::Snapshot(const Region& r, uint64_t off, size_t len) {
   uint8_t* lo = std::max(r.lo, reinterpret_cast<uint8_t*>(a & ~(kSnapshotBlock - 1)));
   uint8_t* hi = std::min(
       r.hi, reinterpret_cast<uint8_t*>((a + len + kSnapshotBlock - 1) & ~(kSnapshotBlock - 1)));
+  if (NewInThisTransaction(r)) {
+    logged_.AddRange(lo, hi);
+    fresh_.Written(lo, size_t(hi - lo));
+    return Status::OK();
+  }
   const int err = pmemobj_tx_xadd_range_direct(lo, size_t(hi - lo), POBJ_XADD_NO_ABORT);
   if (err != 0) return SnapshotFailed(off, len, err);
   if (stats_ != nullptr) stats_->logged_ranges++;
