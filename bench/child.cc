@@ -22,8 +22,9 @@ namespace bench {
 namespace {
 
 // One line per message: "backend <label>", "phase <name> <ops> <ns> <file bytes> <peak rss>
-// <failures> <commits> <fsync> <fdatasync> <msync> <sync_file_range> <sync> <dsync writes>",
-// "skip <name> <why>", "error <text>".
+// <failures> <commits> <fsync> <fdatasync> <msync> <sync_file_range> <sync> <dsync writes>
+// <operations timed> <p50 ns> <p99 ns> <p99.9 ns> <max ns>", "skip <name> <why>",
+// "error <text>".
 void SendLine(FILE* channel, const std::string& line) {
   std::string flat = line;
   for (char& c : flat) {
@@ -41,12 +42,17 @@ void PrintProgress(const std::string& label, const PhaseResult& r) {
   }
   const std::string syncs =
       r.commits == 0 ? "" : "  syncs/commit: " + r.syncs.Describe(static_cast<double>(r.commits));
+  char latency[96] = "";
+  if (r.latency.count > 0) {
+    std::snprintf(latency, sizeof(latency), "  p99.9 %.1f us  max %.1f us", r.latency.p999_ns / 1e3,
+                  r.latency.max_ns / 1e3);
+  }
   std::fprintf(stderr,
                "%s %s  %-12s %10" PRIu64
-               " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s%s\n",
+               " ops %9.3f s %12s ops/s %8.0f ns/op  file %s B  rss %s B%s%s%s\n",
                ElapsedStamp().c_str(), label.c_str(), r.phase.c_str(), r.ops, r.ns / 1e9,
                WithCommas(r.OpsPerSec()).c_str(), r.NsPerOp(), WithCommas(r.file_bytes).c_str(),
-               WithCommas(r.peak_rss_bytes).c_str(), syncs.c_str(),
+               WithCommas(r.peak_rss_bytes).c_str(), syncs.c_str(), latency,
                r.failures == 0 ? "" : ("  FAILURES " + std::to_string(r.failures)).c_str());
 }
 
@@ -58,10 +64,12 @@ void SendPhase(FILE* channel, const PhaseResult& r) {
   char line[512];
   std::snprintf(line, sizeof(line),
                 "phase %s %" PRIu64 " %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
                 r.phase.c_str(), r.ops, r.ns, r.file_bytes, r.peak_rss_bytes, r.failures, r.commits,
                 r.syncs.fsync, r.syncs.fdatasync, r.syncs.msync, r.syncs.sync_file_range,
-                r.syncs.sync, r.syncs.dsync_writes);
+                r.syncs.sync, r.syncs.dsync_writes, r.latency.count, r.latency.p50_ns,
+                r.latency.p99_ns, r.latency.p999_ns, r.latency.max_ns);
   SendLine(channel, line);
 }
 
@@ -106,7 +114,8 @@ void ParseLine(const std::string& line, StoreRun* run) {
     PhaseResult r;
     in >> r.phase >> r.ops >> r.ns >> r.file_bytes >> r.peak_rss_bytes >> r.failures >> r.commits >>
         r.syncs.fsync >> r.syncs.fdatasync >> r.syncs.msync >> r.syncs.sync_file_range >>
-        r.syncs.sync >> r.syncs.dsync_writes;
+        r.syncs.sync >> r.syncs.dsync_writes >> r.latency.count >> r.latency.p50_ns >>
+        r.latency.p99_ns >> r.latency.p999_ns >> r.latency.max_ns;
     if (in) run->phases.push_back(r);
   } else if (tag == "skip") {
     PhaseResult r;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "bench/phase_util.h"
@@ -38,6 +39,7 @@ class PhaseRunner {
                    void (PhaseRunner::*verify)()) {
     phase_ = name;
     failures_ = 0;
+    latency_log_.reset();
     const auto start = std::chrono::steady_clock::now();
     (this->*body)();
     const auto end = std::chrono::steady_clock::now();
@@ -49,6 +51,9 @@ class PhaseRunner {
     result.file_bytes = store_->FileBytes();
     result.peak_rss_bytes = PeakRssBytes();
     result.failures = failures_;
+    // Sorted only now, outside the timed loop.
+    if (latency_log_) result.latency = latency_log_->Summarize();
+    latency_log_.reset();
     return result;
   }
 
@@ -183,11 +188,16 @@ class PhaseRunner {
   }
 
   // Replaces every record by a new one: the delete frees space the insert can reuse.
+  // Each pair is timed on its own: churn is where stores stall (coalescing free space,
+  // growing the file, compactions).
   void Churn() {
+    latency_log_ = std::make_unique<LatencyLog>(n_);
+    latency_log_->Start(LatencyLog::Clock::now());
     for (uint64_t j = 0; j < n_; ++j) {
       const uint64_t i = (j + kChurnStride) % n_;
       Expect(store_->Delete(workload_.Key(i)), Result::kOk, i);
       Expect(store_->Insert(workload_.Key(i + n_), workload_.Value(i + n_)), Result::kOk, i + n_);
+      latency_log_->Lap(LatencyLog::Clock::now());
     }
   }
 
@@ -199,6 +209,8 @@ class PhaseRunner {
   std::string* const first_failure_;
   std::string phase_;
   uint64_t failures_ = 0;
+  // The phase's operations one by one, if it times them (Time summarizes it).
+  std::unique_ptr<LatencyLog> latency_log_;
   TraverseTally tally_;
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/latency.h"
 #include "bench/store.h"
 #include "bench/sync_counter.h"
 
@@ -27,10 +28,11 @@ struct PhaseResult {
   // Core phases: the process's peak so far (ru_maxrss). tx10-*, bulk: the peak during the
   // phase. mix*: 0 (the work runs in other processes).
   uint64_t peak_rss_bytes = 0;
-  uint64_t failures = 0;  // operations whose outcome was wrong; must be 0
-  uint64_t commits = 0;   // transactions committed by the timed loop
-  SyncCounts syncs;       // sync calls made by the timed loop
-  std::string skipped;    // why the phase did not run (then nothing above counts)
+  uint64_t failures = 0;   // operations whose outcome was wrong; must be 0
+  uint64_t commits = 0;    // transactions committed by the timed loop
+  SyncCounts syncs;        // sync calls made by the timed loop
+  LatencySummary latency;  // churn's pairs and the tx* phases' transactions, one by one
+  std::string skipped;     // why the phase did not run (then nothing above counts)
 
   double OpsPerSec() const { return ns > 0 ? 1e9 * static_cast<double>(ops) / ns : 0; }
   double NsPerOp() const { return ops > 0 ? static_cast<double>(ns) / ops : 0; }

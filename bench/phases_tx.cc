@@ -58,10 +58,13 @@ PhaseResult RunTransactions(const char* name, Store* store, const TxShape& shape
   }
   PhasePeakRss rss;
   rss.Start();
+  LatencyLog latency(txns);
   const SyncCounts before = CurrentSyncCounts();
   const auto start = Clock::now();
+  latency.Start(start);
   uint64_t done = 0;
-  for (; done < txns && Clock::now() - start < limit; ++done) {
+  // One clock read per transaction serves the time limit and the latency log.
+  for (auto now = start; done < txns && now - start < limit; ++done) {
     log.ExpectOk(*store, store->TxBegin(), "start of transaction", done);
     for (uint64_t j = 0; j < shape.replaced; ++j) {
       const uint64_t i = replaced[done * shape.replaced + j];
@@ -73,6 +76,8 @@ PhaseResult RunTransactions(const char* name, Store* store, const TxShape& shape
       log.Expect(*store, store->Insert(workload.Key(i), workload.Value(i)), Result::kOk, i);
     }
     log.ExpectOk(*store, store->TxCommit(), "commit of transaction", done);
+    now = Clock::now();
+    latency.Lap(now);
   }
   const auto end = Clock::now();
   PhaseResult result;
@@ -83,6 +88,7 @@ PhaseResult RunTransactions(const char* name, Store* store, const TxShape& shape
   result.ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count();
   result.peak_rss_bytes = rss.Bytes();
   result.file_bytes = store->FileBytes();
+  result.latency = latency.Summarize();
   // Every record written is there with its latest value.
   for (uint64_t k = 0; k < done * shape.replaced; ++k) {
     const uint64_t i = replaced[k];

@@ -232,6 +232,67 @@ void PrintSyncCalls(const RunContext& context, const std::vector<StoreRun>& runs
   table.Print(out);
 }
 
+// A phase's operation times, in microseconds: three significant digits, whole numbers
+// (with commas) from 1,000 on.
+std::string Micros(double ns) {
+  const double us = ns / 1000;
+  if (us >= 1000) return WithCommas(std::round(us));
+  return Format(us >= 100 ? "%.0f" : us >= 10 ? "%.1f" : us >= 1 ? "%.2f" : "%.3f", us);
+}
+
+// A field of a phase's latency summary; NaN when the phase timed no operation.
+ValueFn LatencyField(uint64_t LatencySummary::*field) {
+  return [field](const StoreRun&, const PhaseResult& r) {
+    return r.latency.count == 0 ? NAN : static_cast<double>(r.latency.*field);
+  };
+}
+
+// The phases that time their operations one by one, as selected.
+std::vector<std::string> TimedPhases(const std::vector<std::string>& phases) {
+  std::vector<std::string> timed;
+  for (const std::string& phase : phases) {
+    if (phase == "churn" || IsTxPhase(phase)) timed.push_back(phase);
+  }
+  return timed;
+}
+
+// "p50 / p99 / p99.9 / max" of each phase that timed its operations: the percentiles'
+// medians over the runs, and the longest operation of any run.
+void PrintLatencies(const RunContext& context, const std::vector<StoreRun>& runs, FILE* out) {
+  const std::vector<std::string> phases = TimedPhases(context.options.phases);
+  Table table;
+  std::vector<std::string> header = {"latency (us): p50 / p99 / p99.9 / max"};
+  for (const std::string& store : context.options.stores) header.push_back(store);
+  table.AddRow(header);
+  bool any = false;
+  for (const std::string& phase : phases) {
+    std::vector<std::string> row = {phase};
+    bool ran = false;
+    for (const std::string& store : context.options.stores) {
+      const Stat p50 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p50_ns));
+      if (!p50.present) {
+        row.push_back("-");
+        continue;
+      }
+      const Stat p99 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p99_ns));
+      const Stat p999 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p999_ns));
+      const Stat max = Summarize(runs, store, phase, LatencyField(&LatencySummary::max_ns));
+      row.push_back(Micros(p50.median) + " / " + Micros(p99.median) + " / " + Micros(p999.median) +
+                    " / " + Micros(max.max));
+      ran = true;
+    }
+    if (ran) table.AddRow(row);
+    any = any || ran;
+  }
+  if (!any) return;
+  std::fprintf(out, "\n");
+  table.Print(out);
+  std::fprintf(out,
+               "latency = one operation's own time (churn: a delete+insert pair; tx*: a\n"
+               "  transaction from start to commit), one clock read per operation; p50, p99 and\n"
+               "  p99.9 are medians over the runs, max the longest operation of any run.\n");
+}
+
 // "store: phases (why)" for every phase a store skipped, from its first run.
 void PrintSkipped(const RunContext& context, const std::vector<StoreRun>& runs, FILE* out) {
   for (const std::string& store : context.options.stores) {
@@ -378,6 +439,7 @@ void PrintTable(const RunContext& context, const std::vector<StoreRun>& runs, FI
                "  below 1, a fewer or smaller). n/a = skipped, see below; - = no figure.\n");
   PrintSkipped(context, runs, out);
   PrintSyncCalls(context, runs, out);
+  PrintLatencies(context, runs, out);
   PrintTargets(runs, options.n, out);
   for (const StoreRun& run : runs) {
     if (!run.ok()) {
@@ -414,6 +476,15 @@ bool AppendJson(const std::string& path, const RunContext& context, const StoreR
     }
     if (r.phase == "find2t" && !std::isnan(ThreadScaling(run, r))) {
       extra += ",\"find2t_over_find\":" + Format("%.3f", ThreadScaling(run, r));
+    }
+    if (r.latency.count > 0) {
+      char text[256];
+      std::snprintf(text, sizeof(text),
+                    ",\"latency_ns\":{\"ops\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
+                    ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 "}",
+                    r.latency.count, r.latency.p50_ns, r.latency.p99_ns, r.latency.p999_ns,
+                    r.latency.max_ns);
+      extra += text;
     }
     char text[512];
     std::snprintf(text, sizeof(text),
@@ -456,6 +527,16 @@ bool AppendMedianJson(const std::string& path, const RunContext& context,
       if (phase == "find2t") {
         const Stat scaling = Summarize(runs, store, phase, ThreadScaling);
         if (scaling.present) extra += ",\"find2t_over_find\":" + Format("%.3f", scaling.median);
+      }
+      const Stat p50 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p50_ns));
+      if (p50.present) {
+        const Stat p99 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p99_ns));
+        const Stat p999 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p999_ns));
+        const Stat max = Summarize(runs, store, phase, LatencyField(&LatencySummary::max_ns));
+        extra += ",\"latency_ns\":{\"p50\":" + Format("%.0f", p50.median) +
+                 ",\"p99\":" + Format("%.0f", p99.median) +
+                 ",\"p999\":" + Format("%.0f", p999.median) +
+                 ",\"max\":" + Format("%.0f", max.max) + "}";
       }
       char text[512];
       std::snprintf(text, sizeof(text),
