@@ -29,6 +29,7 @@
 
 #include "common/format.h"
 #include "common/locks.h"
+#include "common/radix_sort.h"
 #include "common/record.h"
 #include "common/space_io.h"
 #include "common/stat_counters.h"
@@ -473,7 +474,8 @@ Status FreeZones<S>::Coalesce(size_t zone) {
   }
   std::vector<std::pair<uint64_t, uint32_t>> by_address(frees.size());  // (offset, index)
   for (uint32_t i = 0; i < by_address.size(); i++) by_address[i] = {frees[i].off, i};
-  std::sort(by_address.begin(), by_address.end());
+  static_assert(format::kRecordAlign == 8);
+  SortByOffset(&by_address, z.off, z.len, 3);
   uint64_t merged = 0;
   for (size_t i = 0; i < by_address.size();) {
     FoundFree& first = frees[by_address[i].second];
@@ -488,8 +490,13 @@ Status FreeZones<S>::Coalesce(size_t zone) {
       }
       end += format::kUsedHeaderSize + next.len;
       next.gone = true;
-      // Its header becomes body: it was live.
-      ReportSpaceFreed(s_, next.off, format::kMinRecord, 0);
+    }
+    // The headers merged away become body, and they were live. Reported as one range
+    // with the bodies between them (free already, so only logged if reused before the
+    // commit): one range per record was a tree insert each, 2 ms for a run of 78,000.
+    if (j > i + 1) {
+      const uint64_t merged_from = frees[by_address[i + 1].second].off;
+      ReportSpaceFreed(s_, merged_from, end - merged_from, 0);
     }
     first.len = end - first.off - format::kUsedHeaderSize;
     merged += j - i - 1;

@@ -35,8 +35,8 @@ class FreshSpace {
   // [off, off + len) became free space in this transaction.
   void Freed(uint64_t off, uint64_t len) {
     uint64_t lo = off, hi = off + len;
-    // Coalescing reports the headers it merges away in address order, up to ~100,000 at
-    // once: past the last range, the hint makes each insert O(1).
+    // Coalescing reports what it merges away in address order, a range per run (up to
+    // thousands at once): past the last range, the hint makes each insert O(1).
     if (freed_.empty() || std::prev(freed_.end())->second < lo) {
       freed_.emplace_hint(freed_.end(), lo, hi);
       return;

@@ -46,12 +46,18 @@ class PmemFreshSpaceTest : public ::testing::TestWithParam<End> {
   }
 
   // Runs `body` inside a user transaction and ends it as the test says: commit, cancel,
-  // or SIGKILL of the process (a child) while the transaction is open.
+  // or SIGKILL of the process (a child) while the transaction is open. `first` runs on
+  // the same handle before the transaction starts.
   template <class Body>
   void RunTransaction(Body body) {
+    RunTransaction([](Db*) {}, body);
+  }
+  template <class First, class Body>
+  void RunTransaction(First first, Body body) {
     if (GetParam() != End::kKill) {
       std::unique_ptr<Db> db;
       PTDB_ASSERT_OK(Db::Open(Path(), ReopenRw(), &db));
+      first(db.get());
       PTDB_ASSERT_OK(db->TransactionStart());
       body(db.get());
       PTDB_ASSERT_OK(GetParam() == End::kCommit ? db->TransactionCommit()
@@ -65,7 +71,9 @@ class PmemFreshSpaceTest : public ::testing::TestWithParam<End> {
     if (pid == 0) {
       close(ready[0]);
       std::unique_ptr<Db> db;
-      if (!Db::Open(Path(), ReopenRw(), &db).ok() || !db->TransactionStart().ok()) _exit(2);
+      if (!Db::Open(Path(), ReopenRw(), &db).ok()) _exit(2);
+      first(db.get());
+      if (!db->TransactionStart().ok()) _exit(2);
       body(db.get());
       const char done = ::testing::Test::HasFailure() ? 'f' : 'k';
       if (write(ready[1], &done, 1) != 1) _exit(3);
@@ -135,6 +143,40 @@ TEST_P(PmemFreshSpaceTest, WipeThenStore) {
   });
   Dump after;
   for (int i = 0; i < kRecords; i++) after[Key("new", i)] = Value('n', i);
+  Expect(GetParam() == End::kCommit ? after : before);
+}
+
+TEST_P(PmemFreshSpaceTest, FreeRecordsMergedAndReused) {
+  // Records of 16,000 bytes: 15 fill a 256 KiB zone, leaving less than one free.
+  Dump before;
+  {
+    std::unique_ptr<Db> db;
+    PTDB_ASSERT_OK(Db::Open(Path(), PmemCreateOptions(), &db));
+    for (int i = 0; i < 60; i++) {
+      PTDB_ASSERT_OK(db->Store(Key("blk", i), std::string(16000, char('a' + i % 26))));
+      if (i < 16 || i >= 30) before[Key("blk", i)] = std::string(16000, char('a' + i % 26));
+    }
+  }
+  const std::string big(100000, 'B');
+  RunTransaction(
+      // Neighbours deleted by plain stores, each committed: the transaction begins with
+      // them free, their headers on the free lists.
+      [](Db* db) {
+        for (int i = 16; i < 30; i++) PTDB_EXPECT_OK(db->Delete(Key("blk", i)));
+      },
+      // A value larger than any free record: the store merges the neighbours and
+      // writes over their old headers, which an abort must put back.
+      [&](Db* db) {
+        Stats was, now;
+        PTDB_EXPECT_OK(db->GetStats(&was));
+        PTDB_EXPECT_OK(db->Store("big", big));
+        PTDB_EXPECT_OK(db->GetStats(&now));
+        EXPECT_GT(now.alloc_coalesce_succeeded, was.alloc_coalesce_succeeded)
+            << "the store merged nothing: the test proves nothing";
+        EXPECT_EQ(now.expands, was.expands) << "the store grew the pool instead";
+      });
+  Dump after = before;
+  after["big"] = big;
   Expect(GetParam() == End::kCommit ? after : before);
 }
 
