@@ -5,41 +5,27 @@
 #include <gtest/gtest.h>
 #include <libpmemobj.h>
 
-#include <memory>
 #include <string>
 
 #include "common/stat_counters.h"
-#include "pmem/pmem_layout.h"
-#include "pmem/pmem_storage.h"
 #include "tests/conformance/test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/pmem/storage_fixture.h"
 
 namespace ptdb::test {
 namespace {
 
-class NewZoneTest : public ::testing::Test {
+class NewZoneTest : public PmemStorageTest {
  protected:
   void SetUp() override {
-    PMEMobjpool* pop = pmemobj_create(dir_.File("zone.pool").c_str(), pmem_layout::kLayoutName,
-                                      pmem_layout::kMinPoolSize * 2, 0600);
-    ASSERT_NE(pop, nullptr) << pmemobj_errormsg();
-    PTDB_ASSERT_OK(PmemStorage::Open(pop, true, &s_));
-    s_->CountLogsIn(&stats_);
+    PmemStorageTest::SetUp();
+    if (s_ != nullptr) s_->CountLogsIn(&stats_);
   }
 
   uint64_t Logged() const { return stats_.logged_ranges.load(); }
   Status Put(uint64_t off, const std::string& bytes) {
     return s_->Write(off, bytes.data(), bytes.size());
   }
-  std::string Bytes(uint64_t off, size_t len) {
-    const void* p = nullptr;
-    const Status st = s_->Read(off, len, nullptr, &p);
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    return st.ok() ? std::string(static_cast<const char*>(p), len) : "";
-  }
 
-  TempDir dir_;
-  std::unique_ptr<PmemStorage> s_;
   StatCounters stats_;
 };
 

@@ -4,41 +4,21 @@
 #include <gtest/gtest.h>
 #include <libpmemobj.h>
 
-#include <cstring>
-#include <memory>
 #include <string>
 
-#include "pmem/pmem_layout.h"
-#include "pmem/pmem_storage.h"
 #include "tests/conformance/test_util.h"
-#include "tests/support/temp_dir.h"
+#include "tests/pmem/storage_fixture.h"
 
 namespace ptdb::test {
 namespace {
 
-class OpUndoTest : public ::testing::Test {
+class OpUndoTest : public PmemStorageTest {
  protected:
-  void SetUp() override {
-    PMEMobjpool* pop = pmemobj_create(dir_.File("undo.pool").c_str(), pmem_layout::kLayoutName,
-                                      pmem_layout::kMinPoolSize * 2, 0600);
-    ASSERT_NE(pop, nullptr) << pmemobj_errormsg();
-    PTDB_ASSERT_OK(PmemStorage::Open(pop, true, &s_));
-  }
-
-  std::string Bytes(uint64_t off, size_t len) {
-    const void* p = nullptr;
-    const Status st = s_->Read(off, len, nullptr, &p);
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    return st.ok() ? std::string(static_cast<const char*>(p), len) : "";
-  }
   int PoolObjects() const {
     int n = 0;
     for (PMEMoid oid = pmemobj_first(s_->pool()); !OID_IS_NULL(oid); oid = pmemobj_next(oid)) n++;
     return n;
   }
-
-  TempDir dir_;
-  std::unique_ptr<PmemStorage> s_;
 };
 
 TEST_F(OpUndoTest, FailedOperationIsTakenBackAlone) {
