@@ -14,11 +14,10 @@ usage: scripts/bench.sh [--quick] [--runs R] [--out DIR] [--build-dir DIR] [--no
 Runs ptdb-bench on the stores ptdb (file backend, /dev/shm), ptdb@disk (file backend on
 the disk), ptdb-pmem (pmem backend, pool in /dev/shm, PMEM_IS_PMEM_FORCE=1), pmem-hash (a
 minimal hash table on libpmemobj, the floor for ptdb-pmem), tdb, lmdb, kyoto and leveldb,
-phases add, find, find2t (two threads), miss, traverse, churn (delete+insert pairs),
-tx10-nosync and tx1-nosync (tmpfs) and tx10-durable (on the disk), N = 1M, each store run
-3 times interleaved; the tables show medians and spreads, and for churn and the
-transactions each operation's latency (p50, p99, p99.9, max).
-Takes about 6 minutes on a 2-core machine (--quick: about 1 minute).
+phases add, find, find2t (two threads), miss, traverse, tx10-nosync and tx1-nosync
+(tmpfs) and tx10-durable (on the disk), N = 1M, each store run 3 times interleaved; the table shows
+medians and spreads.
+Takes under 5 minutes on a 2-core machine (--quick: under 1 minute).
 
   --quick          N = 100k, 200 no-sync and 50 durable transactions
   --runs R         runs per store (default 3)
@@ -67,7 +66,7 @@ rm -f "$out/ops.dat" "$out/commit.dat" "$out/meta.gp"
 status=0
 "$build/bench/ptdb-bench" \
   --stores ptdb,ptdb@disk,ptdb-pmem,pmem-hash,tdb,lmdb,kyoto,leveldb \
-  --phases add,find,find2t,miss,traverse,churn,tx10-nosync,tx1-nosync,tx10-durable \
+  --phases add,find,find2t,miss,traverse,tx10-nosync,tx1-nosync,tx10-durable \
   --runs "$runs" --durable-txns 100 "${quick[@]}" \
   --json "$out/results.jsonl" --chart-data "$out" "${passed[@]}" \
   | tee "$out/table.txt" || status=$?
