@@ -144,21 +144,32 @@ int RunDump(const Invocation& inv) {
   return code;
 }
 
-// What Rescue saves, sorted by key as in a dump (so it can be compared with an earlier
-// dump); from the file `path` directly without a handle. The records are held in memory
-// to be sorted.
-Status WriteRescue(Db* db, const std::string& path, unsigned flags, FILE* out,
+// What Rescue saves, from the file `path` directly without a handle. Sorted by key as in
+// a dump (so it can be compared with an earlier dump), which holds every record in
+// memory; or, unsorted, each record written as it is found, holding none.
+Status WriteRescue(Db* db, const std::string& path, unsigned flags, bool sorted, FILE* out,
                    const std::string& out_name, RescueReport* report) {
+  const auto rescue = [&](const RescueFn& fn) {
+    return db ? db->Rescue(fn, report, flags) : Db::RescueFile(path, Options(), fn, report, flags);
+  };
+  if (!sorted) {
+    Progress progress("rescue", "records", 0);
+    DumpOut dump(out, out_name);
+    const Status st = rescue([&](std::string_view key, std::string_view data) {
+      Status added = dump.Add(key, data);
+      progress.Update(dump.records());
+      return added;
+    });
+    return st.ok() ? dump.Finish() : st;
+  }
   std::vector<std::pair<std::string, std::string>> records;
   {
     Progress progress("rescue: reading", "records", 0);
-    const RescueFn keep = [&](std::string_view key, std::string_view data) {
+    const Status st = rescue([&](std::string_view key, std::string_view data) {
       records.emplace_back(key, data);
       progress.Update(records.size());
       return Status::OK();
-    };
-    Status st =
-        db ? db->Rescue(keep, report, flags) : Db::RescueFile(path, Options(), keep, report, flags);
+    });
     if (!st.ok()) return st;
   }
   std::sort(records.begin(), records.end());
@@ -174,12 +185,13 @@ Status WriteRescue(Db* db, const std::string& path, unsigned flags, FILE* out,
 int RunRescue(const Invocation& inv) {
   const std::string& path = inv.args[0];
   const unsigned flags = inv.args.Has("--unreachable") ? unsigned(kRescueUnreachable) : 0;
+  const bool sorted = !inv.args.Has("--unsorted");
   RescueReport report;
   int code;
   if (!WriteFromDb(
           inv,
           [&](Db* db, FILE* out, const std::string& out_name) {
-            return WriteRescue(db, path, flags, out, out_name, &report);
+            return WriteRescue(db, path, flags, sorted, out, out_name, &report);
           },
           true, &code)) {
     return code;
@@ -321,7 +333,7 @@ void AddDumpCommands(std::vector<Command>* commands) {
        RunDump});
   commands->push_back(
       {"rescue",
-       "rescue FILE [-o OUT] [--unreachable]",
+       "rescue FILE [-o OUT] [--unreachable] [--unsorted]",
        "Save what a damaged database still holds",
        std::string("For a database that check calls corrupt, as one a process was killed in\n"
                    "the middle of a plain (non-transactional) write can be. Writes, as a dump,\n"
@@ -338,13 +350,16 @@ void AddDumpCommands(std::vector<Command>* commands) {
                    "a damaged table led to. A report on stderr says what was saved and what was\n"
                    "passed over. Exits 0 when every hash entry led to a sound record, 3 when\n"
                    "some led to damage (what they held is lost; the dump is still written),\n"
-                   "1 when nothing could be saved. The records are sorted in memory before\n"
-                   "they are written. OUT is synced when rescue exits 0 or 3, and removed if\n"
-                   "writing it fails.\n"
+                   "1 when nothing could be saved. The records are sorted by key in memory\n"
+                   "before they are written, all of them at once: for a database larger than\n"
+                   "memory use --unsorted. OUT is synced when rescue exits 0 or 3, and removed\n"
+                   "if writing it fails.\n"
                    "\n"
                    "  -o OUT          write to OUT instead of standard output\n"
-                   "  --unreachable   also save the records no hash entry leads to, as above\n"),
-       {{"-o", true}, {"--unreachable", false}},
+                   "  --unreachable   also save the records no hash entry leads to, as above\n"
+                   "  --unsorted      write each record as it is found, holding none in memory\n"
+                   "                  (restore takes records in any order)\n"),
+       {{"-o", true}, {"--unreachable", false}, {"--unsorted", false}},
        1,
        1,
        RunRescue});

@@ -457,6 +457,23 @@ TEST_F(CliTest, RescueReadsAFileTooDamagedToOpen) {
   EXPECT_NE(Ok({"check", fresh}).find("ok, 30 records"), std::string::npos);
 }
 
+TEST_F(CliTest, RescueUnsortedWritesEachRecordAsFound) {
+  const std::string db = Path("db"), out = Path("rescued.dump"), fresh = Path("fresh");
+  Ok({"create", db});
+  for (int i = 0; i < 300; i++) Ok({"set", db, "key" + std::to_string(i), std::to_string(i)});
+  const std::string dump = Ok({"dump", db});
+  const Result r = Run({"rescue", db, "--unsorted", "-o", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("saved 300 records"), std::string::npos) << r.err;
+  // The same records in the order they were found (the file's, not the keys'), which
+  // restore takes as they come.
+  const std::string unsorted = ReadFile(out);
+  EXPECT_NE(unsorted, dump) << "300 records in key order: the dump was sorted";
+  EXPECT_EQ(unsorted.size(), dump.size());
+  Ok({"restore", fresh, "-i", out});
+  EXPECT_EQ(Ok({"dump", fresh}), dump);
+}
+
 TEST_F(CliTest, CreateRefusesAnExistingFileUnlessForced) {
   const std::string db = Path("db");
   Ok({"create", db});
