@@ -247,6 +247,19 @@ ValueFn LatencyField(uint64_t LatencySummary::*field) {
   };
 }
 
+// A store's latency summaries of one phase over the runs: each percentile's median, and
+// the longest operation of any run (max.max). p50.present says whether any run timed one.
+struct LatencyStats {
+  Stat p50, p99, p999, max;
+};
+LatencyStats SummarizeLatency(const std::vector<StoreRun>& runs, const std::string& store,
+                              const std::string& phase) {
+  return {Summarize(runs, store, phase, LatencyField(&LatencySummary::p50_ns)),
+          Summarize(runs, store, phase, LatencyField(&LatencySummary::p99_ns)),
+          Summarize(runs, store, phase, LatencyField(&LatencySummary::p999_ns)),
+          Summarize(runs, store, phase, LatencyField(&LatencySummary::max_ns))};
+}
+
 // The phases that time their operations one by one, as selected.
 std::vector<std::string> TimedPhases(const std::vector<std::string>& phases) {
   std::vector<std::string> timed;
@@ -269,16 +282,13 @@ void PrintLatencies(const RunContext& context, const std::vector<StoreRun>& runs
     std::vector<std::string> row = {phase};
     bool ran = false;
     for (const std::string& store : context.options.stores) {
-      const Stat p50 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p50_ns));
-      if (!p50.present) {
+      const LatencyStats l = SummarizeLatency(runs, store, phase);
+      if (!l.p50.present) {
         row.push_back("-");
         continue;
       }
-      const Stat p99 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p99_ns));
-      const Stat p999 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p999_ns));
-      const Stat max = Summarize(runs, store, phase, LatencyField(&LatencySummary::max_ns));
-      row.push_back(Micros(p50.median) + " / " + Micros(p99.median) + " / " + Micros(p999.median) +
-                    " / " + Micros(max.max));
+      row.push_back(Micros(l.p50.median) + " / " + Micros(l.p99.median) + " / " +
+                    Micros(l.p999.median) + " / " + Micros(l.max.max));
       ran = true;
     }
     if (ran) table.AddRow(row);
@@ -528,15 +538,12 @@ bool AppendMedianJson(const std::string& path, const RunContext& context,
         const Stat scaling = Summarize(runs, store, phase, ThreadScaling);
         if (scaling.present) extra += ",\"find2t_over_find\":" + Format("%.3f", scaling.median);
       }
-      const Stat p50 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p50_ns));
-      if (p50.present) {
-        const Stat p99 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p99_ns));
-        const Stat p999 = Summarize(runs, store, phase, LatencyField(&LatencySummary::p999_ns));
-        const Stat max = Summarize(runs, store, phase, LatencyField(&LatencySummary::max_ns));
-        extra += ",\"latency_ns\":{\"p50\":" + Format("%.0f", p50.median) +
-                 ",\"p99\":" + Format("%.0f", p99.median) +
-                 ",\"p999\":" + Format("%.0f", p999.median) +
-                 ",\"max\":" + Format("%.0f", max.max) + "}";
+      const LatencyStats l = SummarizeLatency(runs, store, phase);
+      if (l.p50.present) {
+        extra += ",\"latency_ns\":{\"p50\":" + Format("%.0f", l.p50.median) +
+                 ",\"p99\":" + Format("%.0f", l.p99.median) +
+                 ",\"p999\":" + Format("%.0f", l.p999.median) +
+                 ",\"max\":" + Format("%.0f", l.max.max) + "}";
       }
       char text[512];
       std::snprintf(text, sizeof(text),

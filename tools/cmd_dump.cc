@@ -144,9 +144,10 @@ int RunDump(const Invocation& inv) {
   return code;
 }
 
-// What Rescue saves, from the file `path` directly without a handle. Sorted by key as in
-// a dump (so it can be compared with an earlier dump), which holds every record in
-// memory; or, unsorted, each record written as it is found, holding none.
+// What Rescue saves, through `db`, or from the file `path` directly when db is null (a
+// file too damaged to open). Sorted by key as in a dump (so it can be compared with an
+// earlier dump), which holds every record in memory; or, unsorted, each record written
+// as it is found, holding none.
 Status WriteRescue(Db* db, const std::string& path, unsigned flags, bool sorted, FILE* out,
                    const std::string& out_name, RescueReport* report) {
   const auto rescue = [&](const RescueFn& fn) {
