@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <cstddef>
 #include <cstring>
@@ -58,6 +59,26 @@ Status MutexArea::Initialize() {
     }
   }
   return Status::OK();
+}
+
+int MutexArea::Wait(pthread_mutex_t* m) {
+  // The wake-up a robust mutex can lose: a waiter sleeps until an unlocker, finding the
+  // futex word's waiters bit set, wakes one. A process killed after glibc's unlock cleared
+  // the word but before it woke anyone, or a woken waiter killed before it took the
+  // mutex, is made good by the kernel only while the word stays 0: if a third process
+  // takes the mutex meanwhile (without waiting, so without the waiters bit), no later
+  // unlock wakes the sleeper. Asking again after a while puts the bit back or takes the
+  // mutex. CLOCK_REALTIME because ThreadSanitizer understands pthread_mutex_timedlock
+  // only; a clock step back only lengthens one round.
+  for (;;) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += kRecheckMs * 1000 * 1000;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000;
+    deadline.tv_nsec %= 1000000000;
+    const int rc = pthread_mutex_timedlock(m, &deadline);
+    if (rc != ETIMEDOUT) return rc;
+  }
 }
 
 Status MutexArea::LockFailed(unsigned slot, int rc, bool* holder_died) {

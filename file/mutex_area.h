@@ -10,6 +10,7 @@
 #ifndef PTDB_FILE_MUTEX_AREA_H_
 #define PTDB_FILE_MUTEX_AREA_H_
 
+#include <errno.h>
 #include <pthread.h>
 
 #include <cstddef>
@@ -34,6 +35,11 @@ class MutexArea {
   // REQUIRES: no other process or thread uses the area.
   Status Initialize();
 
+  // How long a waiter sleeps before it asks for the mutex again. A robust mutex can lose
+  // a wake-up when a process is killed at the wrong instruction (docs/locking.md, "Lost
+  // wake-ups"); asking again ends the wait that a lost one would make endless.
+  static constexpr long kRecheckMs = 100;
+
   // Without wait, a held mutex gives Status::WouldBlock. A mutex whose holder died is
   // taken and made consistent (*holder_died set when given). The calling thread holding
   // it already gives kLock.
@@ -41,7 +47,8 @@ class MutexArea {
     if (holder_died != nullptr) *holder_died = false;
     if (slot < kSlots) {
       pthread_mutex_t* m = Slot(slot);
-      const int rc = wait ? pthread_mutex_lock(m) : pthread_mutex_trylock(m);
+      int rc = pthread_mutex_trylock(m);
+      if (rc == EBUSY && wait) rc = Wait(m);
       if (rc == 0) return Status::OK();
       return LockFailed(slot, rc, holder_died);
     }
@@ -84,6 +91,8 @@ class MutexArea {
   pthread_mutex_t* Slot(unsigned slot) const {
     return reinterpret_cast<pthread_mutex_t*>(base_ + uint64_t(slot) * kSlotSize);
   }
+  // Waits for a held mutex in rounds of kRecheckMs (out of line: the slow path).
+  static int Wait(pthread_mutex_t* m);
   // What Lock and Unlock make of anything but success (out of line: rare).
   Status LockFailed(unsigned slot, int rc, bool* holder_died);
   Status UnlockFailed(unsigned slot, int rc);

@@ -192,6 +192,44 @@ TEST_F(MutexAreaTest, HolderExitingWhileHoldingIsTakenOverByAWaiter) {
   ExpectWorksNormally(area_.get(), 6);
 }
 
+// The state a lost wake-up leaves (MutexArea::Wait): a waiter asleep, and the futex word
+// cleared without anyone woken, as when glibc's unlock is killed between the two steps;
+// then a third process takes and releases the mutex without ever waiting, so no unlock
+// sees a waiter. The sleeper must still get the mutex, and soon.
+TEST_F(MutexAreaTest, WaiterWhoseWakeUpWasLostStillGetsTheMutex) {
+  constexpr unsigned kSlot = 9;
+  constexpr int kFutexWaiters = int(0x80000000u);
+  auto* word =
+      reinterpret_cast<std::atomic<int>*>(static_cast<char*>(mem_) + kSlot * MutexArea::kSlotSize);
+  Child holder([&](Child& c) {
+    if (!area_->Lock(kSlot, true).ok()) return 1;
+    c.Send('L');
+    if (c.Receive(-1) != 'x') return 2;
+    word->store(0);  // the unlock's release of the word, and a death before its wake-up
+    return 0;
+  });
+  ASSERT_EQ(holder.Receive(), 'L');
+  Child waiter([&](Child& c) {
+    c.Send('W');
+    if (!area_->Lock(kSlot, true).ok()) return 1;
+    c.Send('G');
+    return area_->Unlock(kSlot).ok() ? 0 : 2;
+  });
+  ASSERT_EQ(waiter.Receive(), 'W');
+  // Asleep in the kernel once it has announced itself in the word.
+  for (int i = 0; i < 2000 && (word->load() & kFutexWaiters) == 0; i++) usleep(1000);
+  ASSERT_NE(word->load() & kFutexWaiters, 0) << "the waiter never waited";
+  holder.Send('x');
+  ASSERT_EQ(holder.Wait(), 0);
+  bool died = true;
+  ASSERT_TRUE(area_->Lock(kSlot, false, &died).ok()) << "the word was cleared: free to take";
+  EXPECT_FALSE(died);
+  ASSERT_TRUE(area_->Unlock(kSlot).ok());
+
+  ASSERT_EQ(waiter.Receive(), 'G') << "the waiter sleeps on with the mutex free";
+  EXPECT_EQ(waiter.Wait(), 0);
+}
+
 TEST_F(MutexAreaTest, RelockByTheHoldingThreadIsAnErrorNotAHang) {
   ASSERT_TRUE(area_->Lock(1, true).ok());
   Status s = area_->Lock(1, true);
