@@ -75,7 +75,7 @@ int MutexArea::Wait(pthread_mutex_t* m) {
   // takes the mutex meanwhile (without waiting, so without the waiters bit), no later
   // unlock wakes the sleeper. Asking again after a while puts the bit back or takes the
   // mutex. CLOCK_REALTIME because ThreadSanitizer understands pthread_mutex_timedlock
-  // only; a clock step back only lengthens one round.
+  // only: a step of that clock back lengthens the round it falls in by the step.
   for (;;) {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
