@@ -212,6 +212,9 @@ class Engine {
   // The walker's next key within its current group, if any.
   Status KeyInGroup(HashWalker<S>* walker, std::string* key, bool* found);
   Status InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
+  // StoreHashed's kInsert while inserts have been finding their keys absent: the record
+  // first, the lookup after (see its comment). REQUIRES: the key's group write lock.
+  Status InsertExpectingNew(std::string_view key, uint64_t h, std::string_view data);
 
   // Copies of a run of a group's records, for traverse to call back on.
   struct TraverseRun {
@@ -275,6 +278,11 @@ class Engine {
   // by the handle's threads: concurrent iterations only add up, towards a bound (every
   // chain record in the file) that a looping chain passes and an honest walk does not.
   std::atomic<uint64_t> iteration_chain_links_{0};
+  // Hints for InsertExpectingNew, shared by the handle's threads (relaxed: a stale one
+  // costs a prefetch or a lookup, never a wrong answer). Whether the last kInsert found
+  // its key absent, and the tree level its lookup ended at.
+  std::atomic<bool> inserts_find_new_keys_{true};
+  std::atomic<unsigned> insert_level_{0};
 };
 
 // ---- implementation ---------------------------------------------------------------
@@ -459,8 +467,13 @@ Status Engine<S>::StoreHashed(std::string_view key, uint64_t h, std::string_view
   NoteLocalWrite();
   ScopedLock<S> lock(s_, Group(h), LockType::kWrite);
   PTDB_RETURN_IF_ERROR(lock.status());
+  if (mode == StoreMode::kInsert && inserts_find_new_keys_.load(std::memory_order_relaxed)) {
+    return InsertExpectingNew(key, h, data);
+  }
   HashLocation loc;
   PTDB_RETURN_IF_ERROR(tree_.Locate(key, h, &loc));
+  if (mode == StoreMode::kInsert)
+    inserts_find_new_keys_.store(!loc.found, std::memory_order_relaxed);
   if (loc.found) {
     if (mode == StoreMode::kInsert) return Status(Error::kExists, "");
     if (loc.rec.Capacity() >= key.size() + data.size()) {
@@ -478,6 +491,38 @@ Status Engine<S>::StoreHashed(std::string_view key, uint64_t h, std::string_view
   uint64_t off;
   PTDB_RETURN_IF_ERROR(NewRecord(key, data, {}, RecordHashBits(h), false, 0, &off));
   return InsertOrRelease(key, h, off, &loc);
+}
+
+// A key stored with kInsert is nearly always new, and learning that costs a cache miss:
+// the key's group in the tree's last level (docs/design.md, "The hash tree"). So the walk
+// down asks for that group's line first, reading only the levels above it (the level the
+// previous insert ended at), and the record is allocated and written while the line comes
+// in; then the lookup. A key that was there after all gets the record freed again, and
+// kInsert goes back to looking first until an insert finds its key absent.
+template <class S>
+Status Engine<S>::InsertExpectingNew(std::string_view key, uint64_t h, std::string_view data) {
+  TreeCursor walk = TreeCursor::Top(h);
+  const unsigned level = insert_level_.load(std::memory_order_relaxed);
+  while (walk.level < level && tree_.PrefetchStep(&walk)) {
+  }
+  uint64_t off;
+  const Status made = NewRecord(key, data, {}, RecordHashBits(h), false, 0, &off);
+  HashLocation loc;
+  Status st = tree_.Locate(key, h, &loc);
+  if (st.ok() && !loc.found) {
+    insert_level_.store(loc.level, std::memory_order_relaxed);
+    return made.ok() ? InsertOrRelease(key, h, off, &loc) : made;
+  }
+  if (st.ok()) {
+    inserts_find_new_keys_.store(false, std::memory_order_relaxed);
+    st = Status(Error::kExists, "");
+  }
+  // As InsertOrRelease: a tree found corrupt is left to check() and rescue.
+  if (!made.ok() || st.code() == Error::kCorrupt) return st;
+  format::UsedHeader hdr;
+  Status freed = ReadStruct(s_, off, &hdr);
+  if (freed.ok()) freed = zones_.Free(off, DecodeUsedHeader(hdr).TotalSize());
+  return freed.ok() ? st : freed;
 }
 
 template <class S>

@@ -117,6 +117,48 @@ TEST_P(ApiTest, StoreReplaceInsertModify) {
   PTDB_EXPECT_OK(db->Check());
 }
 
+// kInsert writes the new record before it looks the key up, while inserts keep finding
+// their keys absent (Engine::InsertExpectingNew): one that finds its key present must
+// take that record back, in and out of transactions, and stop writing first until an
+// insert finds its key absent again.
+TEST_P(ApiTest, InsertOfAPresentKeyChangesNothing) {
+  std::unique_ptr<Db> db;
+  PTDB_ASSERT_OK(Create(&db));
+  Dump model;
+  auto key = [](int i) { return "key" + std::to_string(i); };
+  for (int i = 0; i < 100; i++) {
+    PTDB_ASSERT_OK(db->Store(key(i), "first", StoreMode::kInsert));
+    model[key(i)] = "first";
+  }
+  // Each present key right after a new one, when the insert expects a new key.
+  for (int i = 0; i < 200; i++) {
+    ASSERT_EQ(db->Store(key(i % 100), "second", StoreMode::kInsert).code(), Error::kExists);
+    PTDB_ASSERT_OK(db->Store(key(1000 + i), "new", StoreMode::kInsert));
+    model[key(1000 + i)] = "new";
+  }
+  PTDB_ASSERT_OK(db->TransactionStart());
+  for (int i = 0; i < 20; i++) {
+    ASSERT_EQ(db->Store(key(i), "second", StoreMode::kInsert).code(), Error::kExists);
+    PTDB_ASSERT_OK(db->Store(key(2000 + i), "in tx", StoreMode::kInsert));
+    model[key(2000 + i)] = "in tx";
+  }
+  PTDB_ASSERT_OK(db->TransactionCommit());
+  EXPECT_EQ(DumpDb(db.get()), model);
+  PTDB_EXPECT_OK(db->Check());
+
+  // A run of present keys allocates for the first at most.
+  Stats before;
+  PTDB_ASSERT_OK(db->GetStats(&before));
+  for (int i = 0; i < 1000; i++) {
+    ASSERT_EQ(db->Store(key(i % 100), "third", StoreMode::kInsert).code(), Error::kExists);
+  }
+  Stats after;
+  PTDB_ASSERT_OK(db->GetStats(&after));
+  EXPECT_LE(after.allocs - before.allocs, 1u);
+  EXPECT_EQ(DumpDb(db.get()), model);
+  PTDB_EXPECT_OK(db->Check());
+}
+
 TEST_P(ApiTest, FetchAbsentIsNoExist) {
   std::unique_ptr<Db> db;
   PTDB_ASSERT_OK(Create(&db));
