@@ -26,10 +26,22 @@ class OpUndo {
   void Clear() {
     bytes_.clear();
     writes_.clear();
+    reused_.clear();
     zones_.clear();
+  }
+  // [p, p + len) was a free record's body when the operation took it (Storage::SpaceReused).
+  // Taken back, the operation leaves it a free record's body again, whose bytes mean
+  // nothing: writes inside it keep no old bytes. Those are mostly a new record's, in space
+  // no one has touched for long, and reading them first made the CPU wait for lines that
+  // the write alone streams out (10-record transactions in a pool: 1-3% faster).
+  void AddReused(const uint8_t* p, size_t len) {
+    reused_.push_back({const_cast<uint8_t*>(p), len});
   }
   // Before [p, p + len) is overwritten.
   void SaveWrite(const uint8_t* p, size_t len) {
+    for (const SavedWrite& r : reused_) {
+      if (p >= r.p && len <= r.len && size_t(p - r.p) <= r.len - len) return;
+    }
     writes_.push_back({const_cast<uint8_t*>(p), len});
     bytes_.insert(bytes_.end(), p, p + len);
   }
@@ -54,6 +66,7 @@ class OpUndo {
   };
   std::vector<uint8_t> bytes_;
   std::vector<SavedWrite> writes_;
+  std::vector<SavedWrite> reused_;  // ranges, no bytes
   std::vector<PMEMoid> zones_;
 };
 

@@ -83,7 +83,9 @@ class PmemStorage {
   void SpaceFreed(uint64_t off, uint64_t len) { fresh_.Freed(off, len); }
   void SpaceReused(uint64_t off, uint64_t len) {
     Region r;
-    if (!op_tx_ || len == 0 || !fresh_.FreeAtStart(off, len) || !Locate(off, len, &r)) return;
+    if (!op_tx_ || len == 0 || !Locate(off, len, &r)) return;
+    if (user_tx_) op_undo_.AddReused(r.p, len);
+    if (!fresh_.FreeAtStart(off, len)) return;
     logged_.AddFresh(r.p, r.p + len);
     fresh_.Written(r.p, len);
   }
