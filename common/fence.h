@@ -5,14 +5,7 @@
 #ifndef PTDB_COMMON_FENCE_H_
 #define PTDB_COMMON_FENCE_H_
 
-// Built with ThreadSanitizer (GCC says so one way, Clang another).
-#if defined(__SANITIZE_THREAD__)
-#define PTDB_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PTDB_TSAN 1
-#endif
-#endif
+#include "common/sanitizers.h"
 
 namespace ptdb {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/fence.h"  // PTDB_TSAN
+#include "common/sanitizers.h"
 
 #if PTDB_TSAN
 #include <sanitizer/tsan_interface.h>

@@ -291,7 +291,7 @@ TEST_P(SharedHandleRaceTest, FreedRecordReusedByAnotherGroup) {
 TEST_P(SharedHandleRaceTest, WalksAndTraversesBesideSpaceReuse) {
   constexpr unsigned kGroups = 4;
   constexpr unsigned kKeysPerGroup = 64;
-#if defined(PTDB_UNDER_TSAN)
+#if PTDB_TSAN
   constexpr int kWriterOps = 1500;
 #else
   constexpr int kWriterOps = 6000;

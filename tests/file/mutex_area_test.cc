@@ -24,6 +24,7 @@
 
 #include "common/format.h"
 #include "common/locks.h"
+#include "common/sanitizers.h"
 #include "file/change_counts.h"
 #include "file/file_locks.h"
 #include "tests/support/child.h"
@@ -31,18 +32,6 @@
 
 namespace ptdb {
 namespace {
-
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
 
 constexpr unsigned kTestLifeSeconds = 120;
 // How long the holder keeps a mutex after the waiter said it is about to wait, so that
@@ -245,7 +234,7 @@ TEST_F(MutexAreaTest, RelockByTheHoldingThreadIsAnErrorNotAHang) {
 }
 
 TEST_F(MutexAreaTest, UnlockOfAMutexNotHeldIsAnError) {
-  if (kThreadSanitizer) GTEST_SKIP() << "TSan reports the misuse this test makes on purpose";
+  if (PTDB_TSAN) GTEST_SKIP() << "TSan reports the misuse this test makes on purpose";
   Status s = area_->Unlock(2);
   EXPECT_EQ(s.code(), Error::kLock);
   EXPECT_NE(s.message().find("not held"), std::string_view::npos) << s.ToString();
