@@ -246,8 +246,16 @@ Status HashTree<S>::Locate(std::string_view key, uint64_t h, HashLocation* loc) 
         continue;
       }
       // Compare reads into its own buffer, so `slots` (possibly `buf`) stays valid.
+      // The record's next two lines are asked for with its first: a small record (a
+      // 16-byte key and a 100-byte value take 132 bytes) spans three, and the caller
+      // reads the value, or writes the record, right after the key matches. Waited for
+      // one after the other they cost a lookup a second miss (find at 1M records: file
+      // +11-16%, pool +20-35% in-process; a third line more did nothing).
+      const uint64_t rec = format::EntryOffset(e);
+      s_->Prefetch(rec + 64);
+      s_->Prefetch(rec + 128);
       bool match;
-      PTDB_RETURN_IF_ERROR(Compare(key, h, format::EntryOffset(e), loc, &match));
+      PTDB_RETURN_IF_ERROR(Compare(key, h, rec, loc, &match));
       if (match) {
         loc->slot_off = c.group_off + 8 * slot;
         step.index = c.group_in_table * 8 + slot;
