@@ -212,6 +212,12 @@ class Engine {
   // The walker's next key within its current group, if any.
   Status KeyInGroup(HashWalker<S>* walker, std::string* key, bool* found);
   Status InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off, HashLocation* loc);
+  // Gives back a record NewRecord made that the tree never came to hold.
+  Status ReleaseRecord(uint64_t rec_off) {
+    format::UsedHeader hdr;
+    PTDB_RETURN_IF_ERROR(ReadStruct(s_, rec_off, &hdr));
+    return zones_.Free(rec_off, DecodeUsedHeader(hdr).TotalSize());
+  }
   // StoreHashed's kInsert while inserts have been finding their keys absent: the record
   // first, the lookup after (see its comment). REQUIRES: the key's group write lock.
   Status InsertExpectingNew(std::string_view key, uint64_t h, std::string_view data);
@@ -452,12 +458,7 @@ template <class S>
 Status Engine<S>::InsertOrRelease(std::string_view key, uint64_t h, uint64_t rec_off,
                                   HashLocation* loc) {
   Status st = tree_.Insert(key, h, rec_off, loc);
-  if (!st.ok() && st.code() != Error::kCorrupt) {
-    format::UsedHeader hdr;
-    if (ReadStruct(s_, rec_off, &hdr).ok()) {
-      (void)zones_.Free(rec_off, DecodeUsedHeader(hdr).TotalSize());
-    }
-  }
+  if (!st.ok() && st.code() != Error::kCorrupt) (void)ReleaseRecord(rec_off);
   return st;
 }
 
@@ -519,9 +520,7 @@ Status Engine<S>::InsertExpectingNew(std::string_view key, uint64_t h, std::stri
   }
   // As InsertOrRelease: a tree found corrupt is left to check() and rescue.
   if (!made.ok() || st.code() == Error::kCorrupt) return st;
-  format::UsedHeader hdr;
-  Status freed = ReadStruct(s_, off, &hdr);
-  if (freed.ok()) freed = zones_.Free(off, DecodeUsedHeader(hdr).TotalSize());
+  const Status freed = ReleaseRecord(off);
   return freed.ok() ? st : freed;
 }
 
